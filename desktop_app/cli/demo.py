@@ -1,0 +1,53 @@
+"""``actionlens demo``: build the demo workspace if it is missing, then open it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from desktop_app.cli.common import TerminalProgress, add_json_arg, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` subcommand."""
+    p = subparsers.add_parser(
+        "demo",
+        help="build the demo workspace (synthetic videos, whole pipeline) and open it",
+        description="Build the demo workspace if it is missing or unfinished (generate the synthetic "
+        "dataset, import it and run every pipeline stage), then open it in the app.",
+    )
+    p.add_argument("--workspace", "-w", help="where the demo workspace goes (default: ~/.local/share/actionlens/demo/workspace)")
+    p.add_argument("--data", help="where the generated videos go (default: beside the workspace)")
+    p.add_argument("--preset", default="small", help="demo dataset size preset (default: small)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--build-only", action="store_true", help="build the workspace but do not open the app")
+    add_json_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build, print what was built, and open the app where it exists."""
+    from desktop_app.cli.info import describe_workspace
+    from desktop_app.pipeline import build_demo_workspace
+    from desktop_app.workspace import Workspace
+
+    with TerminalProgress("demo", enabled=None if not args.json else False) as progress:
+        build = build_demo_workspace(
+            Path(args.workspace) if args.workspace else None,
+            data=Path(args.data) if args.data else None,
+            preset=args.preset,
+            seed=args.seed,
+            progress=progress,
+        )
+    with Workspace.open(build.workspace) as ws:
+        info = describe_workspace(ws)
+    if args.json:
+        print_json({"stages": build.done, **info})
+    else:
+        print(f"demo workspace ready at {build.workspace}")
+        print(f"  {info['clips']} clips of {info['classes']} classes, videos in {build.data}")
+        for split, roles in info["splits"].items():
+            print(f"  split {split}: " + ", ".join(f"{role} {n}" for role, n in roles.items()))
+        for line in info["missing"]:
+            print(f"  next: {line}")
+    return 0

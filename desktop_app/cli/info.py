@@ -1,0 +1,87 @@
+"""``actionlens info``: what a workspace holds and what is still missing."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from desktop_app.cli.common import add_json_arg, add_workspace_arg, open_workspace, print_json
+from desktop_app.workspace import Workspace
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``info`` subcommand."""
+    p = subparsers.add_parser(
+        "info",
+        help="show a workspace's clips, classes, splits, feature stores and runs",
+        description="Show what a workspace holds (clips, classes, splits, feature stores, runs, "
+        "embeddings, maps) and which pipeline step comes next.",
+    )
+    add_workspace_arg(p)
+    add_json_arg(p)
+    p.set_defaults(func=run)
+
+
+def describe_workspace(ws: Workspace) -> dict[str, Any]:
+    """A JSON-able description of a workspace and the next steps it is missing."""
+    clips = ws.catalog.clips()
+    bad = [c for c in clips if c.status != "ok"]
+    classes = ws.catalog.classes()
+    info: dict[str, Any] = {
+        "workspace": str(ws.root),
+        "schema_version": ws.manifest["schema_version"],
+        "dataset": ws.manifest.get("dataset"),
+        "data_root": ws.manifest.get("data_root"),
+        "clips": len(clips),
+        "bad_clips": [{"id": c.id, "name": c.name, "reason": c.status_reason} for c in bad],
+        "classes": len(classes),
+        "classes_with_verb_and_noun": sum(1 for c in classes if c.verb and c.noun),
+        "splits": ws.catalog.split_counts(),
+        "feature_stores": _feature_stores(ws),
+        "runs": ws.catalog.runs(),
+        "embeddings": sorted(p.name for p in ws.embeddings_dir.iterdir() if p.is_dir()),
+        "maps": sorted(p.stem for p in ws.maps_dir.glob("*.json")),
+    }
+    missing = []
+    if not clips:
+        missing.append("no clips: run `actionlens import … --workspace WS`")
+    elif not info["feature_stores"]:
+        missing.append("no features: run `actionlens extract --workspace WS`")
+    elif not info["runs"]:
+        missing.append("no trained model: run `actionlens train --workspace WS --model ste`")
+    elif not info["embeddings"]:
+        missing.append("no embeddings: run `actionlens embed --workspace WS --run RUN`")
+    info["missing"] = missing
+    return info
+
+
+def _feature_stores(ws: Workspace) -> list[dict[str, Any]]:
+    try:
+        from desktop_app.features.store import describe_feature_stores
+    except ImportError:  # the features stage is not part of this build
+        return []
+    return describe_feature_stores(ws)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the description as text or JSON."""
+    with open_workspace(args, readonly=False) as ws:
+        info = describe_workspace(ws)
+    if args.json:
+        print_json(info)
+        return 0
+    print(f"workspace   {info['workspace']} (schema {info['schema_version']})")
+    print(f"dataset     {info['dataset'] or '-'} at {info['data_root'] or '-'}")
+    print(f"clips       {info['clips']} ({len(info['bad_clips'])} unusable)")
+    print(f"classes     {info['classes']} ({info['classes_with_verb_and_noun']} with verb and noun)")
+    for split, roles in info["splits"].items():
+        print(f"split {split:<6}" + ", ".join(f"{role} {n}" for role, n in roles.items()))
+    for store in info["feature_stores"]:
+        print(f"features    {store.get('name')}: {store.get('clips_done', '?')}/{store.get('clips_total', '?')} clips")
+    for r in info["runs"]:
+        print(f"run         {r['id']} ({r['model']}, {r['status']})")
+    for bad in info["bad_clips"][:20]:
+        print(f"unusable    {bad['name']}: {bad['reason']}")
+    for line in info["missing"]:
+        print(f"next        {line}")
+    return 0

@@ -1,0 +1,1 @@
+"""Datasets: clip and class records, importers from disk, and the synthetic demo dataset."""

@@ -1,0 +1,40 @@
+"""Errors that reach the user.
+
+An :class:`ActionLensError` carries a one-line message that names the file, word or setting at
+fault and says what to do. The CLI prints it and exits non-zero; the GUI shows it in a dialog.
+"""
+
+from __future__ import annotations
+
+
+class ActionLensError(Exception):
+    """A failure the user can act on; ``str(err)`` is the one-line reason."""
+
+
+class WorkspaceError(ActionLensError):
+    """A workspace is missing, damaged, or of an unknown schema version."""
+
+
+class UnknownWordError(ActionLensError, KeyError):
+    """A word is not in the word-vector vocabulary.
+
+    Parameters
+    ----------
+    word
+        The word as the user typed it.
+    suggestions
+        Nearby spellings that the vocabulary does hold, best first.
+    """
+
+    def __init__(self, word: str, suggestions: list[str] | tuple[str, ...] = ()) -> None:
+        self.word = word
+        self.suggestions = list(suggestions)
+        hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"word {word!r} is not in the word vectors{hint}")
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return str(self.args[0])
+
+
+class TaskCancelled(ActionLensError):
+    """A long task stopped because its progress handle asked it to."""

@@ -1,0 +1,333 @@
+"""The SQLite catalog of a workspace: clips, classes, split memberships, captions, runs.
+
+Clip ids are dense integers from 0, so that a clip's id is its row in every per-clip array
+(feature offsets, embeddings, map coordinates). Ids are never reused or renumbered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop_app.data.records import Caption, ClassRecord, ClipRecord
+from desktop_app.errors import WorkspaceError
+
+#: The catalog schema this code writes; ``PRAGMA user_version`` holds it in the file.
+CATALOG_VERSION = 2
+
+# Version 1: clips, classes, clip_splits, runs.
+_SCHEMA_V1 = """
+CREATE TABLE classes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    phrase TEXT NOT NULL,
+    verb TEXT,
+    noun TEXT,
+    dataset_index INTEGER
+);
+CREATE TABLE clips (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    class_id INTEGER REFERENCES classes(id),
+    fps REAL,
+    frame_count INTEGER,
+    width INTEGER,
+    height INTEGER,
+    duration REAL,
+    content_hash TEXT,
+    status TEXT NOT NULL DEFAULT 'ok',
+    status_reason TEXT
+);
+CREATE INDEX clips_class ON clips(class_id);
+CREATE TABLE clip_splits (
+    clip_id INTEGER NOT NULL REFERENCES clips(id),
+    split TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('train', 'val', 'test')),
+    PRIMARY KEY (clip_id, split)
+);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    created TEXT NOT NULL,
+    status TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+# Version 2 adds audio presence (seed 003's audio stream) and paragraph captions (seed 004).
+_MIGRATE_V1_TO_V2 = """
+ALTER TABLE clips ADD COLUMN has_audio INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE captions (
+    clip_id INTEGER NOT NULL REFERENCES clips(id),
+    idx INTEGER NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    sentence TEXT NOT NULL,
+    PRIMARY KEY (clip_id, idx)
+);
+"""
+
+#: ``MIGRATIONS[v]`` takes a catalog from version ``v`` to ``v + 1``.
+MIGRATIONS: dict[int, str] = {1: _MIGRATE_V1_TO_V2}
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    """A class as the catalog holds it."""
+
+    id: int
+    name: str
+    phrase: str
+    verb: str | None
+    noun: str | None
+    dataset_index: int | None
+
+
+@dataclass(frozen=True)
+class ClipRow:
+    """A clip as the catalog holds it; ``status`` is ``"ok"`` or ``"bad"`` (see ``status_reason``)."""
+
+    id: int
+    name: str
+    path: str
+    class_id: int | None
+    class_name: str | None
+    fps: float | None
+    frame_count: int | None
+    width: int | None
+    height: int | None
+    duration: float | None
+    content_hash: str | None
+    has_audio: bool
+    status: str
+    status_reason: str | None
+
+
+def create_catalog(path: Path) -> None:
+    """Write an empty catalog of the current version at ``path`` (which must not exist)."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.executescript(_SCHEMA_V1)
+            for version in range(1, CATALOG_VERSION):
+                con.executescript(MIGRATIONS[version])
+            con.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
+    finally:
+        con.close()
+
+
+def catalog_version(path: Path) -> int:
+    """The schema version stored in the catalog file, refusing a file that is not a catalog."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(
+            f"{path} is damaged ({exc}); restore it from a backup or re-import the dataset"
+        ) from exc
+    if not {"clips", "classes"} <= tables or version < 1:
+        raise WorkspaceError(
+            f"{path} is not an ActionLens catalog; restore it from a backup or re-import the dataset"
+        )
+    return version
+
+
+def migrate_catalog(path: Path, from_version: int) -> None:
+    """Apply ``MIGRATIONS`` in one transaction, from ``from_version`` to ``CATALOG_VERSION``."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        for version in range(from_version, CATALOG_VERSION):
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    con.execute(statement)
+        con.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+class Catalog:
+    """Read and write access to a workspace's ``catalog.sqlite``.
+
+    Writes go through :meth:`transaction`, so an interrupted import leaves the catalog as it was.
+    """
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        uri = f"file:{path}?mode={'ro' if readonly else 'rw'}"
+        # check_same_thread=False: GUI workers read the catalog; sqlite serialises access itself.
+        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._con.execute("PRAGMA foreign_keys = ON")
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._con.close()
+
+    def transaction(self) -> sqlite3.Connection:
+        """A context manager that commits on success and rolls back on error."""
+        return self._con
+
+    # ----------------------------------------------------------------- writing
+    def add_classes(self, classes: Iterable[ClassRecord]) -> dict[str, int]:
+        """Insert classes that are not there yet (by name); return ``{name: id}`` for all classes."""
+        with self._con:
+            for cls in classes:
+                self._con.execute(
+                    "INSERT INTO classes (name, phrase, verb, noun, dataset_index) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(name) DO NOTHING",
+                    (cls.name, cls.phrase, cls.verb, cls.noun, cls.index),
+                )
+        return {name: cid for cid, name in self._con.execute("SELECT id, name FROM classes")}
+
+    def add_clips(self, clips: Iterable[ClipRecord], class_ids: dict[str, int]) -> tuple[int, int]:
+        """Insert clips not already catalogued (by name) with their splits and captions.
+
+        Returns
+        -------
+        (added, already_present)
+        """
+        next_id = self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0]
+        added = present = 0
+        with self._con:
+            for clip in clips:
+                if self._con.execute("SELECT 1 FROM clips WHERE name = ?", (clip.name,)).fetchone():
+                    present += 1
+                    continue
+                info = clip.info
+                self._con.execute(
+                    "INSERT INTO clips (id, name, path, class_id, fps, frame_count, width, height, duration,"
+                    " content_hash, has_audio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        next_id,
+                        clip.name,
+                        clip.path,
+                        class_ids[clip.class_name] if clip.class_name is not None else None,
+                        info.fps if info else None,
+                        info.frame_count if info else None,
+                        info.width if info else None,
+                        info.height if info else None,
+                        info.duration if info else None,
+                        info.content_hash if info else None,
+                        int(info.has_audio) if info else 0,
+                    ),
+                )
+                self._con.executemany(
+                    "INSERT INTO clip_splits (clip_id, split, role) VALUES (?, ?, ?)",
+                    [(next_id, split, role) for split, role in clip.splits.items()],
+                )
+                self._con.executemany(
+                    "INSERT INTO captions (clip_id, idx, start, end, sentence) VALUES (?, ?, ?, ?, ?)",
+                    [(next_id, i, c.start, c.end, c.sentence) for i, c in enumerate(clip.captions)],
+                )
+                next_id += 1
+                added += 1
+        return added, present
+
+    def mark_bad(self, clip_id: int, reason: str) -> None:
+        """Mark a clip unusable (undecodable, wrong shape …) with the reason; it stays catalogued."""
+        with self._con:
+            self._con.execute(
+                "UPDATE clips SET status = 'bad', status_reason = ? WHERE id = ?", (reason, clip_id)
+            )
+
+    def mark_ok(self, clip_id: int) -> None:
+        """Clear a clip's bad mark (for example after the file was replaced)."""
+        with self._con:
+            self._con.execute("UPDATE clips SET status = 'ok', status_reason = NULL WHERE id = ?", (clip_id,))
+
+    def add_run(self, run_id: str, model: str, created: str, status: str, metrics: dict[str, Any]) -> None:
+        """Record a model run (or update it, by id)."""
+        with self._con:
+            self._con.execute(
+                "INSERT INTO runs (id, model, created, status, metrics) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET model=excluded.model, status=excluded.status,"
+                " metrics=excluded.metrics",
+                (run_id, model, created, status, json.dumps(metrics, sort_keys=True)),
+            )
+
+    def remove_run(self, run_id: str) -> None:
+        """Forget a run."""
+        with self._con:
+            self._con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    # ----------------------------------------------------------------- reading
+    def classes(self) -> list[ClassRow]:
+        """All classes, by id."""
+        rows = self._con.execute(
+            "SELECT id, name, phrase, verb, noun, dataset_index FROM classes ORDER BY id"
+        ).fetchall()
+        return [ClassRow(*r) for r in rows]
+
+    def clips(self, status: str | None = None) -> list[ClipRow]:
+        """All clips by id, optionally only those of one status (``"ok"`` or ``"bad"``)."""
+        return list(self.iter_clips(status))
+
+    def iter_clips(self, status: str | None = None) -> Iterator[ClipRow]:
+        """Stream clips by id without materialising the whole table."""
+        if status is None:
+            return self._select_clips("", ())
+        return self._select_clips("WHERE c.status = ?", (status,))
+
+    def clip(self, clip_id: int) -> ClipRow:
+        """One clip by id; ``KeyError`` if there is none."""
+        for row in self._select_clips("WHERE c.id = ?", (clip_id,)):
+            return row
+        raise KeyError(clip_id)
+
+    def _select_clips(self, where: str, args: tuple[Any, ...]) -> Iterator[ClipRow]:
+        query = (
+            "SELECT c.id, c.name, c.path, c.class_id, k.name, c.fps, c.frame_count, c.width, c.height,"
+            " c.duration, c.content_hash, c.has_audio, c.status, c.status_reason"
+            f" FROM clips c LEFT JOIN classes k ON k.id = c.class_id {where} ORDER BY c.id"
+        )
+        for r in self._con.execute(query, args):
+            yield ClipRow(*r[:11], bool(r[11]), r[12], r[13])
+
+    def num_clips(self) -> int:
+        """Number of catalogued clips (bad ones included)."""
+        return int(self._con.execute("SELECT COUNT(*) FROM clips").fetchone()[0])
+
+    def split_names(self) -> list[str]:
+        """The names of the splits that clips belong to (``"1"``, ``"2"`` … for UCF101)."""
+        return [r[0] for r in self._con.execute("SELECT DISTINCT split FROM clip_splits ORDER BY split")]
+
+    def split(self, split: str) -> dict[int, str]:
+        """``{clip_id: role}`` for one split."""
+        return dict(self._con.execute("SELECT clip_id, role FROM clip_splits WHERE split = ?", (split,)))
+
+    def split_counts(self) -> dict[str, dict[str, int]]:
+        """``{split: {role: number of clips}}``."""
+        counts: dict[str, dict[str, int]] = {}
+        for split, role, n in self._con.execute(
+            "SELECT split, role, COUNT(*) FROM clip_splits GROUP BY split, role ORDER BY split, role"
+        ):
+            counts.setdefault(split, {})[role] = n
+        return counts
+
+    def captions(self, clip_id: int) -> list[Caption]:
+        """The paragraph of a clip, in order."""
+        rows = self._con.execute(
+            "SELECT start, end, sentence FROM captions WHERE clip_id = ? ORDER BY idx", (clip_id,)
+        )
+        return [Caption(*r) for r in rows]
+
+    def runs(self) -> list[dict[str, Any]]:
+        """All recorded runs, oldest first, with their metrics decoded."""
+        rows = self._con.execute("SELECT id, model, created, status, metrics FROM runs ORDER BY created, id")
+        return [
+            {"id": r[0], "model": r[1], "created": r[2], "status": r[3], "metrics": json.loads(r[4])}
+            for r in rows
+        ]
