@@ -1,0 +1,1 @@
+"""Words: the word-vector service and the normalisation of dataset class names into phrases."""
