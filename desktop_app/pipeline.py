@@ -40,7 +40,7 @@ def _stage_generate(build: DemoBuild, progress: Progress) -> None:
     from desktop_app.data.demo import generate_demo_dataset
 
     summary = generate_demo_dataset(build.data, preset=build.preset, seed=build.seed, progress=progress)
-    build.report["clips_generated"] = summary.num_clips
+    build.report["clips_generated"] = summary.n_clips
 
 
 def _stage_import(build: DemoBuild, progress: Progress) -> None:

@@ -20,7 +20,11 @@ COMMAND_MODULES = (
     "demo",
     "generate_demo_data",
     "import_dataset",
+    "extract",
     "info",
+    "train",
+    "embed",
+    "evaluate",
 )
 
 

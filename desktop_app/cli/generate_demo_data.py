@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
         "out": str(Path(args.out).absolute()),
         "preset": args.preset,
         "seed": args.seed,
-        "classes": summary.num_classes,
-        "clips": summary.num_clips,
-        "stories": summary.num_stories,
+        "classes": summary.n_classes,
+        "clips": summary.n_clips,
+        "stories": summary.n_stories,
     }
     if args.json:
         print_json(report)

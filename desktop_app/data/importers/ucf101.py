@@ -165,12 +165,12 @@ def import_ucf101(
             splits.setdefault(key, {})[split_name] = role
 
     clips: list[ClipRecord] = []
+    unlisted_folders: dict[str, int] = {}
     for key, video in on_disk.items():
         class_name = key.split("/", 1)[0]
         if class_index and class_name not in known_classes:
-            skipped.append(
-                Skipped(relative_posix(video, root), f"class folder {class_name!r} is not in classInd.txt")
-            )
+            # One report per folder: a stray folder of 1000 videos is one problem, not 1000.
+            unlisted_folders[class_name] = unlisted_folders.get(class_name, 0) + 1
             continue
         clips.append(
             ClipRecord(
@@ -181,6 +181,10 @@ def import_ucf101(
             )
         )
 
+    skipped.extend(
+        Skipped(f"{folder}/", f"{count} videos in a class folder that is not in classInd.txt")
+        for folder, count in sorted(unlisted_folders.items())
+    )
     class_order = [class_index[number] for number in sorted(class_index)]
     return finish_import(
         DATASET,

@@ -1,0 +1,57 @@
+"""``actionlens evaluate``: recognition or zero-shot accuracy of trained runs, as a table."""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop_app.cli.common import (
+    TerminalProgress,
+    add_json_arg,
+    add_workspace_arg,
+    open_workspace,
+    print_json,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``evaluate`` subcommand."""
+    p = subparsers.add_parser("evaluate", help="recognition / zero-shot accuracy table of trained runs")
+    add_workspace_arg(p)
+    p.add_argument("--task", required=True, choices=("recognition", "zsl"))
+    p.add_argument("--models", nargs="+", help="models (rows); default: every joint-embedding model")
+    p.add_argument("--splits", nargs="+", help="zero-shot splits (columns); default: 50/50 80/20 90/10 51/50")
+    p.add_argument("--folds", type=int, default=10, help="zero-shot folds per split (default 10, as seed 000)")
+    p.add_argument("--split", default="1", help="dataset split for recognition (default 1)")
+    p.add_argument("--preset", default="small", choices=("paper", "small"), help="preset of the runs (default small)")
+    p.add_argument("--train-missing", action="store_true", help="train the runs the table needs that do not exist")
+    p.add_argument("--epochs", type=int, help="epochs for runs trained by --train-missing")
+    p.add_argument("--features", metavar="NAME", help="feature store for runs trained by --train-missing")
+    p.add_argument("--word-vectors", metavar="SRC", help="word vectors for runs trained by --train-missing")
+    add_json_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate (training missing runs if asked), print the table and save it as JSON."""
+    from desktop_app.evaluation.report import evaluate_table
+
+    with open_workspace(args) as ws, TerminalProgress(f"evaluate {args.task}", enabled=not args.json) as bar:
+        table, text = evaluate_table(
+            ws,
+            task=args.task,
+            models=args.models,
+            splits=args.splits,
+            folds=args.folds,
+            split=args.split,
+            preset=args.preset,
+            train_missing=args.train_missing,
+            epochs=args.epochs,
+            features=args.features,
+            word_vectors=args.word_vectors,
+            progress=bar,
+        )
+    if args.json:
+        print_json(table)
+    else:
+        print(text)
+    return 0

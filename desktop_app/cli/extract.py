@@ -1,0 +1,102 @@
+"""``actionlens extract``: per-clip feature sequences for every clip of a workspace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from desktop_app.cli.common import (
+    TerminalProgress,
+    add_json_arg,
+    add_workspace_arg,
+    open_workspace,
+    print_json,
+)
+
+
+def _steps(text: str) -> int | str:
+    if text == "mean":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--steps takes a number or 'mean', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("--steps must be at least 1")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``extract`` subcommand."""
+    p = subparsers.add_parser(
+        "extract",
+        help="extract appearance / motion / audio feature sequences of every clip",
+        description="Decode every clip, sample frames, compute optical flow and per-frame features, "
+        "store them in WS/features/<store>/ and fit the PCA on the training split. Interrupted runs "
+        "resume where they stopped.",
+    )
+    add_workspace_arg(p)
+    p.add_argument(
+        "--extractor",
+        default="handcrafted",
+        help="handcrafted (default; HOG+colour, HOF+MBH), torchvision:resnet18|resnet50|vgg16 "
+        "(needs --weights and the 'cnn' extra), audio, or precomputed (needs --features-from)",
+    )
+    sampling = p.add_mutually_exclusive_group()
+    sampling.add_argument("--fps", type=float, default=None, help="sample at this rate (default 10 fps)")
+    sampling.add_argument(
+        "--steps",
+        type=_steps,
+        default=None,
+        metavar="N|mean",
+        help="fixed number of steps (clip / zero-pad), or 'mean' for the mean clip length at 10 fps",
+    )
+    sampling.add_argument(
+        "--adaptive", action="store_true", help="more frames where optical flow is faster (mean rate 10 fps)"
+    )
+    p.add_argument(
+        "--flow", choices=("dis", "farneback"), default="dis", help="optical flow method (default dis)"
+    )
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: number of CPUs)")
+    p.add_argument("--weights", metavar="FILE", help="state-dict file for torchvision:<arch>")
+    p.add_argument("--features-from", metavar="PATH", help="directory of <clip>.npy/.npz, or an HDF5 file")
+    p.add_argument("--no-audio", action="store_true", help="skip the log-mel audio stream")
+    p.add_argument("--pca-dims", type=int, default=500, help="at most this many PCA dimensions (default 500)")
+    add_json_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the extraction and print a summary (clips/s, bad clips)."""
+    from desktop_app.features.extract import ExtractSettings, extract_features
+
+    settings = ExtractSettings(
+        extractor=args.extractor,
+        fps=args.fps if args.fps is not None else 10.0,
+        steps=args.steps,
+        adaptive=args.adaptive,
+        flow=args.flow,
+        weights=args.weights,
+        features_from=args.features_from,
+        audio=not args.no_audio,
+        pca_dims=args.pca_dims,
+    )
+    ws = open_workspace(args)
+    try:
+        with TerminalProgress("extract", enabled=None if not args.json else False) as progress:
+            summary = extract_features(ws, settings, progress=progress, workers=args.workers)
+    finally:
+        ws.close()
+    if args.json:
+        print_json(summary.to_json())
+        return 0
+    print(
+        f"feature store {summary.store}: {summary.clips_extracted} clips extracted, "
+        f"{summary.clips_already_done} already done, {len(summary.bad_clips)} bad, "
+        f"{summary.clips_without_features} without features"
+    )
+    print("streams: " + ", ".join(f"{s} ({d}-d)" for s, d in summary.streams.items()))
+    print(f"{summary.clips_per_second:.2f} clips/s over {summary.seconds:.1f} s")
+    for bad in summary.bad_clips:
+        print(f"  bad clip {bad['name']}: {bad['reason']}", file=sys.stderr)
+    return 0

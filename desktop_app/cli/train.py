@@ -1,0 +1,85 @@
+"""``actionlens train``: train a joint-embedding model on the workspace's features."""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop_app.cli.common import (
+    TerminalProgress,
+    add_json_arg,
+    add_workspace_arg,
+    open_workspace,
+    print_json,
+)
+
+MODEL_NAMES = "ste, action2vec, pooled-ridge, lstm, stacked-lstm"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``train`` subcommand."""
+    p = subparsers.add_parser("train", help="train a model that embeds clips into the word space")
+    add_workspace_arg(p)
+    p.add_argument("--model", required=True, help=f"model name ({MODEL_NAMES})")
+    p.add_argument("--preset", default="small", choices=("paper", "small"), help="model size (default: small)")
+    p.add_argument("--zsl-split", metavar="SPLIT", help="train for zero-shot: 50/50, 80/20, 90/10 or 51/50 classes")
+    p.add_argument("--fold", type=int, default=0, help="zero-shot fold (default 0)")
+    p.add_argument("--split", default="1", help="dataset split for recognition training (default 1)")
+    p.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="train again over an existing run")
+    p.add_argument("--features", metavar="NAME", help="feature store (default: the workspace's default)")
+    p.add_argument("--word-vectors", metavar="SRC", help="word-vector file (default: GloVe 6B 50d)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--run-id", help="name of the run (default: model-preset-task)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: CUDA when present")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    add_json_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, save the run, and print its id and validation accuracy."""
+    from desktop_app.evaluation.zsl import check_zsl_split
+    from desktop_app.training.experiment import train_in_workspace
+    from desktop_app.training.trainer import distributed_context
+
+    if args.zsl_split:
+        check_zsl_split(args.zsl_split)
+    ctx = distributed_context()
+    with open_workspace(args) as ws, TerminalProgress(f"train {args.model}", enabled=not args.json and ctx.is_main) as bar:
+        result = train_in_workspace(
+            ws,
+            args.model,
+            preset=args.preset,
+            zsl_split=args.zsl_split,
+            fold=args.fold,
+            epochs=args.epochs,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            features=args.features,
+            word_vectors=args.word_vectors,
+            split=args.split,
+            seed=args.seed,
+            run_id=args.run_id,
+            train_overrides={"device": args.device, "num_threads": args.threads},
+            progress=bar,
+        )
+    if not ctx.is_main:
+        return 0
+    training = result.meta["training"]
+    summary = {
+        "run_id": result.run_id,
+        "model": args.model,
+        "epochs_run": training["epochs_run"],
+        "best_epoch": training["best_epoch"],
+        "val_accuracy": result.meta["metrics"]["validation"]["accuracy"],
+        "directory": str(result.run_dir),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"run {summary['run_id']}: {summary['epochs_run']} epochs, best {summary['best_epoch'] + 1}, "
+            f"validation accuracy {summary['val_accuracy']:.1%} → {summary['directory']}"
+        )
+    return 0

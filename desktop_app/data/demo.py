@@ -1,0 +1,1225 @@
+"""The synthetic "motion verbs" demo dataset, rendered procedurally as real video files.
+
+Nothing real can be downloaded where ActionLens is built, so the embedded default dataset is
+drawn here: every class is a *verb + noun* phrase (``bounce ball`` → folder ``BounceBall``)
+whose words are common GloVe words. The **verb** is a motion pattern that is only visible over
+time (a trajectory, a rotation, a change of scale); the **noun** is an object shape with its own
+silhouette. Colour, size, speed, direction, start position, background texture, camera pan and
+jitter, distractor objects, lighting drift and pixel noise are drawn at random per clip, so no
+single frame names the class. Because every verb occurs with several nouns and every noun with
+several verbs, seed 001's analogy test (``bounce ball − ball + box ≈ bounce box``) and zero-shot
+recognition of unseen verb–noun combinations are meaningful on it.
+
+The files follow UCF101's layout exactly (``ClassName/v_ClassName_gXX_cYY.mp4``,
+``classInd.txt``, ``trainlist01.txt``, ``testlist01.txt``, split by groups), so the UCF101
+importer reads them; ``demo.json`` adds the class table (phrase, verb, noun) and the clip table.
+With ``stories=True`` it also renders videos of 2–4 consecutive actions with one sentence per
+action, as ActivityNet-Captions JSON, for seed 004's hierarchical video–paragraph model (see
+:mod:`desktop_app.data.demo_stories`).
+
+Everything is deterministic by seed: the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop_app.atomic import write_json
+from desktop_app.data.records import ClassRecord
+from desktop_app.errors import ActionLensError
+from desktop_app.progress import NullProgress, Progress, SubProgress
+
+#: Bumped whenever a change to the renderer changes the pixels a seed produces.
+GENERATOR_VERSION = 1
+
+#: Written first into the output folder: it marks the folder as ours while generation runs.
+MARKER_NAME = ".actionlens-demo"
+DEMO_INDEX_NAME = "demo.json"
+FOURCC = "mp4v"
+
+#: Motion patterns, each a common English verb (all in GloVe 6B).
+DEMO_VERBS: tuple[str, ...] = (
+    "bounce",
+    "roll",
+    "spin",
+    "slide",
+    "fall",
+    "rise",
+    "swing",
+    "shake",
+    "orbit",
+    "jump",
+    "grow",
+    "shrink",
+    "zigzag",
+    "flip",
+)
+
+#: Object appearances, each a common English noun (all in GloVe 6B).
+DEMO_NOUNS: tuple[str, ...] = ("ball", "box", "star", "ring", "wheel", "coin", "balloon", "leaf")
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+
+
+@dataclass(frozen=True)
+class DemoPreset:
+    """How big a demo dataset to render.
+
+    Attributes
+    ----------
+    name
+        Registry key (``"tiny"``, ``"small"`` …).
+    verbs, nouns
+        The verbs and nouns the classes are built from.
+    nouns_per_verb
+        How many nouns each verb is paired with (``len(nouns)`` gives the full grid).
+    groups, clips_per_group
+        UCF101-style groups (``gXX``) and clips within a group (``cYY``) per class.
+    test_groups
+        The last ``test_groups`` groups form the test split.
+    width, height, fps
+        Frame size in pixels and frame rate of every video.
+    duration
+        Mean clip length in seconds; each clip varies by ±15 %.
+    stories
+        How many story videos ``stories=True`` renders (the last quarter is the val split).
+    """
+
+    name: str
+    verbs: tuple[str, ...]
+    nouns: tuple[str, ...]
+    nouns_per_verb: int
+    groups: int
+    clips_per_group: int
+    test_groups: int
+    width: int
+    height: int
+    fps: float
+    duration: float
+    stories: int
+    description: str = ""
+
+    @property
+    def clips_per_class(self) -> int:
+        return self.groups * self.clips_per_group
+
+
+DEMO_PRESETS: dict[str, DemoPreset] = {
+    p.name: p
+    for p in (
+        DemoPreset(
+            name="tiny",
+            verbs=("rise", "fall", "spin"),
+            nouns=("ball", "box"),
+            nouns_per_verb=2,
+            groups=4,
+            clips_per_group=1,
+            test_groups=1,
+            width=64,
+            height=48,
+            fps=15.0,
+            duration=1.5,
+            stories=4,
+            description="6 classes × 4 clips, 64×48, 1.5 s: for tests",
+        ),
+        DemoPreset(
+            name="small",
+            verbs=DEMO_VERBS,
+            nouns=DEMO_NOUNS,
+            nouns_per_verb=3,
+            groups=4,
+            clips_per_group=2,
+            test_groups=1,
+            width=160,
+            height=120,
+            fps=15.0,
+            duration=2.5,
+            stories=48,
+            description="42 classes × 8 clips, 160×120, 2.5 s: the default demo workspace",
+        ),
+        DemoPreset(
+            name="medium",
+            verbs=DEMO_VERBS,
+            nouns=DEMO_NOUNS,
+            nouns_per_verb=5,
+            groups=5,
+            clips_per_group=4,
+            test_groups=1,
+            width=224,
+            height=168,
+            fps=15.0,
+            duration=3.0,
+            stories=200,
+            description="70 classes × 20 clips, 224×168, 3 s",
+        ),
+        DemoPreset(
+            name="large",
+            verbs=DEMO_VERBS,
+            nouns=DEMO_NOUNS,
+            nouns_per_verb=len(DEMO_NOUNS),
+            groups=8,
+            clips_per_group=3,
+            test_groups=2,
+            width=320,
+            height=240,
+            fps=25.0,
+            duration=3.0,
+            stories=600,
+            description="112 classes × 24 clips, 320×240, 3 s at 25 fps: for benchmarks",
+        ),
+    )
+}
+
+
+def get_preset(preset: str | DemoPreset) -> DemoPreset:
+    """Look a preset up by name (a :class:`DemoPreset` passes through)."""
+    if isinstance(preset, DemoPreset):
+        return preset
+    try:
+        return DEMO_PRESETS[preset]
+    except KeyError:
+        raise ActionLensError(
+            f"unknown demo preset {preset!r}; choose one of {', '.join(DEMO_PRESETS)}"
+        ) from None
+
+
+def class_name_for(verb: str, noun: str) -> str:
+    """UCF101-style CamelCase folder name of a verb–noun class (``BounceBall``)."""
+    return verb.capitalize() + noun.capitalize()
+
+
+def demo_classes(preset: str | DemoPreset = "small") -> list[tuple[str, str, str]]:
+    """The classes of a preset as ``(class_name, verb, noun)``, sorted by class name.
+
+    Verb ``i`` takes the ``nouns_per_verb`` nouns that follow ``i · nouns_per_verb`` cyclically
+    in the preset's noun list, so the pairs are spread evenly: every verb has
+    ``nouns_per_verb`` nouns and every noun about ``len(verbs) · nouns_per_verb / len(nouns)``
+    verbs, while many verb–noun combinations stay unseen for zero-shot tests.
+    """
+    p = get_preset(preset)
+    k = min(p.nouns_per_verb, len(p.nouns))
+    pairs = set()
+    for i, verb in enumerate(p.verbs):
+        for j in range(k):
+            pairs.add((verb, p.nouns[(i * k + j) % len(p.nouns)]))
+    return sorted((class_name_for(v, n), v, n) for v, n in pairs)
+
+
+# --------------------------------------------------------------------------------------------
+# Motion: one trajectory per verb
+
+
+@dataclass
+class Trajectory:
+    """Per-frame pose of one object, in pixels of the frame.
+
+    ``angle`` is in radians, clockwise on screen; ``scale_x``/``scale_y`` multiply the object's
+    size along its own axes (a negative ``scale_x`` shows its back, as in a flip);
+    ``visible`` hides it on frames where it is off stage.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    angle: np.ndarray
+    scale_x: np.ndarray
+    scale_y: np.ndarray
+    visible: np.ndarray
+    #: Words a sentence may use about this motion (``{"direction": "left"}``).
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @classmethod
+    def hold(cls, x: float, y: float, angle: float, sx: float, sy: float, n: int) -> Trajectory:
+        """An object that stays still for ``n`` frames."""
+        full = np.full
+        return cls(full(n, x), full(n, y), full(n, angle), full(n, sx), full(n, sy), np.ones(n, dtype=bool))
+
+    def pose(self, i: int) -> tuple[float, float, float, float, float]:
+        """``(x, y, angle, scale_x, scale_y)`` of frame ``i`` (negative counts from the end)."""
+        return (
+            float(self.x[i]),
+            float(self.y[i]),
+            float(self.angle[i]),
+            float(self.scale_x[i]),
+            float(self.scale_y[i]),
+        )
+
+
+def _side(rng: np.random.Generator) -> int:
+    return 1 if rng.random() < 0.5 else -1
+
+
+def _direction_word(d: int) -> str:
+    return "right" if d > 0 else "left"
+
+
+def motion_trajectory(
+    verb: str,
+    n_frames: int,
+    fps: float,
+    width: int,
+    height: int,
+    radius: float,
+    rng: np.random.Generator,
+) -> Trajectory:
+    """The trajectory of an object of ``radius`` pixels doing ``verb`` for ``n_frames`` frames.
+
+    Speed, direction, amplitude and start position are drawn from ``rng``; the object stays
+    inside the ``width`` × ``height`` frame (before camera pan).
+    """
+    try:
+        motion = _MOTIONS[verb]
+    except KeyError:
+        raise ActionLensError(f"unknown demo verb {verb!r}; choose one of {', '.join(DEMO_VERBS)}") from None
+    t = np.arange(n_frames, dtype=np.float64) / fps
+    total = max(n_frames / fps, 1e-6)
+    ctx = _MotionContext(t, total, float(width), float(height), float(radius), fps, rng)
+    x, y, angle, sx, sy, facts = motion(ctx)
+    n = n_frames
+
+    def arr(v: np.ndarray | float) -> np.ndarray:
+        return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)).copy()
+
+    return Trajectory(arr(x), arr(y), arr(angle), arr(sx), arr(sy), np.ones(n, dtype=bool), facts)
+
+
+@dataclass
+class _MotionContext:
+    t: np.ndarray
+    total: float
+    W: float
+    H: float
+    r: float
+    fps: float
+    rng: np.random.Generator
+
+    def u(self, lo: float, hi: float) -> float:
+        return float(self.rng.uniform(lo, hi))
+
+    @property
+    def floor(self) -> float:
+        """Centre height of an object resting on the floor line (10 % above the bottom)."""
+        return 0.9 * self.H - self.r
+
+    def across(self, frac_lo: float, frac_hi: float) -> tuple[int, float, float]:
+        """A horizontal pass: direction, start x and travel that keep the object in frame."""
+        d = _side(self.rng)
+        room = max(self.W - 2.2 * self.r, 1.0)
+        travel = self.u(frac_lo, frac_hi) * room
+        x0 = self.W / 2 - d * travel / 2 + self.u(-0.5, 0.5) * (room - travel)
+        return d, x0, travel
+
+    def central(self, margin: float = 1.3) -> tuple[float, float]:
+        """A resting position that keeps ``margin`` radii from every edge."""
+        m = min(margin * self.r, 0.45 * self.W), min(margin * self.r, 0.45 * self.H)
+        return self.u(m[0], self.W - m[0]), self.u(m[1], self.H - m[1])
+
+
+_MotionResult = tuple[Any, Any, Any, Any, Any, dict[str, str]]
+
+
+def _bounce(c: _MotionContext) -> _MotionResult:
+    d, x0, travel = c.across(0.5, 0.85)
+    x = x0 + d * travel * c.t / c.total
+    period = c.u(0.55, 0.85)
+    height = c.u(0.45, 0.65) * (c.floor - c.r)
+    y = c.floor - height * np.abs(np.sin(np.pi * (c.t / period + c.u(0.0, 1.0))))
+    return x, y, c.u(-0.3, 0.3) + d * c.u(0.5, 1.5) * c.t, 1.0, 1.0, {"direction": _direction_word(d)}
+
+
+def _roll(c: _MotionContext) -> _MotionResult:
+    d, x0, travel = c.across(0.5, 0.85)
+    x = x0 + d * travel * c.t / c.total
+    # Rolling without slipping: the turn angle is the distance over the radius.
+    angle = c.u(0, 2 * np.pi) + (x - x0) / c.r
+    return x, c.floor, angle, 1.0, 1.0, {"direction": _direction_word(d)}
+
+
+def _spin(c: _MotionContext) -> _MotionResult:
+    d = _side(c.rng)
+    x0, y0 = c.central(1.6)
+    drift = c.u(-0.04, 0.04) * c.W
+    rate = c.u(0.6, 1.1) * 2 * np.pi  # well below the 72° symmetry of a star per frame
+    angle = c.u(0, 2 * np.pi) + d * rate * c.t
+    return (
+        x0 + drift * c.t / c.total,
+        y0,
+        angle,
+        1.0,
+        1.0,
+        {"direction": "clockwise" if d > 0 else "counterclockwise"},
+    )
+
+
+def _slide(c: _MotionContext) -> _MotionResult:
+    d, x0, travel = c.across(0.5, 0.8)
+    # Friction: fast at first, slowing to a stop; no rotation (that is rolling).
+    progress = 1 - (1 - c.t / c.total) ** 2
+    y0 = c.u(1.3 * c.r, c.H - 1.3 * c.r)
+    slope = c.u(-0.15, 0.15) * travel
+    y = np.clip(y0 + slope * progress, 1.2 * c.r, c.H - 1.2 * c.r)
+    return x0 + d * travel * progress, y, c.u(-0.4, 0.4), 1.0, 1.0, {"direction": _direction_word(d)}
+
+
+def _fall(c: _MotionContext) -> _MotionResult:
+    x0 = c.u(1.3 * c.r, c.W - 1.3 * c.r)
+    y0 = c.r + c.u(0.0, 0.08) * c.H
+    fall_time = c.u(0.7, 0.95) * c.total
+    g = 2 * (c.floor - y0) / fall_time**2
+    y = np.minimum(y0 + 0.5 * g * c.t**2, c.floor)
+    x = x0 + c.u(-0.05, 0.05) * c.W * c.t / c.total
+    return x, y, c.u(-0.5, 0.5) + c.u(-1.0, 1.0) * c.t, 1.0, 1.0, {}
+
+
+def _rise(c: _MotionContext) -> _MotionResult:
+    x0 = c.u(1.5 * c.r, c.W - 1.5 * c.r)
+    y0 = c.floor - c.u(0.0, 0.05) * c.H
+    distance = c.u(0.55, 0.8) * (y0 - 1.2 * c.r)
+    sway = c.u(0.0, 0.03) * c.W * np.sin(2 * np.pi * c.t / c.u(1.2, 2.0) + c.u(0, 2 * np.pi))
+    return x0 + sway, y0 - distance * c.t / c.total, c.u(-0.3, 0.3), 1.0, 1.0, {}
+
+
+def _swing(c: _MotionContext) -> _MotionResult:
+    pivot_x = c.W / 2 + c.u(-0.08, 0.08) * c.W
+    pivot_y = -c.u(0.0, 0.1) * c.H
+    length = min(c.u(0.55, 0.7) * c.H, c.H - 1.2 * c.r - pivot_y)
+    amplitude = min(c.u(0.45, 0.8), math.asin(min(0.95, (c.W / 2 - 1.5 * c.r) / length)))
+    theta = amplitude * np.sin(2 * np.pi * c.t / c.u(1.0, 1.5) + c.u(0, 2 * np.pi))
+    return pivot_x + length * np.sin(theta), pivot_y + length * np.cos(theta), -theta, 1.0, 1.0, {}
+
+
+def _shake(c: _MotionContext) -> _MotionResult:
+    x0, y0 = c.central(1.8)
+    freq = min(c.u(3.0, 5.0), c.fps / 3)  # at least three frames per period, never aliased
+    phase = c.u(0, 2 * np.pi)
+    x = x0 + c.u(0.04, 0.07) * c.W * np.sin(2 * np.pi * freq * c.t + phase)
+    y = y0 + c.u(0.0, 0.02) * c.H * np.sin(2 * np.pi * freq * 1.3 * c.t)
+    angle = c.u(0.1, 0.25) * np.sin(2 * np.pi * freq * c.t + phase + 1.0)
+    return x, y, angle, 1.0, 1.0, {}
+
+
+def _orbit(c: _MotionContext) -> _MotionResult:
+    d = _side(c.rng)
+    radius = c.u(0.24, 0.32) * c.H
+    cx = c.W / 2 + c.u(-0.1, 0.1) * c.W
+    cy = c.H / 2 + c.u(-0.04, 0.04) * c.H
+    theta = c.u(0, 2 * np.pi) + d * c.u(0.45, 0.8) * 2 * np.pi * c.t
+    stretch = c.u(1.0, 1.4)  # a slightly wide ellipse fits the landscape frame
+    x = cx + stretch * radius * np.cos(theta)
+    y = cy + radius * np.sin(theta)
+    return x, y, c.u(-0.4, 0.4), 1.0, 1.0, {"direction": "clockwise" if d > 0 else "counterclockwise"}
+
+
+def _jump(c: _MotionContext) -> _MotionResult:
+    x0 = c.u(1.5 * c.r, c.W - 1.5 * c.r)
+    period = c.u(0.8, 1.1)
+    airtime = c.u(0.45, 0.6)
+    height = c.u(0.35, 0.5) * (c.floor - c.r)
+    phase = (c.t / period + c.u(0.0, 1.0)) % 1.0
+    s = np.clip(phase / airtime, 0, 1)
+    y = c.floor - height * 4 * s * (1 - s) * (phase < airtime)
+    # Crouch before take-off: squash and widen, the way a cartoon jump looks.
+    crouch = (phase > 1 - 0.15).astype(np.float64)
+    return x0, y + 0.2 * c.r * crouch, c.u(-0.2, 0.2), 1 + 0.15 * crouch, 1 - 0.2 * crouch, {}
+
+
+def _grow_scale(c: _MotionContext) -> tuple[float, float]:
+    return c.u(0.35, 0.55), c.u(1.3, 1.6)
+
+
+def _grow(c: _MotionContext) -> _MotionResult:
+    small, big = _grow_scale(c)
+    x0, y0 = c.central(1.1 * big + 0.4)
+    s = small * (big / small) ** (c.t / c.total)
+    return x0, y0, c.u(-0.4, 0.4), s, s, {}
+
+
+def _shrink(c: _MotionContext) -> _MotionResult:
+    small, big = _grow_scale(c)
+    x0, y0 = c.central(1.1 * big + 0.4)
+    s = big * (small / big) ** (c.t / c.total)
+    return x0, y0, c.u(-0.4, 0.4), s, s, {}
+
+
+def _zigzag(c: _MotionContext) -> _MotionResult:
+    d, x0, travel = c.across(0.55, 0.85)
+    amplitude = min(c.u(0.18, 0.28) * c.H, c.H / 2 - 1.3 * c.r)
+    u = c.t / c.u(0.5, 0.8) + c.u(0.0, 1.0)
+    triangle = 4 * np.abs(u - np.floor(u + 0.5)) - 1  # sharp corners, unlike a bounce
+    y = c.H / 2 + c.u(-0.05, 0.05) * c.H + amplitude * triangle
+    return x0 + d * travel * c.t / c.total, y, c.u(-0.3, 0.3), 1.0, 1.0, {"direction": _direction_word(d)}
+
+
+def _flip(c: _MotionContext) -> _MotionResult:
+    x0, y0 = c.central(1.5)
+    sx = np.cos(2 * np.pi * c.u(0.5, 0.9) * c.t + c.u(0, np.pi / 4))
+    return x0, y0, c.u(-0.3, 0.3), sx, 1.0, {}
+
+
+_MOTIONS: dict[str, Callable[[_MotionContext], _MotionResult]] = {
+    "bounce": _bounce,
+    "roll": _roll,
+    "spin": _spin,
+    "slide": _slide,
+    "fall": _fall,
+    "rise": _rise,
+    "swing": _swing,
+    "shake": _shake,
+    "orbit": _orbit,
+    "jump": _jump,
+    "grow": _grow,
+    "shrink": _shrink,
+    "zigzag": _zigzag,
+    "flip": _flip,
+}
+assert set(_MOTIONS) == set(DEMO_VERBS)
+
+
+# --------------------------------------------------------------------------------------------
+# Appearance: one shape per noun, as layers of polygons in unit coordinates
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One drawn part of a shape: polygons in units of the object radius (y down)."""
+
+    polygons: tuple[np.ndarray, ...]
+    colour: str  # "main", "dark", "light" or "accent"
+    line: float = 0.0  # 0 fills; otherwise a closed/open outline this many radii thick
+    closed: bool = True
+    rotates: bool = True  # False for shading that stays lit from the top left
+
+
+def _ellipse(rx: float, ry: float, cx: float = 0.0, cy: float = 0.0, n: int = 28) -> np.ndarray:
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.stack([cx + rx * np.cos(a), cy + ry * np.sin(a)], axis=1)
+
+
+def _star(points: int = 5, outer: float = 1.0, inner: float = 0.42) -> np.ndarray:
+    a = -np.pi / 2 + np.arange(2 * points) * np.pi / points
+    r = np.where(np.arange(2 * points) % 2 == 0, outer, inner)
+    return np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+
+
+def _poly(*pts: tuple[float, float]) -> np.ndarray:
+    return np.asarray(pts, dtype=np.float64)
+
+
+def _leaf_outline(n: int = 14) -> np.ndarray:
+    # Two circular arcs meeting in points at the tip and the stem (a vesica).
+    s = np.linspace(-1, 1, n)
+    half = 0.5 * (1 - s**2) ** 0.8
+    right = np.stack([half, s], axis=1)
+    left = np.stack([-half[::-1], s[::-1]], axis=1)
+    return np.concatenate([right, left[1:-1]])
+
+
+def _build_shapes() -> dict[str, tuple[_Layer, ...]]:
+    spokes = tuple(
+        _poly((0.0, 0.0), (0.72 * math.cos(a), 0.72 * math.sin(a))) for a in np.arange(6) * np.pi / 3
+    )
+    return {
+        "ball": (
+            _Layer((_ellipse(1.0, 1.0),), "dark", rotates=False),
+            _Layer((_ellipse(0.86, 0.86, -0.1, -0.1),), "main", rotates=False),
+            _Layer((_ellipse(0.3, 0.3, -0.38, -0.38, 16),), "light", rotates=False),
+            _Layer((_ellipse(0.92, 0.25, 0, 0, 20)[10:],), "accent", line=0.12, closed=False),
+            _Layer((_ellipse(0.12, 0.12, 0.0, -0.55, 12),), "accent"),
+        ),
+        "box": (
+            _Layer((_poly((-0.85, -0.85), (0.85, -0.85), (0.85, 0.85), (-0.85, 0.85)),), "dark"),
+            _Layer((_poly((-0.68, -0.68), (0.68, -0.68), (0.68, 0.68), (-0.68, 0.68)),), "main"),
+            _Layer((_poly((-0.58, -0.58), (-0.1, -0.58), (-0.1, -0.1), (-0.58, -0.1)),), "light"),
+            _Layer(
+                (_poly((-0.68, 0.0), (0.68, 0.0)), _poly((0.0, -0.68), (0.0, 0.68))),
+                "dark",
+                line=0.06,
+                closed=False,
+            ),
+        ),
+        "star": (
+            _Layer((_star(),), "main"),
+            _Layer((_star(),), "dark", line=0.07),
+            _Layer((_ellipse(0.18, 0.18, 0, 0, 12),), "light"),
+        ),
+        "ring": (
+            _Layer((_ellipse(0.95, 0.95), _ellipse(0.6, 0.6)), "main"),
+            _Layer((_ellipse(0.95, 0.95),), "dark", line=0.05),
+            _Layer((_ellipse(0.2, 0.2, 0.0, -0.78, 12),), "accent"),
+        ),
+        "wheel": (
+            _Layer((_ellipse(0.95, 0.95), _ellipse(0.72, 0.72)), "dark"),
+            _Layer(spokes, "main", line=0.08, closed=False),
+            _Layer((_ellipse(0.72, 0.72),), "main", line=0.06),
+            _Layer((_ellipse(0.2, 0.2, 0, 0, 12),), "light"),
+        ),
+        "coin": (
+            _Layer((_ellipse(1.0, 0.62),), "dark"),
+            _Layer((_ellipse(0.86, 0.5),), "main"),
+            _Layer((_ellipse(0.62, 0.34),), "light", line=0.06),
+            _Layer((_poly((0.0, -0.22), (0.0, 0.22)),), "dark", line=0.1, closed=False),
+        ),
+        "balloon": (
+            _Layer(
+                (_poly((0.0, 0.72), (0.06, 1.0), (-0.05, 1.25), (0.07, 1.5)),),
+                "dark",
+                line=0.04,
+                closed=False,
+            ),
+            _Layer((_ellipse(0.68, 0.86, 0.0, -0.15),), "main"),
+            _Layer((_poly((0.0, 0.66), (-0.12, 0.82), (0.12, 0.82)),), "dark"),
+            _Layer((_ellipse(0.14, 0.24, -0.3, -0.45, 12),), "light"),
+        ),
+        "leaf": (
+            _Layer((_leaf_outline(),), "main"),
+            _Layer((_poly((0.0, -0.9), (0.0, 1.0), (0.05, 1.3)),), "dark", line=0.07, closed=False),
+            _Layer(
+                tuple(_poly((0.0, y), (s * 0.32, y - 0.25)) for y in (-0.3, 0.1, 0.5) for s in (-1, 1)),
+                "dark",
+                line=0.04,
+                closed=False,
+            ),
+        ),
+        # Distractor shapes: none of them is a demo noun.
+        "triangle": (_Layer((_poly((0.0, -1.0), (0.87, 0.5), (-0.87, 0.5)),), "main"),),
+        "cross": (
+            _Layer(
+                (
+                    _poly(
+                        (-0.3, -1),
+                        (0.3, -1),
+                        (0.3, -0.3),
+                        (1, -0.3),
+                        (1, 0.3),
+                        (0.3, 0.3),
+                        (0.3, 1),
+                        (-0.3, 1),
+                        (-0.3, 0.3),
+                        (-1, 0.3),
+                        (-1, -0.3),
+                        (-0.3, -0.3),
+                    ),
+                ),
+                "main",
+            ),
+        ),
+        "hexagon": (
+            _Layer((_ellipse(1.0, 1.0, n=6),), "main"),
+            _Layer((_ellipse(1.0, 1.0, n=6),), "dark", line=0.1),
+        ),
+    }
+
+
+_SHAPES = _build_shapes()
+DISTRACTOR_SHAPES: tuple[str, ...] = ("triangle", "cross", "hexagon")
+assert set(DEMO_NOUNS) <= set(_SHAPES)
+
+
+#: Hue names for sentences; OpenCV hue runs 0..180.
+_HUE_NAMES = (
+    (8, "red"),
+    (20, "orange"),
+    (33, "yellow"),
+    (80, "green"),
+    (130, "blue"),
+    (150, "purple"),
+    (170, "pink"),
+    (181, "red"),
+)
+
+
+@dataclass(frozen=True)
+class ObjectStyle:
+    """How one object looks: its shape, size in pixels and BGR colours."""
+
+    shape: str
+    radius: float
+    colours: dict[str, tuple[int, int, int]]
+    colour_name: str
+
+
+def _hsv_to_bgr(h: float, s: float, v: float) -> tuple[int, int, int]:
+    import cv2
+
+    px = np.array([[[h, s, v]]], dtype=np.uint8)
+    b, g, r = cv2.cvtColor(px, cv2.COLOR_HSV2BGR)[0, 0]
+    return int(b), int(g), int(r)
+
+
+def random_style(
+    shape: str, radius: float, background_luma: float, rng: np.random.Generator, contrast: float = 1.0
+) -> ObjectStyle:
+    """A random look for ``shape``: any hue, bright on dark backgrounds and dark on bright ones.
+
+    Colour is drawn independently of the class so that only the silhouette names the noun.
+    ``contrast`` < 1 pulls the value towards the background (for distractors).
+    """
+    hue = float(rng.uniform(0, 180))
+    sat = float(rng.uniform(120, 255))
+    if background_luma < 128:
+        value = rng.uniform(190, 255)
+    else:
+        value = rng.uniform(60, 120)
+    value = background_luma + contrast * (value - background_luma)
+    v = float(np.clip(value, 0, 255))
+    accent_hue = (hue + rng.uniform(60, 120)) % 180
+    colours = {
+        "main": _hsv_to_bgr(hue, sat, v),
+        "dark": _hsv_to_bgr(hue, sat, v * 0.55),
+        "light": _hsv_to_bgr(hue, sat * 0.35, min(255.0, v * 1.25 + 30)),
+        "accent": _hsv_to_bgr(accent_hue, 220, max(v, 150.0) if background_luma < 128 else v * 0.7),
+    }
+    name = next(n for limit, n in _HUE_NAMES if hue < limit)
+    if v < 130:  # a dark orange reads as brown; other dark hues keep their name
+        name = "brown" if name == "orange" else f"dark {name}"
+    return ObjectStyle(shape, float(radius), colours, name)
+
+
+def _draw_object(
+    frame: np.ndarray, style: ObjectStyle, pose: tuple[float, float, float, float, float]
+) -> None:
+    """Draw ``style`` at ``pose`` onto ``frame`` in place (anti-aliased, sub-pixel)."""
+    import cv2
+
+    x, y, angle, sx, sy = pose
+    c, s = math.cos(angle), math.sin(angle)
+    rotation = np.array([[c, s], [-s, c]])  # row vectors: p @ R gives a clockwise turn on screen
+    scale = np.array([sx, sy]) * style.radius
+    backside = sx * sy < 0
+    thickness_scale = style.radius * max(min(abs(sx), abs(sy)), 0.3)
+    for layer in _SHAPES[style.shape]:
+        colour = style.colours[layer.colour]
+        if backside:  # the back of a flipped object is in shadow
+            colour = (int(colour[0] * 0.6), int(colour[1] * 0.6), int(colour[2] * 0.6))
+        pts = []
+        for poly in layer.polygons:
+            p = poly * scale
+            if layer.rotates:
+                p = p @ rotation
+            pts.append(np.round((p + np.array([x, y])) * 16).astype(np.int32))
+        if layer.line:
+            width = max(1, round(layer.line * thickness_scale))
+            cv2.polylines(frame, pts, layer.closed, colour, width, cv2.LINE_AA, shift=4)
+        else:
+            cv2.fillPoly(frame, pts, colour, cv2.LINE_AA, shift=4)
+
+
+# --------------------------------------------------------------------------------------------
+# Scene: background, camera, lighting, noise
+
+
+@dataclass
+class Scene:
+    """Everything about a video that is not an object: backdrop, camera path, light and noise."""
+
+    background: np.ndarray  # (H + 2·margin, W + 2·margin, 3) uint8, larger than the frame
+    margin: int
+    camera_x: np.ndarray  # per-frame pan of the camera in pixels (integers, jitter included)
+    camera_y: np.ndarray
+    gain: np.ndarray  # per-frame lighting multiplier
+    noise_sigma: float
+
+    @property
+    def luma(self) -> float:
+        return float(self.background.mean())
+
+
+def random_scene(width: int, height: int, n_frames: int, rng: np.random.Generator) -> Scene:
+    """A random backdrop (gradient, blotchy noise or stripes), camera pan with jitter, lighting drift."""
+    import cv2
+
+    margin = max(2, round(0.08 * width))
+    hw, ww = height + 2 * margin, width + 2 * margin
+    base = rng.uniform(20, 235, size=3)
+    other = np.clip(base + rng.uniform(-60, 60, size=3), 0, 255)
+    yy, xx = np.mgrid[0:hw, 0:ww].astype(np.float32)
+    kind = int(rng.integers(3))
+    if kind == 0:  # linear gradient at a random angle
+        a = rng.uniform(0, 2 * np.pi)
+        proj = xx * math.cos(a) + yy * math.sin(a)
+        w = (proj - proj.min()) / max(float(np.ptp(proj)), 1.0)
+    elif kind == 1:  # smooth blotches: coarse noise upsampled
+        coarse = rng.random((int(rng.integers(3, 7)), int(rng.integers(3, 7)))).astype(np.float32)
+        w = cv2.resize(coarse, (ww, hw), interpolation=cv2.INTER_CUBIC)
+    else:  # soft stripes
+        a = rng.uniform(0, np.pi)
+        period = rng.uniform(0.08, 0.25) * width
+        w = 0.5 + 0.5 * np.sin(2 * np.pi * (xx * math.cos(a) + yy * math.sin(a)) / period)
+    w = np.clip(w, 0, 1)[..., None]
+    texture = rng.normal(0, rng.uniform(2, 8), size=(hw, ww, 1)).astype(np.float32)  # grain that pans along
+    background = np.clip(base * (1 - w) + other * w + texture, 0, 255).astype(np.uint8)
+
+    t = np.linspace(0.0, 1.0, n_frames)
+    pan_x = rng.uniform(-0.9, 0.9) * margin * t
+    pan_y = rng.uniform(-0.5, 0.5) * margin * t
+    jitter = rng.integers(-1, 2, size=(2, n_frames)) * (rng.random((2, n_frames)) < 0.5)
+    camera_x = np.clip(np.round(pan_x) + jitter[0], -margin, margin).astype(int)
+    camera_y = np.clip(np.round(pan_y) + jitter[1], -margin, margin).astype(int)
+    g0, g1 = rng.uniform(0.8, 1.15, size=2)
+    flicker = rng.uniform(0.0, 0.05) * np.sin(2 * np.pi * rng.uniform(0.3, 1.0) * t * n_frames / 15)
+    gain = g0 + (g1 - g0) * t + flicker
+    return Scene(background, margin, camera_x, camera_y, gain, float(rng.uniform(1.0, 5.0)))
+
+
+@dataclass
+class RenderedVideo:
+    """Frames of a rendered video and the on-screen trajectory of each object in it.
+
+    ``trajectories[0]`` is the main object (for a story, the objects in order of appearance);
+    distractors follow. Positions are in frame pixels, camera pan included.
+    """
+
+    frames: np.ndarray  # (T, H, W, 3) uint8 BGR
+    trajectories: list[Trajectory]
+    styles: list[ObjectStyle]
+    fps: float
+
+
+def render_objects(
+    width: int,
+    height: int,
+    fps: float,
+    scene: Scene,
+    objects: Sequence[tuple[ObjectStyle, Trajectory]],
+    rng: np.random.Generator,
+) -> RenderedVideo:
+    """Render ``objects`` (drawn in order, later on top) over ``scene``.
+
+    Trajectories are in scene coordinates (the frame with the camera at rest); the returned
+    ones are shifted by the camera, i.e. where each object appears in the frames.
+    """
+    n = len(scene.gain)
+    frames = np.empty((n, height, width, 3), dtype=np.uint8)
+    m = scene.margin
+    for i in range(n):
+        cx, cy = int(scene.camera_x[i]), int(scene.camera_y[i])
+        frame = scene.background[m + cy : m + cy + height, m + cx : m + cx + width].copy()
+        for style, traj in objects:
+            if traj.visible[i]:
+                x, y, a, sx, sy = traj.pose(i)
+                _draw_object(frame, style, (x - cx, y - cy, a, sx, sy))
+        lit = frame.astype(np.float32) * np.float32(scene.gain[i])
+        lit += rng.standard_normal(lit.shape, dtype=np.float32) * np.float32(scene.noise_sigma)
+        np.clip(lit, 0, 255, out=lit)
+        frames[i] = lit.astype(np.uint8)
+    shown = []
+    for _, traj in objects:
+        shown.append(
+            Trajectory(
+                traj.x - scene.camera_x[:n],
+                traj.y - scene.camera_y[:n],
+                traj.angle.copy(),
+                traj.scale_x.copy(),
+                traj.scale_y.copy(),
+                traj.visible.copy(),
+                dict(traj.facts),
+            )
+        )
+    return RenderedVideo(frames, shown, [s for s, _ in objects], fps)
+
+
+def _object_radius(height: int, rng: np.random.Generator) -> float:
+    return float(rng.uniform(0.1, 0.14) * height)
+
+
+def random_distractors(
+    count: int,
+    exclude_verbs: Sequence[str],
+    n_frames: int,
+    fps: float,
+    width: int,
+    height: int,
+    main_radius: float,
+    background_luma: float,
+    rng: np.random.Generator,
+) -> list[tuple[ObjectStyle, Trajectory]]:
+    """``count`` smaller, lower-contrast non-noun shapes, each with a motion not in ``exclude_verbs``."""
+    verbs = [v for v in DEMO_VERBS if v not in exclude_verbs]
+    out = []
+    for _ in range(count):
+        shape = DISTRACTOR_SHAPES[int(rng.integers(len(DISTRACTOR_SHAPES)))]
+        radius = main_radius * float(rng.uniform(0.4, 0.6))
+        style = random_style(shape, radius, background_luma, rng, contrast=float(rng.uniform(0.4, 0.7)))
+        verb = verbs[int(rng.integers(len(verbs)))]
+        out.append((style, motion_trajectory(verb, n_frames, fps, width, height, radius, rng)))
+    return out
+
+
+def render_clip(
+    verb: str,
+    noun: str,
+    *,
+    width: int = 160,
+    height: int = 120,
+    fps: float = 15.0,
+    n_frames: int = 38,
+    rng: np.random.Generator | int = 0,
+    distractors: bool = True,
+) -> RenderedVideo:
+    """Render one clip of ``noun`` doing ``verb``, with a random scene.
+
+    Parameters
+    ----------
+    verb, noun
+        One of :data:`DEMO_VERBS` and one of :data:`DEMO_NOUNS`.
+    width, height, fps, n_frames
+        Video geometry.
+    rng
+        A generator or an integer seed; everything random about the clip comes from it.
+    distractors
+        Add 1–2 distractor objects with other motions (off for tests of the main motion).
+
+    Returns
+    -------
+    RenderedVideo
+        Frames and the on-screen trajectory of the main object (``trajectories[0]``).
+    """
+    if noun not in DEMO_NOUNS:
+        raise ActionLensError(f"unknown demo noun {noun!r}; choose one of {', '.join(DEMO_NOUNS)}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    scene = random_scene(width, height, n_frames, gen)
+    radius = _object_radius(height, gen)
+    if verb in ("grow", "shrink"):
+        radius *= 0.85  # keeps the biggest moment inside the frame
+    main = (
+        random_style(noun, radius, scene.luma, gen),
+        motion_trajectory(verb, n_frames, fps, width, height, radius, gen),
+    )
+    extra = (
+        random_distractors(
+            int(gen.integers(1, 3)), [verb], n_frames, fps, width, height, radius, scene.luma, gen
+        )
+        if distractors
+        else []
+    )
+    # Distractors behind the main object, so it is never fully hidden.
+    video = render_objects(width, height, fps, scene, [*extra, main], gen)
+    video.trajectories = video.trajectories[-1:] + video.trajectories[:-1]
+    video.styles = video.styles[-1:] + video.styles[:-1]
+    return video
+
+
+# --------------------------------------------------------------------------------------------
+# Writing videos
+
+
+def write_video(path: Path, frames: np.ndarray, fps: float) -> None:
+    """Write BGR ``frames`` to ``path`` as MPEG-4 Part 2 (``mp4v``), atomically.
+
+    OpenCV picks the container from the extension, so the temp file keeps ``.mp4``.
+    """
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial.mp4")
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*FOURCC), float(fps), (int(width), int(height)))
+    if not writer.isOpened():
+        raise ActionLensError(
+            f"OpenCV cannot write {FOURCC} video to {tmp}; install opencv-python-headless with FFmpeg support"
+        )
+    try:
+        for frame in frames:
+            writer.write(np.ascontiguousarray(frame))
+    finally:
+        writer.release()
+    try:
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# --------------------------------------------------------------------------------------------
+# The dataset
+
+
+@dataclass(frozen=True)
+class DemoClip:
+    """One clip of the plan: where it goes, its class, group, clip number, frames and split."""
+
+    path: str  # POSIX, relative to the dataset root
+    class_name: str
+    verb: str
+    noun: str
+    group: int
+    clip: int
+    n_frames: int
+    split: str  # "train" or "test"
+
+
+@dataclass
+class DemoSummary:
+    """What :func:`generate_demo_dataset` wrote."""
+
+    out: Path
+    preset: str
+    seed: int
+    n_classes: int
+    n_clips: int
+    n_stories: int
+    classes: list[ClassRecord]
+    reused_clips: int = 0
+
+
+def _clip_rng(seed: int, verb: str, noun: str, group: int, clip: int) -> np.random.Generator:
+    ss = np.random.SeedSequence([seed, 1, DEMO_VERBS.index(verb), DEMO_NOUNS.index(noun), group, clip])
+    return np.random.default_rng(ss)
+
+
+def plan_clips(preset: str | DemoPreset = "small", seed: int = 0) -> list[DemoClip]:
+    """Every clip of a preset, in order, with its frame count (deterministic by ``seed``)."""
+    p = get_preset(preset)
+    clips = []
+    for class_name, verb, noun in demo_classes(p):
+        for g in range(1, p.groups + 1):
+            for c in range(1, p.clips_per_group + 1):
+                length_rng = np.random.default_rng(
+                    np.random.SeedSequence([seed, 3, DEMO_VERBS.index(verb), DEMO_NOUNS.index(noun), g, c])
+                )
+                n_frames = max(4, round(p.duration * float(length_rng.uniform(0.85, 1.15)) * p.fps))
+                clips.append(
+                    DemoClip(
+                        path=f"{class_name}/v_{class_name}_g{g:02d}_c{c:02d}.mp4",
+                        class_name=class_name,
+                        verb=verb,
+                        noun=noun,
+                        group=g,
+                        clip=c,
+                        n_frames=n_frames,
+                        split="test" if g > p.groups - p.test_groups else "train",
+                    )
+                )
+    return clips
+
+
+def render_demo_clip(clip: DemoClip, preset: str | DemoPreset, seed: int) -> RenderedVideo:
+    """Render one planned clip exactly as :func:`generate_demo_dataset` writes it."""
+    p = get_preset(preset)
+    rng = _clip_rng(seed, clip.verb, clip.noun, clip.group, clip.clip)
+    return render_clip(
+        clip.verb, clip.noun, width=p.width, height=p.height, fps=p.fps, n_frames=clip.n_frames, rng=rng
+    )
+
+
+def _all_class_names() -> set[str]:
+    return {class_name_for(v, n) for v in DEMO_VERBS for n in DEMO_NOUNS}
+
+
+_INDEX_FILES = (
+    "classInd.txt",
+    "trainlist01.txt",
+    "testlist01.txt",
+    "stories/captions_train.json",
+    "stories/captions_val.json",
+)
+
+
+def _prepare_output(out: Path, marker: dict[str, Any]) -> bool:
+    """Make ``out`` ready; return True when its existing clips can be reused (same plan).
+
+    A non-empty folder is only touched when it is a demo dataset of ours (it holds the marker or
+    ``demo.json``); otherwise it is refused, so a typo never overwrites the user's data.
+    """
+    if out.exists() and not out.is_dir():
+        raise ActionLensError(f"{out} is a file; choose a folder for the demo dataset")
+    out.mkdir(parents=True, exist_ok=True)
+    entries = list(out.iterdir())
+    marker_path = out / MARKER_NAME
+    ours = marker_path.exists() or (out / DEMO_INDEX_NAME).exists()
+    if entries and not ours:
+        raise ActionLensError(
+            f"{out} is not empty and is not a demo dataset; choose an empty or new folder for the demo data"
+        )
+    # The index files go first, so that the folder never looks complete while it is rewritten.
+    for name in (DEMO_INDEX_NAME, *_INDEX_FILES):
+        (out / name).unlink(missing_ok=True)
+    previous: dict[str, Any] = {}
+    if marker_path.exists():
+        try:
+            previous = json.loads(marker_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+    if previous == marker:
+        return True
+    # A different plan: remove what an earlier generator wrote, and nothing else.
+    known = _all_class_names() | {"stories"}
+    for entry in entries:
+        if entry.name in known and entry.is_dir():
+            shutil.rmtree(entry)
+    write_json(marker_path, marker)
+    return False
+
+
+def generate_demo_dataset(
+    out: Path | str,
+    preset: str = "small",
+    seed: int = 0,
+    stories: bool = False,
+    progress: Progress | None = None,
+) -> DemoSummary:
+    """Render the synthetic motion-verbs dataset into ``out`` in UCF101's layout.
+
+    Writes ``ClassName/v_ClassName_gXX_cYY.mp4`` for every class of the preset, then
+    ``classInd.txt``, ``trainlist01.txt``, ``testlist01.txt`` (the last ``test_groups`` groups
+    are the test split) and finally ``demo.json`` (generator version, preset, seed, class table
+    and clip table). With ``stories`` it also writes ``stories/<video_id>.mp4`` and
+    ActivityNet-Captions style ``stories/captions_train.json`` / ``captions_val.json``
+    (import them with ``actionlens import activitynet OUT/stories``).
+
+    Each video is written under a temp name and renamed, and the index files are written last,
+    so an interrupted run never leaves a folder that looks complete; running again with the
+    same preset and seed reuses the clips already written.
+
+    Parameters
+    ----------
+    out
+        Output folder: new, empty, or a previous demo dataset (which is replaced).
+    preset
+        A key of :data:`DEMO_PRESETS`.
+    seed
+        Everything random comes from it: the same seed gives byte-identical files.
+    stories
+        Also render the multi-action story videos and their paragraphs (seed 004).
+    progress
+        Progress/cancel handle.
+
+    Returns
+    -------
+    DemoSummary
+
+    Raises
+    ------
+    ActionLensError
+        ``out`` is a non-empty folder that is not a demo dataset, or OpenCV cannot write video.
+    TaskCancelled
+        The progress handle asked to stop.
+    """
+    progress = progress or NullProgress()
+    p = get_preset(preset)
+    out = Path(out)
+    marker = {
+        "generator_version": GENERATOR_VERSION,
+        "preset": p.name,
+        "seed": int(seed),
+        "stories": bool(stories),
+    }
+    reuse = _prepare_output(out, marker)
+    for stale in out.glob("*/.*.partial.mp4"):
+        stale.unlink()
+
+    clips = plan_clips(p, seed)
+    clip_share = 1.0 if not stories else 0.75
+    clip_progress = SubProgress(progress, 0.0, clip_share, "rendering clips")
+    reused = 0
+    for i, clip in enumerate(clips):
+        progress.check_cancelled()
+        target = out / clip.path
+        if reuse and target.exists():
+            reused += 1
+        else:
+            video = render_demo_clip(clip, p, seed)
+            write_video(target, video.frames, p.fps)
+        clip_progress.set_progress((i + 1) / len(clips), f"{i + 1}/{len(clips)} {clip.class_name}")
+
+    story_entries: list[dict[str, Any]] = []
+    if stories:
+        from desktop_app.data.demo_stories import generate_stories
+
+        story_entries = generate_stories(
+            out, p, seed, reuse=reuse, progress=SubProgress(progress, clip_share, 1.0, "rendering stories")
+        )
+
+    classes = [
+        ClassRecord(name=name, phrase=f"{verb} {noun}", verb=verb, noun=noun, index=k)
+        for k, (name, verb, noun) in enumerate(demo_classes(p), start=1)
+    ]
+    index_of = {c.name: c.index for c in classes}
+    _write_text(out / "classInd.txt", "".join(f"{c.index} {c.name}\n" for c in classes))
+    _write_text(
+        out / "trainlist01.txt",
+        "".join(f"{c.path} {index_of[c.class_name]}\n" for c in clips if c.split == "train"),
+    )
+    _write_text(out / "testlist01.txt", "".join(f"{c.path}\n" for c in clips if c.split == "test"))
+    write_json(
+        out / DEMO_INDEX_NAME,
+        {
+            "format": "actionlens-demo",
+            "generator_version": GENERATOR_VERSION,
+            "preset": p.name,
+            "seed": int(seed),
+            "width": p.width,
+            "height": p.height,
+            "fps": p.fps,
+            "fourcc": FOURCC,
+            "classes": [
+                {"index": c.index, "name": c.name, "phrase": c.phrase, "verb": c.verb, "noun": c.noun}
+                for c in classes
+            ],
+            "clips": [
+                {
+                    "path": c.path,
+                    "class": c.class_name,
+                    "group": c.group,
+                    "clip": c.clip,
+                    "frames": c.n_frames,
+                    "split": c.split,
+                }
+                for c in clips
+            ],
+            "stories": story_entries,
+        },
+    )
+    progress.set_progress(1.0, f"demo dataset: {len(classes)} classes, {len(clips)} clips")
+    return DemoSummary(
+        out=out,
+        preset=p.name,
+        seed=int(seed),
+        n_classes=len(classes),
+        n_clips=len(clips),
+        n_stories=len(story_entries),
+        classes=classes,
+        reused_clips=reused,
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    from desktop_app.atomic import atomic_open
+
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def read_demo_index(out: Path | str) -> dict[str, Any]:
+    """Read ``demo.json`` of a demo dataset (raises :class:`ActionLensError` if absent or foreign)."""
+    path = Path(out) / DEMO_INDEX_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ActionLensError(
+            f"{path} not found; generate the demo dataset first (or it was interrupted)"
+        ) from None
+    except ValueError as err:
+        raise ActionLensError(f"{path} is not valid JSON ({err}); generate the demo dataset again") from None
+    if data.get("format") != "actionlens-demo" or not isinstance(data.get("generator_version"), int):
+        raise ActionLensError(f"{path} is not an ActionLens demo index; generate the demo dataset again")
+    if data["generator_version"] > GENERATOR_VERSION:
+        raise ActionLensError(
+            f"{path} was written by a newer ActionLens (demo generator {data['generator_version']}); update ActionLens"
+        )
+    return dict(data)
