@@ -20,11 +20,11 @@ import numpy as np
 def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
 
-    ``suffix`` keeps an extension on the temp file for writers that insist on one.
+    ``suffix`` ends the temp file's name, for writers that choose a format by extension.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -53,5 +53,6 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
 def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Write ``array`` as a ``.npy`` file (memory-mappable, never pickled), atomically."""
-    with atomic_path(path, suffix=".npy") as tmp:
-        np.save(tmp, np.ascontiguousarray(array), allow_pickle=False)
+    # Through a file handle: given a path, np.save would append ".npy" to the temp name.
+    with atomic_open(path, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)

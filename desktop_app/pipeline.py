@@ -58,10 +58,20 @@ def _stage_import(build: DemoBuild, progress: Progress) -> None:
     build.report["import"] = summary.to_json()
 
 
+def _stage_extract(build: DemoBuild, progress: Progress) -> None:
+    from desktop_app.features import extract_features
+    from desktop_app.workspace import Workspace
+
+    with Workspace.open(build.workspace) as ws:
+        summary = extract_features(ws, progress=progress)
+    build.report["extract"] = summary.to_json()
+
+
 #: ``(name, weight, stage)``; the weights split the progress bar by how long each stage takes.
 DEMO_STAGES: list[tuple[str, float, Callable[[DemoBuild, Progress], None]]] = [
     ("generate", 0.15, _stage_generate),
     ("import", 0.05, _stage_import),
+    ("extract", 0.25, _stage_extract),
 ]
 
 

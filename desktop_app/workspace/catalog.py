@@ -294,7 +294,22 @@ class Catalog:
             f" FROM clips c LEFT JOIN classes k ON k.id = c.class_id {where} ORDER BY c.id"
         )
         for r in self._con.execute(query, args):
-            yield ClipRow(*r[:11], bool(r[11]), r[12], r[13])
+            yield ClipRow(
+                id=r[0],
+                name=r[1],
+                path=r[2],
+                class_id=r[3],
+                class_name=r[4],
+                fps=r[5],
+                frame_count=r[6],
+                width=r[7],
+                height=r[8],
+                duration=r[9],
+                content_hash=r[10],
+                has_audio=bool(r[11]),
+                status=r[12],
+                status_reason=r[13],
+            )
 
     def num_clips(self) -> int:
         """Number of catalogued clips (bad ones included)."""

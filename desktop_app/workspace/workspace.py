@@ -83,7 +83,9 @@ class Workspace:
 
     # ------------------------------------------------------------ life cycle
     @classmethod
-    def create(cls, root: str | os.PathLike[str], *, dataset: str = "", data_root: str | None = None) -> Workspace:
+    def create(
+        cls, root: str | os.PathLike[str], *, dataset: str = "", data_root: str | None = None
+    ) -> Workspace:
         """Create an empty workspace at ``root``.
 
         The directory is built beside ``root`` under a temporary name and renamed into place,
@@ -249,7 +251,9 @@ def read_manifest(root: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkspaceError(f"{path} is damaged ({exc}); restore it from a backup or re-create the workspace") from exc
+        raise WorkspaceError(
+            f"{path} is damaged ({exc}); restore it from a backup or re-create the workspace"
+        ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise WorkspaceError(f"{path} is not an ActionLens workspace manifest; check the path")
     version = manifest.get("schema_version")
@@ -261,5 +265,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"({SCHEMA_VERSION}); upgrade ActionLens to open it"
         )
     if not (root / CATALOG).is_file():
-        raise WorkspaceError(f"{root / CATALOG} is missing; restore it from a backup or re-import the dataset")
+        raise WorkspaceError(
+            f"{root / CATALOG} is missing; restore it from a backup or re-import the dataset"
+        )
     return manifest

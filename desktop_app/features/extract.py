@@ -1,0 +1,411 @@
+"""Extracting the feature sequences of every clip of a workspace into a feature store.
+
+``extract_features(ws, settings, progress, workers)`` is the long task behind
+``actionlens extract`` and the GUI's demo builder: it runs the encoder over every good clip in a
+process pool, marks unreadable clips bad in the catalog (with the reason) and goes on, writes a
+thumbnail and a frame strip per clip in the same pass, resumes an interrupted run, and at the end
+fits the PCA on the training split (seeds 001/002).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from desktop_app.atomic import atomic_open
+from desktop_app.errors import ActionLensError
+from desktop_app.progress import NullProgress, Progress
+
+if TYPE_CHECKING:
+    from desktop_app.workspace import Workspace
+
+#: Width of a clip's thumbnail, and number and width of the frames of its strip.
+THUMBNAIL_WIDTH = 160
+STRIP_FRAMES = 8
+STRIP_FRAME_WIDTH = 80
+
+
+@dataclass
+class ExtractSettings:
+    """What to extract; everything but ``name`` and ``thumbnails`` is recorded in the store.
+
+    Attributes
+    ----------
+    extractor
+        ``handcrafted`` (default), ``torchvision:<arch>``, ``audio`` or ``precomputed``.
+    fps
+        Sampling rate (seed 000: 10 fps).
+    steps
+        Fixed number of steps (clip / zero-pad, seed 001): an int, ``"mean"`` for the mean
+        length of the workspace's clips at ``fps``, or ``None`` for variable length.
+    adaptive
+        Sample by optical-flow magnitude (seed 003, IV.F).
+    flow
+        ``dis`` or ``farneback``.
+    weights
+        Weights file for ``torchvision:<arch>``.
+    features_from
+        Directory of per-clip ``.npy``/``.npz`` or an HDF5 file, for ``precomputed``.
+    audio
+        Add the log-mel stream for clips with sound (handcrafted / torchvision).
+    pca_dims
+        At most this many PCA dimensions (seeds 001/002: 500).
+    pca_split
+        The split whose ``train`` clips fit the PCA; when the workspace lacks it, all clips.
+    """
+
+    extractor: str = "handcrafted"
+    fps: float = 10.0
+    steps: int | str | None = None
+    adaptive: bool = False
+    flow: str = "dis"
+    weights: str | None = None
+    features_from: str | None = None
+    audio: bool = True
+    max_seconds: float | None = None
+    work_width: int = 160
+    pca_dims: int = 500
+    pca_split: str = "1"
+    thumbnails: bool = True
+    name: str | None = None
+
+
+@dataclass
+class ExtractSummary:
+    """What an extraction run did."""
+
+    store: str
+    clips_total: int
+    clips_already_done: int
+    clips_extracted: int
+    clips_without_features: int
+    bad_clips: list[dict[str, Any]] = field(default_factory=list)
+    frames_decoded: int = 0
+    seconds: float = 0.0
+    streams: dict[str, int] = field(default_factory=dict)
+    complete: bool = False
+
+    @property
+    def clips_per_second(self) -> float:
+        """Clips processed (good or bad) per second of this run."""
+        n = self.clips_extracted + len(self.bad_clips) + self.clips_without_features
+        return n / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict of the summary."""
+        return {**asdict(self), "clips_per_second": round(self.clips_per_second, 3)}
+
+
+@dataclass(frozen=True)
+class _Job:
+    clip_id: int
+    path: str
+    has_audio: bool
+
+
+# ------------------------------------------------------------------------------------ workers
+_ENCODERS: dict[str, Any] = {}
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one clip per process; OpenCV's own threads would oversubscribe
+
+
+def _encoder_for(spec: dict[str, Any]) -> Any:
+    import json
+
+    from desktop_app.features.encoders import make_encoder
+
+    key = json.dumps(spec, sort_keys=True)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = make_encoder(spec["extractor"], spec)
+    return _ENCODERS[key]
+
+
+def _encode_job(job: _Job, spec: dict[str, Any], thumbnails_dir: str | None) -> tuple[str, Any, int]:
+    """Encode one clip in a worker: ``("ok", features, frames decoded)`` or ``("bad", reason, 0)``."""
+    import cv2
+
+    from desktop_app.data.video import VideoError
+
+    try:
+        encoded = _encoder_for(spec).encode(Path(job.path), job.has_audio)
+    except VideoError as err:
+        return "bad", err.reason, 0
+    except (cv2.error, OSError, MemoryError) as err:
+        return "bad", f"decoding failed ({type(err).__name__}: {str(err).strip()[:200]})", 0
+    if thumbnails_dir is not None and encoded.frames:
+        write_thumbnails(encoded.frames, job.clip_id, Path(thumbnails_dir))
+    return "ok", encoded.features, encoded.frames_decoded
+
+
+def write_thumbnails(frames: list[np.ndarray], clip_id: int, thumbnails_dir: Path) -> None:
+    """Write ``<id>.jpg`` (the middle frame, 160 px wide) and ``<id>_strip.jpg`` (8 frames in a row)."""
+    import cv2
+
+    def resized(frame: np.ndarray, width: int) -> np.ndarray:
+        height = max(1, int(round(frame.shape[0] * width / frame.shape[1])))
+        return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+
+    thumbnails_dir.mkdir(parents=True, exist_ok=True)
+    middle = frames[len(frames) // 2]
+    picks = np.linspace(0, len(frames) - 1, STRIP_FRAMES).round().astype(int)
+    strip = np.concatenate([resized(frames[i], STRIP_FRAME_WIDTH) for i in picks], axis=1)
+    for image, name in (
+        (resized(middle, THUMBNAIL_WIDTH), f"{clip_id}.jpg"),
+        (strip, f"{clip_id}_strip.jpg"),
+    ):
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok:
+            with atomic_open(thumbnails_dir / name, "wb") as fh:
+                fh.write(jpeg.tobytes())
+
+
+# ---------------------------------------------------------------------------------- extraction
+def _mean_steps(ws: Workspace, fps: float) -> int:
+    """Seed 001's fixed length: the mean clip length (catalog durations) at ``fps``."""
+    durations = [
+        c.duration if c.duration else (c.frame_count / c.fps if c.frame_count and c.fps else None)
+        for c in ws.catalog.iter_clips(status="ok")
+    ]
+    known = [d for d in durations if d]
+    if not known:
+        raise ActionLensError(
+            f"{ws.root}'s clips have no recorded durations; give --steps a number instead of 'mean'"
+        )
+    return max(1, int(round(float(np.mean(known)) * fps)))
+
+
+def resolve_settings(ws: Workspace, settings: ExtractSettings) -> dict[str, Any]:
+    """The JSON-able settings recorded in the store (``steps="mean"`` resolved to a number)."""
+    extractor = settings.extractor
+    if extractor == "precomputed":
+        if not settings.features_from:
+            raise ActionLensError(
+                "--extractor precomputed needs --features-from PATH (a directory of .npy/.npz or an HDF5 file)"
+            )
+        spec: dict[str, Any] = {
+            "extractor": "precomputed",
+            "source": str(Path(settings.features_from).absolute()),
+        }
+        if settings.steps == "mean":
+            raise ActionLensError(
+                "--steps mean needs video durations; give precomputed features a number of steps"
+            )
+        if settings.steps is not None:
+            spec["steps"] = int(settings.steps)
+    else:
+        steps = settings.steps
+        if steps == "mean":
+            steps = _mean_steps(ws, settings.fps)
+        options = {
+            "fps": float(settings.fps),
+            "steps": int(steps) if steps is not None else None,
+            "adaptive": settings.adaptive,
+            "max_seconds": settings.max_seconds,
+            "work_width": settings.work_width,
+            "flow": settings.flow,
+            "audio": settings.audio,
+            "weights": settings.weights,
+        }
+        from desktop_app.features.encoders import make_encoder
+
+        spec = make_encoder(extractor, options).spec  # validates in the main process
+    return {**spec, "pca_dims": int(settings.pca_dims), "pca_split": settings.pca_split}
+
+
+def extract_features(
+    ws: Workspace,
+    settings: ExtractSettings | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> ExtractSummary:
+    """Extract features of every good clip of ``ws`` into a feature store; resume a stopped run.
+
+    Parameters
+    ----------
+    ws
+        An open, writable workspace.
+    settings
+        What to extract (default: handcrafted features at 10 fps, DIS flow, PCA ≤ 500).
+    progress
+        Progress/cancel handle; cancelling keeps every finished clip, and a new call resumes.
+    workers
+        Worker processes (default: the number of CPUs); 1 runs in this process.
+
+    Returns
+    -------
+    ExtractSummary
+
+    Raises
+    ------
+    TaskCancelled
+        When ``progress`` was cancelled (finished clips are kept).
+    ActionLensError
+        For bad settings (unknown extractor, missing torchvision or weights, precomputed arrays
+        of the wrong shape).
+    """
+    from desktop_app.features.store import FeatureStoreWriter
+
+    settings = settings or ExtractSettings()
+    progress = progress or NullProgress()
+    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    started = time.perf_counter()
+    recorded = resolve_settings(ws, settings)
+    writer = FeatureStoreWriter(ws, recorded, settings.name)
+    done = writer.done_clip_ids()
+    clips = [(c.id, c.name, c.path, c.has_audio) for c in ws.catalog.iter_clips(status="ok")]
+    todo = [c for c in clips if c[0] not in done]
+    summary = ExtractSummary(writer.name, len(clips), len(clips) - len(todo), 0, 0)
+    thumbnails_dir = str(ws.thumbnails_dir) if settings.thumbnails else None
+    names = {c[0]: c[1] for c in todo}
+
+    def report(n_done: int) -> None:
+        elapsed = time.perf_counter() - started
+        rate = n_done / elapsed if elapsed > 0 else 0.0
+        progress.set_progress(
+            (summary.clips_already_done + n_done) / max(len(clips), 1),
+            f"{summary.clips_already_done + n_done}/{len(clips)} clips, {rate:.1f} clips/s",
+        )
+
+    report(0)
+    if recorded["extractor"] == "precomputed":
+        _import_precomputed(ws, recorded, todo, writer, summary, thumbnails_dir, progress, report)
+    else:
+        jobs = [_Job(cid, str(ws.clip_path(path)), bool(audio)) for cid, _, path, audio in todo]
+        spec = {k: v for k, v in recorded.items() if not k.startswith("pca_")}
+        n_done = 0
+        for job, (status, payload, frames) in _run_jobs(jobs, spec, thumbnails_dir, workers, progress):
+            if status == "ok":
+                if payload:
+                    writer.add_clip(job.clip_id, payload)
+                    summary.clips_extracted += 1
+                else:
+                    writer.add_clip_without_features(job.clip_id)
+                    summary.clips_without_features += 1
+                summary.frames_decoded += frames
+            else:
+                ws.catalog.mark_bad(job.clip_id, str(payload))
+                writer.add_bad_clip(job.clip_id)
+                summary.bad_clips.append(
+                    {"clip_id": job.clip_id, "name": names[job.clip_id], "reason": payload}
+                )
+            n_done += 1
+            report(n_done)
+            progress.check_cancelled()
+    progress.set_progress(0.99, "fitting PCA")
+    split = settings.pca_split
+    train = {cid for cid, role in ws.catalog.split(split).items() if role == "train"}
+    if train:
+        writer.fit_pca(train, {"split": split, "role": "train"}, settings.pca_dims)
+    else:  # no such split (or no training clips in it): every clip is "training" data
+        writer.fit_pca(None, {"split": None, "role": "all"}, settings.pca_dims)
+    writer.finish(len(clips))
+    summary.complete = True
+    summary.streams = {s: int(info["dim"]) for s, info in writer.meta["streams"].items()}
+    summary.seconds = time.perf_counter() - started
+    progress.set_progress(1.0, f"{len(clips)} clips, {summary.clips_per_second:.1f} clips/s")
+    return summary
+
+
+def _run_jobs(
+    jobs: list[_Job], spec: dict[str, Any], thumbnails_dir: str | None, workers: int, progress: Progress
+) -> Iterator[tuple[_Job, tuple[str, Any, int]]]:
+    """Encode jobs (in a pool of ``workers`` processes), yielding results as they finish.
+
+    At most ``2 × workers`` clips are in flight, so a cancel or a crash loses only those.
+    Workers are started with ``spawn``: a script that calls :func:`extract_features` with
+    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
+    """
+    if workers == 1 or len(jobs) <= 1:
+        for job in jobs:
+            progress.check_cancelled()
+            yield job, _encode_job(job, spec, thumbnails_dir)
+        return
+    # 'spawn': safe beside threads (Qt, OpenCV, BLAS) in the parent, on every platform
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    pending: dict[Future[tuple[str, Any, int]], _Job] = {}
+    queue = iter(jobs)
+    clean = False
+    try:
+        while True:
+            while len(pending) < 2 * workers:
+                queued = next(queue, None)
+                if queued is None:
+                    break
+                pending[executor.submit(_encode_job, queued, spec, thumbnails_dir)] = queued
+            if not pending:
+                break
+            finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            progress.check_cancelled()
+            for future in finished:
+                job = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool as err:
+                    raise ActionLensError(
+                        f"a feature worker process died while reading {job.path} or a clip beside it ({err}); "
+                        "run the command again to resume, with --workers 1 to pin down the clip"
+                    ) from err
+                yield job, result
+        clean = True
+    finally:
+        # cancelled or crashed: drop queued clips, let running ones end; they are redone next time
+        executor.shutdown(wait=clean, cancel_futures=True)
+
+
+def _import_precomputed(
+    ws: Workspace,
+    recorded: dict[str, Any],
+    todo: list[tuple[int, str, str, bool]],
+    writer: Any,
+    summary: ExtractSummary,
+    thumbnails_dir: str | None,
+    progress: Progress,
+    report: Any,
+) -> None:
+    """Copy the user's per-clip arrays into the store, checking shapes (``--features-from``)."""
+    from desktop_app.features.encoders import PrecomputedFeatures
+
+    existing = writer.meta["streams"].get("appearance", {}).get("dim")
+    source = PrecomputedFeatures(recorded["source"], expected_dim=existing)
+    try:
+        for n, (clip_id, name, path, _) in enumerate(todo, start=1):
+            progress.check_cancelled()
+            features = source.read(name)
+            if features is None:
+                writer.add_clip_without_features(clip_id)
+                summary.clips_without_features += 1
+            else:
+                writer.add_clip(clip_id, {"appearance": features})
+                summary.clips_extracted += 1
+                summary.frames_decoded += features.shape[0]
+            if thumbnails_dir is not None and not (Path(thumbnails_dir) / f"{clip_id}.jpg").exists():
+                _best_effort_thumbnails(ws, clip_id, path, Path(thumbnails_dir))
+            report(n)
+    finally:
+        source.close()
+
+
+def _best_effort_thumbnails(ws: Workspace, clip_id: int, path: str, thumbnails_dir: Path) -> None:
+    """Thumbnails for a clip whose features came from elsewhere, if its video can be read."""
+    from desktop_app.data.video import VideoError
+    from desktop_app.features.decode import decode_frames
+
+    try:
+        clip = decode_frames(ws.clip_path(path), rate=2.0, max_seconds=30.0)
+    except (VideoError, OSError, ActionLensError):
+        return
+    write_thumbnails(clip.frames, clip_id, thumbnails_dir)
