@@ -1,0 +1,89 @@
+"""The application object: high-DPI, a palette that follows the system, names for QSettings, icon.
+
+:func:`run_app` is what ``actionlens app`` and ``actionlens demo`` call.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from desktop_app import __version__
+
+ORGANIZATION = "ActionLens"
+APPLICATION = "ActionLens"
+
+
+def app_icon() -> QIcon:
+    """The ActionLens icon (a lens over a play triangle), drawn at several sizes."""
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        s = size / 64.0
+        painter.setBrush(QBrush(QColor(38, 110, 190)))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawEllipse(QRectF(4 * s, 4 * s, 44 * s, 44 * s))
+        painter.setBrush(QBrush(QColor(255, 255, 255)))
+        painter.drawPolygon([QPointF(20 * s, 15 * s), QPointF(20 * s, 37 * s), QPointF(37 * s, 26 * s)])
+        painter.setPen(QPen(QColor(38, 110, 190), 8 * s, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.drawLine(QPointF(42 * s, 42 * s), QPointF(58 * s, 58 * s))
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The ``QApplication`` (created once), set up for ActionLens.
+
+    * High DPI: fractional scale factors are passed through (Qt 6 scales by default), so the
+      window is sharp at 125 % and 150 %.
+    * Palette: the platform's own (Qt 6.5+ follows the system's light/dark scheme and updates
+      live); on platforms whose native style ignores dark mode, the Fusion style is used with
+      the platform's palette.
+    * Organisation and application names, which :class:`~PySide6.QtCore.QSettings` uses.
+    """
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setOrganizationDomain("actionlens.invalid")
+    QCoreApplication.setApplicationName(APPLICATION)
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication(list(argv if argv is not None else sys.argv))
+    QGuiApplication.setDesktopFileName("actionlens")
+    if sys.platform.startswith("linux") and app.style().name().lower() not in ("fusion", "breeze", "oxygen"):
+        # The bare "windows" style Qt falls back to without a desktop theme looks dated and ignores
+        # the dark scheme; Fusion draws with the palette Qt reads from the platform.
+        app.setStyle("Fusion")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run_app(workspace: str | Path | None = None, argv: list[str] | None = None) -> int:
+    """Show the main window and run the event loop until it closes.
+
+    Parameters
+    ----------
+    workspace
+        A workspace to open; ``None`` opens the last one, or offers the first-run dialog.
+
+    Returns
+    -------
+    int
+        The event loop's exit code.
+    """
+    app = create_application(argv)
+    from desktop_app.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.open_initial_workspace(Path(workspace) if workspace is not None else None)
+    return int(app.exec())

@@ -1,0 +1,126 @@
+"""The panels of the main window and their registry.
+
+A panel is a ``QWidget`` built from :class:`~desktop_app.gui.models.AppModels` alone; it talks to
+other panels only through those models. The main window makes one dock per entry of
+:data:`PANELS`, in order. To add a panel, write ``panels/<name>.py`` with a ``QWidget`` subclass
+taking ``(models, parent=None)`` and add one line below, e.g.::
+
+    PanelSpec("map", "Map", _lazy("map", "MapPanel"), Qt.DockWidgetArea.RightDockWidgetArea,
+              shortcut="Ctrl+3", tab_with="player", tooltip="The 2-D map of clips")
+
+Optional hooks a panel widget may define: ``shutdown()`` (the window is closing: stop threads).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from desktop_app.gui.models import AppModels
+
+PanelFactory = Callable[[AppModels], QWidget]
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """How the main window makes and places one panel.
+
+    Attributes
+    ----------
+    id
+        Stable identifier: the dock's object name (saved layouts refer to it) and the ``source``
+        tag the panel uses on the shared models.
+    title
+        The dock's title and its entry in the View menu.
+    factory
+        ``factory(models) -> QWidget``; called once when the window is built.
+    area
+        Where the dock goes in the default layout.
+    shortcut
+        The View menu shortcut that shows/hides it.
+    tab_with
+        The id of a panel whose dock this one is tabbed with in the default layout.
+    tooltip
+        What the panel is for (View menu and dock tooltips).
+    stretch
+        Relative size in the default layout among docks sharing its area's orientation.
+    """
+
+    id: str
+    title: str
+    factory: PanelFactory
+    area: Qt.DockWidgetArea
+    shortcut: str | None = None
+    tab_with: str | None = None
+    tooltip: str = ""
+    stretch: int = 1
+
+
+def _lazy(module: str, class_name: str) -> PanelFactory:
+    """A factory that imports ``desktop_app.gui.panels.<module>`` only when the panel is built."""
+
+    def factory(models: AppModels) -> QWidget:
+        cls = getattr(importlib.import_module(f"desktop_app.gui.panels.{module}"), class_name)
+        widget: QWidget = cls(models)
+        return widget
+
+    return factory
+
+
+Left = Qt.DockWidgetArea.LeftDockWidgetArea
+Right = Qt.DockWidgetArea.RightDockWidgetArea
+
+#: The registry: one line per panel, in View-menu order.
+PANELS: list[PanelSpec] = [
+    PanelSpec(
+        "library",
+        "Library",
+        _lazy("library", "LibraryPanel"),
+        Left,
+        shortcut="Ctrl+1",
+        tooltip="Browse and filter the workspace's clips",
+        stretch=3,
+    ),
+    PanelSpec(
+        "player",
+        "Player",
+        _lazy("player", "PlayerPanel"),
+        Right,
+        shortcut="Ctrl+2",
+        tooltip="Play the current clip and see the model's nearest words for it",
+        stretch=2,
+    ),
+]
+
+
+def panel_spec(panel_id: str) -> PanelSpec:
+    """The registered panel with this id (``KeyError`` if none)."""
+    for spec in PANELS:
+        if spec.id == panel_id:
+            return spec
+    raise KeyError(panel_id)
+
+
+def preview_panel(panel_class: Callable[[AppModels], QWidget], argv: list[str] | None = None) -> int:
+    """Show one panel on its own, on the workspace named on the command line (``__main__`` use)."""
+    from desktop_app.gui.app import create_application
+
+    argv = sys.argv if argv is None else argv
+    app = create_application(argv)
+    models = AppModels.create(app)
+    if len(argv) > 1:
+        models.workspace.open(argv[1])
+    widget = panel_class(models)
+    widget.resize(900, 650)
+    widget.show()
+    code = app.exec()
+    shutdown = getattr(widget, "shutdown", None)
+    if callable(shutdown):
+        shutdown()
+    models.shutdown()
+    return int(code)

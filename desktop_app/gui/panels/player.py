@@ -1,0 +1,539 @@
+"""The Player panel: plays the current clip, frame-accurately, and names its nearest words.
+
+Frames are decoded by OpenCV on a :class:`FrameDecoder` thread and drawn by Qt (QtMultimedia
+needs a sound server and is not frame-accurate, see SPEC "Facts about this machine"). The
+nearest words of the clip's embedding come from a task, because the word vectors take about a
+second to load the first time.
+
+Keys (while the panel has focus): Space plays/pauses, Left/Right step one frame.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt, QThread, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPaintEvent, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.errors import ActionLensError
+from desktop_app.gui.models import AppModels
+from desktop_app.gui.tasks import TaskProgress
+from desktop_app.workspace import Workspace
+
+PANEL_ID = "player"
+SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
+NEAREST_WORDS = 5
+
+
+class FrameDecoder(QThread):
+    """Decodes one video at a time with OpenCV and emits its frames as QImages.
+
+    Commands are queued from the GUI thread (:meth:`open`, :meth:`play`, :meth:`seek` …) and run
+    on this thread; every emitted signal carries the token given to :meth:`open`, so frames of a
+    clip the user has left are recognised and dropped.
+
+    Signals
+    -------
+    opened(int, int, float)
+        Token, frame count (0 if unknown), frames per second.
+    failed(int, str)
+        Token and a one-line reason the video cannot be played.
+    frameReady(int, object, int)
+        Token, the frame as an RGB ``QImage``, and its index.
+    playingChanged(int, bool)
+        Token and whether it now plays.
+    """
+
+    opened = Signal(int, int, float)
+    failed = Signal(int, str)
+    frameReady = Signal(int, object, int)
+    playingChanged = Signal(int, bool)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._commands: queue.Queue[tuple[Any, ...]] = queue.Queue()
+
+    # ------------------------------------------------------------ commands (any thread)
+    def open(self, path: Path, token: int, autoplay: bool = True) -> None:
+        """Open ``path``, show its first frame and, with ``autoplay``, start playing."""
+        self._commands.put(("open", Path(path), token, autoplay))
+
+    def play(self) -> None:
+        self._commands.put(("play",))
+
+    def pause(self) -> None:
+        self._commands.put(("pause",))
+
+    def seek(self, index: int) -> None:
+        """Show frame ``index`` (playback continues from there if playing)."""
+        self._commands.put(("seek", int(index)))
+
+    def step(self, delta: int) -> None:
+        """Pause and move ``delta`` frames."""
+        self._commands.put(("step", int(delta)))
+
+    def set_speed(self, speed: float) -> None:
+        self._commands.put(("speed", float(speed)))
+
+    def set_loop(self, loop: bool) -> None:
+        self._commands.put(("loop", bool(loop)))
+
+    def close_video(self) -> None:
+        """Release the current video."""
+        self._commands.put(("close",))
+
+    def stop(self, timeout_ms: int = 2000) -> None:
+        """End the thread and wait for it."""
+        self._commands.put(("quit",))
+        self.wait(timeout_ms)
+
+    # ------------------------------------------------------------ the decoding loop
+    def run(self) -> None:
+        import cv2
+
+        capture: Any = None
+        token = 0
+        index = -1  # index of the last frame emitted
+        count = 0
+        fps = 25.0
+        speed = 1.0
+        loop = True
+        playing = False
+        next_due = 0.0
+
+        def set_playing(value: bool) -> None:
+            nonlocal playing, next_due
+            if value != playing:
+                playing = value
+                next_due = time.monotonic()
+                self.playingChanged.emit(token, value)
+
+        def read_at(target: int) -> bool:
+            nonlocal index
+            if capture is None:
+                return False
+            if count:
+                target = min(max(target, 0), count - 1)
+            else:
+                target = max(target, 0)
+            if target != index + 1:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                return False
+            index = target
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            h, w = rgb.shape[:2]
+            image = QImage(np.ascontiguousarray(rgb).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            self.frameReady.emit(token, image, index)
+            return True
+
+        while True:
+            timeout = max(0.0, next_due - time.monotonic()) if playing else 0.25
+            try:
+                command = self._commands.get(timeout=timeout)
+            except queue.Empty:
+                command = None
+            if command is not None:
+                name = command[0]
+                if name == "quit":
+                    break
+                if name == "open":
+                    if capture is not None:
+                        capture.release()
+                        capture = None
+                    set_playing(False)
+                    path, token, autoplay = command[1], command[2], command[3]
+                    index, count = -1, 0
+                    if not path.is_file():
+                        self.failed.emit(token, f"{path} does not exist; was the dataset moved?")
+                        continue
+                    capture = cv2.VideoCapture(str(path))
+                    if not capture.isOpened():
+                        capture.release()
+                        capture = None
+                        self.failed.emit(token, f"{path.name} cannot be opened as a video")
+                        continue
+                    count = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+                    rate = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+                    fps = rate if 1.0 <= rate <= 240.0 else 25.0
+                    if not read_at(0):
+                        capture.release()
+                        capture = None
+                        self.failed.emit(token, f"{path.name} has no decodable frames")
+                        continue
+                    self.opened.emit(token, count, fps)
+                    if autoplay:
+                        set_playing(True)
+                elif name == "close":
+                    if capture is not None:
+                        capture.release()
+                        capture = None
+                    set_playing(False)
+                elif name == "play" and capture is not None:
+                    if count and index >= count - 1:
+                        read_at(0)
+                    set_playing(True)
+                elif name == "pause":
+                    set_playing(False)
+                elif name == "seek":
+                    read_at(command[1])
+                    next_due = time.monotonic() + 1.0 / (fps * speed)
+                elif name == "step":
+                    set_playing(False)
+                    read_at(index + command[1])
+                elif name == "speed":
+                    speed = min(max(command[1], 0.05), 16.0)
+                elif name == "loop":
+                    loop = command[1]
+                continue
+            if not playing or capture is None:
+                continue
+            now = time.monotonic()
+            if now < next_due:
+                continue
+            if not read_at(index + 1):
+                if loop and index > 0:
+                    read_at(0)
+                else:
+                    set_playing(False)
+                    continue
+            next_due += 1.0 / (fps * speed)
+            if next_due < now - 0.25:  # fell behind (slow decode): do not rush to catch up
+                next_due = now
+        if capture is not None:
+            capture.release()
+
+
+class VideoView(QWidget):
+    """Draws the current frame scaled to fit (aspect kept), or a message in its place."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._message = ""
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def sizeHint(self) -> QSize:
+        return QSize(480, 360)
+
+    def set_image(self, image: QImage | None) -> None:
+        """Show a frame."""
+        self._image, self._message = image, ""
+        self.update()
+
+    def set_message(self, message: str) -> None:
+        """Show a message instead of a frame."""
+        self._image, self._message = None, message
+        self.update()
+
+    @property
+    def message(self) -> str:
+        """The message shown ("" while a frame is shown)."""
+        return self._message
+
+    def has_frame(self) -> bool:
+        """True while a frame is shown."""
+        return self._image is not None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(16, 16, 16))
+        if self._image is not None and not self._image.isNull():
+            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(self.rect().center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(target, self._image)
+        elif self._message:
+            painter.setPen(QColor(200, 200, 200))
+            margin = self.rect().adjusted(16, 16, -16, -16)
+            painter.drawText(
+                margin, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._message
+            )
+        painter.end()
+
+
+def nearest_words_of_clip(
+    space: Any, clip_id: int, k: int, progress: TaskProgress
+) -> list[tuple[str, float]] | None:
+    """The ``k`` words nearest to a clip's embedding (``None`` if the clip has no embedding).
+
+    Runs in a task: the first access to ``space.word_vectors`` loads them (about a second).
+    """
+    if not 0 <= clip_id < space.clip_embeddings.shape[0]:
+        return None
+    vector = np.asarray(space.clip_embeddings[clip_id], dtype=np.float32)
+    if not np.all(np.isfinite(vector)):
+        return None
+    progress.set_progress(0.1, "loading word vectors")
+    word_vectors = space.word_vectors
+    progress.check_cancelled()
+    words: list[tuple[str, float]] = word_vectors.most_similar(vector, k=k)
+    return words
+
+
+class PlayerPanel(QWidget):
+    """Plays :attr:`AppModels.current_clip` with transport controls and the clip's nearest words."""
+
+    def __init__(self, models: AppModels, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self._token = 0
+        self._frame_count = 0
+        self._playing = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setToolTip("The clip being played and its class")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.words = QLabel()
+        self.words.setWordWrap(True)
+        self.words.setToolTip(
+            "The words whose vectors are nearest (cosine) to this clip's embedding in the active run"
+        )
+        self.video = VideoView()
+        self.video.setToolTip("Space: play/pause · Left/Right: previous/next frame")
+
+        style = self.style()
+        self.play_button = self._button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play / pause (Space)", self.toggle_play
+        )
+        self.back_button = self._button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward),
+            "Previous frame (Left)",
+            lambda: self.step(-1),
+        )
+        self.forward_button = self._button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
+            "Next frame (Right)",
+            lambda: self.step(1),
+        )
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Drag to seek")
+        self.slider.setRange(0, 0)
+        self.frame_label = QLabel("–")
+        self.frame_label.setToolTip("Current frame / number of frames")
+        self.frame_label.setMinimumWidth(self.frame_label.fontMetrics().horizontalAdvance("0000 / 0000"))
+        self.loop_button = QToolButton()
+        self.loop_button.setText("Loop")
+        self.loop_button.setCheckable(True)
+        self.loop_button.setChecked(True)
+        self.loop_button.setToolTip("Start again at the end of the clip")
+        self.speed_combo = QComboBox()
+        for speed in SPEEDS:
+            self.speed_combo.addItem(f"{speed:g}×", speed)
+        self.speed_combo.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_combo.setToolTip("Playback speed")
+
+        controls = QHBoxLayout()
+        controls.setSpacing(4)
+        for w in (self.play_button, self.back_button, self.forward_button):
+            controls.addWidget(w)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.frame_label)
+        controls.addWidget(self.loop_button)
+        controls.addWidget(self.speed_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.video, 1)
+        layout.addLayout(controls)
+        layout.addWidget(self.words)
+
+        for key, slot in (
+            (Qt.Key.Key_Space, self.toggle_play),
+            (Qt.Key.Key_Left, lambda: self.step(-1)),
+            (Qt.Key.Key_Right, lambda: self.step(1)),
+        ):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+        self.decoder = FrameDecoder(self)
+        self.decoder.opened.connect(self._on_opened)
+        self.decoder.failed.connect(self._on_failed)
+        self.decoder.frameReady.connect(self._on_frame)
+        self.decoder.playingChanged.connect(self._on_playing)
+        self.decoder.start()
+        self.slider.sliderMoved.connect(self.decoder.seek)
+        self.slider.sliderPressed.connect(self.decoder.pause)
+        self.loop_button.toggled.connect(self.decoder.set_loop)
+        self.speed_combo.currentIndexChanged.connect(
+            lambda: self.decoder.set_speed(float(self.speed_combo.currentData()))
+        )
+
+        models.current_clip.changed.connect(self._on_current_clip)
+        models.workspace.workspaceChanged.connect(self._on_workspace)
+        models.workspace.runChanged.connect(lambda _run: self._update_words())
+        self._on_current_clip(models.current_clip.clip_id, "")
+
+    # ------------------------------------------------------------ transport
+    def toggle_play(self) -> None:
+        """Play or pause."""
+        if self._playing:
+            self.decoder.pause()
+        else:
+            self.decoder.play()
+
+    def step(self, delta: int) -> None:
+        """Pause and move ``delta`` frames."""
+        self.decoder.step(delta)
+
+    @property
+    def playing(self) -> bool:
+        """True while the clip plays."""
+        return self._playing
+
+    def shutdown(self) -> None:
+        """Stop the decoding thread (the window is closing)."""
+        self.decoder.stop()
+
+    # ------------------------------------------------------------ model changes
+    def _on_workspace(self, workspace: Workspace | None) -> None:
+        self._on_current_clip(None, "")
+
+    def _on_current_clip(self, clip_id: int | None, source: str) -> None:
+        self._token += 1
+        self._frame_count = 0
+        self._on_playing(self._token, False)
+        self._set_controls_enabled(False)
+        self.slider.setRange(0, 0)
+        self.frame_label.setText("–")
+        wm = self.models.workspace
+        clips = wm.clips()
+        if clip_id is None or not 0 <= clip_id < len(clips):
+            self.decoder.close_video()
+            self.title.setText("<b>No clip</b>")
+            self.video.set_message(
+                "Double-click a clip in the Library to play it."
+                if wm.workspace
+                else "Open a workspace to play its clips."
+            )
+            self.words.setText("")
+            return
+        clip = clips[clip_id]
+        cls = wm.classes().get(clip.class_id) if clip.class_id is not None else None
+        class_text = f"<b>{cls.phrase}</b> ({cls.name})" if cls else "<b>unlabelled</b>"
+        self.title.setText(f"{class_text} · {clip.name}")
+        self.video.set_message("Loading…")
+        try:
+            path = wm.workspace.clip_path(clip.path) if wm.workspace else Path(clip.path)
+        except ActionLensError as exc:
+            self.video.set_message(f"Cannot play {clip.name}: {exc}")
+        else:
+            self.decoder.open(path, self._token)
+        self._update_words()
+
+    def _update_words(self) -> None:
+        clip_id = self.models.current_clip.clip_id
+        if clip_id is None:
+            self.words.setText("")
+            return
+        try:
+            space = self.models.workspace.space()
+        except ActionLensError as exc:
+            self.words.setText(f"Nearest words unavailable: {exc}")
+            return
+        if space is None:
+            self.words.setText(
+                "<i>No embeddings in this workspace yet: nearest words appear after "
+                "<code>actionlens train</code> and <code>actionlens embed</code>.</i>"
+            )
+            return
+        self.words.setText("<i>Finding the nearest words…</i>")
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.words",
+            "Nearest words",
+            nearest_words_of_clip,
+            space,
+            clip_id,
+            NEAREST_WORDS,
+            quiet=True,
+        )
+        token = self._token
+        task.finished.connect(lambda words: self._show_words(token, words))
+        task.failed.connect(lambda exc: self._show_words_error(token, exc))
+
+    def _show_words(self, token: int, words: list[tuple[str, float]] | None) -> None:
+        if token != self._token:
+            return
+        if words is None:
+            self.words.setText("<i>This clip has no embedding in the active run.</i>")
+            return
+        listed = " · ".join(f"<b>{w}</b> {score:.2f}" for w, score in words)
+        self.words.setText(f"Nearest words: {listed}")
+
+    def _show_words_error(self, token: int, exc: BaseException) -> None:
+        if token == self._token:
+            self.words.setText(f"Nearest words unavailable: {exc}")
+
+    # ------------------------------------------------------------ decoder signals
+    def _on_opened(self, token: int, count: int, fps: float) -> None:
+        if token != self._token:
+            return
+        self._frame_count = count
+        self.slider.setRange(0, max(0, count - 1))
+        self._set_controls_enabled(True)
+
+    def _on_failed(self, token: int, message: str) -> None:
+        if token != self._token:
+            return
+        self._set_controls_enabled(False)
+        self.video.set_message(f"Cannot play this clip: {message}")
+
+    def _on_frame(self, token: int, image: QImage, index: int) -> None:
+        if token != self._token:
+            return
+        self.video.set_image(image)
+        if not self.slider.isSliderDown():
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        total = self._frame_count or "?"
+        self.frame_label.setText(f"{index + 1} / {total}")
+
+    def _on_playing(self, token: int, playing: bool) -> None:
+        if token != self._token:
+            return
+        self._playing = playing
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    # ------------------------------------------------------------ helpers
+    def _button(self, icon: Any, tooltip: str, slot: Any) -> QToolButton:
+        button = QToolButton()
+        button.setIcon(icon)
+        button.setToolTip(tooltip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    def _set_controls_enabled(self, enabled: bool) -> None:
+        for w in (self.play_button, self.back_button, self.forward_button, self.slider):
+            w.setEnabled(enabled)
+
+
+if __name__ == "__main__":  # preview: python -m desktop_app.gui.panels.player WORKSPACE
+    from desktop_app.gui.panels import preview_panel
+
+    preview_panel(PlayerPanel)
