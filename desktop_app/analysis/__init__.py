@@ -1,0 +1,1 @@
+"""Qt-free analysis of a workspace's embeddings: retrieval, analogies, WordNet agreement, maps."""

@@ -1,0 +1,486 @@
+"""Word → clip retrieval over a run's embedding space (seed 000, section IV.E and Table I).
+
+A query is a word or phrase (the mean of its word vectors, seed 000 section III.C), a clip
+(``clip:ID``), a class (``class:NAME``, its mean embedding) or an expression of those
+(``class:bounce ball - word:ball + word:box``, see :mod:`desktop_app.analysis.analogy`). The
+answer is three ranked lists, each with its cosine similarity: the top-k clips, the nearest
+classes (class means) and the nearest words among the :data:`FREQUENT_VOCABULARY` most frequent
+words of the word vectors.
+
+Search over clips goes through :class:`ClipIndex`, which picks its method by the number of
+clips:
+
+* below :data:`FAISS_MIN_CLIPS` clips, exact search with one numpy matrix–vector product;
+* from there, FAISS ``IndexFlatIP`` over unit rows, also exact (identical top-k);
+* from :data:`APPROXIMATE_MIN_CLIPS` clips, FAISS IVF-Flat over about √N lists probing
+  :data:`IVF_NPROBE` of them (approximate; recall@10 measured in
+  ``benchmarks/bench_retrieval.py``). HNSW is available as ``method="hnsw"`` but builds too
+  slowly on a small machine (73 s for 100 000 × 300 on 2 cores) to be the default.
+
+Whatever the method, the scores of the returned rows are recomputed the same way in float64,
+and ties are broken by clip id, so the numpy and FAISS exact paths give identical results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from desktop_app.errors import ActionLensError
+
+if TYPE_CHECKING:
+    from desktop_app.analysis.space import EmbeddingSpace
+
+#: How many of the most frequent words the nearest-word lists consider (rare words are noise).
+FREQUENT_VOCABULARY = 50_000
+#: From this many clips, exact search goes through FAISS' flat index (faster than numpy's
+#: product plus ``argpartition`` there; see benchmarks/bench_retrieval.py).
+FAISS_MIN_CLIPS = 50_000
+#: From this many clips, ``method="auto"`` switches to approximate search (IVF).
+APPROXIMATE_MIN_CLIPS = 500_000
+#: HNSW settings: links per node, construction and search beam widths (recall@10 ≥ 0.95 in the
+#: benchmark at 1 000 000 clips).
+#: IVF lists probed per query (of about √N lists); recall@10 measured in the benchmark.
+IVF_NPROBE = 32
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+SearchMethod = Literal["auto", "numpy", "faiss", "hnsw", "ivf"]
+SEARCH_METHODS: tuple[str, ...] = ("auto", "numpy", "faiss", "hnsw", "ivf")
+
+#: Seed 000's Table I retrieved UCF101 clips for words no class name holds ("NBA", "orchestra");
+#: these are the demo dataset's equivalents: words that occur in none of its class names.
+DEMO_QUERIES: tuple[str, ...] = (
+    "basketball",
+    "football",
+    "planet",
+    "dice",
+    "cube",
+    "wobble",
+    "drop",
+    "climb",
+    "twirl",
+)
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32); zero rows stay zero (cosine 0 with everything)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.ascontiguousarray(rows / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def _unit_query(query: np.ndarray, dim: int) -> np.ndarray:
+    q = np.asarray(query, dtype=np.float32).reshape(-1)
+    if q.shape[0] != dim:
+        raise ActionLensError(f"a {q.shape[0]}-d query cannot search {dim}-d embeddings")
+    norm = float(np.linalg.norm(q))
+    if norm == 0.0 or not np.isfinite(norm):
+        raise ActionLensError("the query vector is zero or not finite; nothing can be ranked by cosine to it")
+    return (q / norm).astype(np.float32)
+
+
+def _ranked(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` by score, ties broken by the smaller id (so every method orders alike)."""
+    order = np.lexsort((ids, -scores))[:k]
+    return ids[order], scores[order]
+
+
+class ClipIndex:
+    """Cosine top-k search over a fixed set of embeddings, exact or approximate.
+
+    Parameters
+    ----------
+    vectors
+        ``(N, D)`` embeddings (any scale; they are normalised, so scores are cosines).
+    ids
+        The id of each row (default ``0 … N-1``), returned by :meth:`search`.
+    method
+        ``"auto"`` (by N, see the module docstring), ``"numpy"`` or ``"faiss"`` (exact),
+        ``"hnsw"`` or ``"ivf"`` (approximate).
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        ids: np.ndarray | None = None,
+        method: SearchMethod = "auto",
+        *,
+        ivf_nprobe: int | None = None,
+        hnsw_ef_search: int = HNSW_EF_SEARCH,
+    ) -> None:
+        if method not in SEARCH_METHODS:
+            raise ActionLensError(f"unknown search method {method!r}; use one of {', '.join(SEARCH_METHODS)}")
+        self.unit = unit_rows(vectors)
+        n = self.unit.shape[0]
+        self.ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+        if self.ids.shape != (n,):
+            raise ActionLensError(f"{n} embeddings but {self.ids.shape[0]} ids")
+        if method == "auto":
+            method = "numpy" if n < FAISS_MIN_CLIPS else "faiss" if n < APPROXIMATE_MIN_CLIPS else "ivf"
+        self.method: str = method
+        self.exact = method in ("numpy", "faiss")
+        self._faiss_index: Any = None
+        if method != "numpy" and n:
+            self._faiss_index = _build_faiss(self.unit, method, ivf_nprobe, hnsw_ef_search)
+
+    def __len__(self) -> int:
+        return int(self.unit.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return int(self.unit.shape[1])
+
+    def search(
+        self, query: np.ndarray, k: int = 10, allowed_ids: Iterable[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` rows most cosine-similar to ``query``.
+
+        Parameters
+        ----------
+        query
+            A ``D`` vector (any scale).
+        k
+            How many results.
+        allowed_ids
+            Only these ids may be returned (a filter by split or class); ``None``: all.
+
+        Returns
+        -------
+        (ids, cosines)
+            int64 ids and float64 cosines, best first, ties by the smaller id.
+        """
+        q = _unit_query(query, self.dim)
+        rows: np.ndarray | None = None
+        if allowed_ids is not None:
+            rows = np.flatnonzero(np.isin(self.ids, np.fromiter(allowed_ids, dtype=np.int64)))
+        n_candidates = len(self) if rows is None else len(rows)
+        k = min(int(k), n_candidates)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        # A small filtered subset is searched exactly whatever the index: that is both faster
+        # and exact.
+        if self._faiss_index is None or (rows is not None and len(rows) < FAISS_MIN_CLIPS):
+            found = self._numpy_rows(q, k, rows)
+        else:
+            found = self._faiss_rows(q, k, rows)
+        # Elementwise product and a row sum, not a BLAS product: BLAS may sum a row in another
+        # order depending on how many rows it gets, and results must not depend on the method.
+        scores = (self.unit[found].astype(np.float64) * q.astype(np.float64)).sum(axis=1)
+        found_ids, scores = _ranked(self.ids[found], scores, k)
+        return found_ids, scores
+
+    def _numpy_rows(self, q: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        matrix = self.unit if rows is None else self.unit[rows]
+        cosines = matrix @ q
+        # A margin beyond k keeps near-ties at the cut: the float64 re-scoring decides them.
+        take = min(len(cosines), k + 8)
+        # Partition the scores themselves (no negated copy of N floats): the top ``take`` end up last.
+        n = len(cosines)
+        top = np.argpartition(cosines, n - take)[n - take :] if take < n else np.arange(n)
+        return top if rows is None else rows[top]
+
+    def _faiss_rows(self, q: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        import faiss
+
+        take = min(len(self), k + 8)
+        params: Any = None
+        search_params: Any = faiss  # the stubs lack the selector arguments these take
+        if rows is not None:
+            selector = faiss.IDSelectorBatch(rows.astype(np.int64))
+            if self.method == "hnsw":
+                params = search_params.SearchParametersHNSW(
+                    sel=selector, efSearch=self._faiss_index.hnsw.efSearch
+                )
+            elif self.method == "ivf":
+                params = search_params.SearchParametersIVF(sel=selector, nprobe=self._faiss_index.nprobe)
+            else:
+                params = search_params.SearchParameters(sel=selector)
+        # One query is faster on one thread: FAISS' OpenMP split of a single query over the
+        # rows costs more than it gains (measured 8 ms on one thread vs 48 ms on two at 100 000
+        # clips, on 2 busy cores), and it competes with numpy's BLAS threads.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            _, labels = self._faiss_index.search(q.reshape(1, -1), take, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        found = labels[0]
+        return found[found >= 0].astype(np.int64)
+
+
+def _build_faiss(unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_search: int) -> Any:
+    import faiss
+
+    index: Any  # faiss' stubs type each index class apart
+    n, dim = unit.shape
+    if method == "faiss":
+        index = faiss.IndexFlatIP(dim)
+    elif method == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = hnsw_ef_search
+    else:  # ivf: about √N lists, trained on a sample of 64 points per list
+        nlist = max(1, min(int(np.sqrt(n)), n // 39))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = unit[np.random.default_rng(0).choice(n, min(n, nlist * 64), replace=False)]
+        index.train(sample)
+        index.nprobe = min(nlist, ivf_nprobe or IVF_NPROBE)
+    index.add(unit)
+    return index
+
+
+# ------------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class ClipHit:
+    """One retrieved clip."""
+
+    clip_id: int
+    name: str
+    class_name: str | None
+    score: float
+
+
+@dataclass(frozen=True)
+class ClassHit:
+    """One class whose mean embedding is near the query."""
+
+    class_id: int
+    name: str
+    phrase: str
+    score: float
+
+
+@dataclass(frozen=True)
+class WordHit:
+    """One word whose vector is near the query."""
+
+    word: str
+    score: float
+
+
+@dataclass
+class RetrievalResult:
+    """The three ranked lists of a query; scores are cosines unless ``metric`` says otherwise."""
+
+    query: str
+    clips: list[ClipHit] = field(default_factory=list)
+    classes: list[ClassHit] = field(default_factory=list)
+    words: list[WordHit] = field(default_factory=list)
+    metric: str = "cosine"
+    method: str = "numpy"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {
+            "query": self.query,
+            "metric": self.metric,
+            "method": self.method,
+            "clips": [vars(h) for h in self.clips],
+            "classes": [vars(h) for h in self.classes],
+            "words": [vars(h) for h in self.words],
+        }
+
+
+# --------------------------------------------------------------------------------- retrieval
+class Retriever:
+    """Queries against one :class:`EmbeddingSpace`; builds its clip index once.
+
+    Parameters
+    ----------
+    space
+        The run's embeddings.
+    method
+        Search method of the clip index (see :class:`ClipIndex`).
+    """
+
+    def __init__(self, space: EmbeddingSpace, method: SearchMethod = "auto") -> None:
+        self.space = space
+        ids = space.embedded_clip_ids
+        self.clip_index = ClipIndex(np.asarray(space.clip_embeddings[ids]), ids, method)
+        self.class_unit = unit_rows(space.class_means)
+
+    def query_vector(self, query: str | Sequence[str]) -> tuple[np.ndarray, set[str], set[int], set[int]]:
+        """The vector of a query and the operands it names (to leave out of the results).
+
+        A string with an operand prefix (``clip:``, ``class:``, ``word:``) or a ``+``/``-``
+        between operands is an expression (:class:`~desktop_app.analysis.analogy.Expression`);
+        anything else is words, embedded as their phrase vector (seed 000, section III.C).
+
+        Returns
+        -------
+        (vector, words, clip_ids, class_ids)
+            The query vector and the words, clips and classes it is made of.
+
+        Raises
+        ------
+        UnknownWordError
+            A word is not in the word vectors; the error names it and suggests spellings.
+        """
+        from desktop_app.analysis.analogy import Expression, looks_like_expression
+        from desktop_app.words.vectors import phrase_words
+
+        text = query if isinstance(query, str) else " ".join(query)
+        if looks_like_expression(text):
+            expression = Expression.parse(text)
+            return (
+                expression.vector(self.space),
+                expression.words(),
+                expression.clip_ids(),
+                expression.class_ids(self.space),
+            )
+        vector = self.space.word_vectors.phrase_vector(text)
+        return vector, set(phrase_words(text)), set(), set()
+
+    def search(
+        self,
+        query: str | Sequence[str],
+        k: int = 10,
+        *,
+        split: str | None = None,
+        role: str | None = None,
+        class_names: Sequence[str] | None = None,
+        num_classes: int = 5,
+        num_words: int = 10,
+        exclude_operands: bool = False,
+    ) -> RetrievalResult:
+        """Rank clips, classes and words by cosine similarity to a query.
+
+        Parameters
+        ----------
+        query
+            Words (one string or a list), or an expression (see :meth:`query_vector`).
+        k
+            How many clips.
+        split, role
+            Only clips of this split (``"1"``) and, optionally, role (``"train"``, ``"test"``).
+        class_names
+            Only clips of these classes.
+        num_classes, num_words
+            Lengths of the class and word lists.
+        exclude_operands
+            Leave the query's own clips, classes and words out of the results (analogies do).
+        """
+        vector, words, clip_ids, class_ids = self.query_vector(query)
+        text = query if isinstance(query, str) else " ".join(query)
+        allowed = self.allowed_clip_ids(split, role, class_names)
+        if exclude_operands and clip_ids:
+            base = self.clip_index.ids if allowed is None else allowed
+            allowed = np.setdiff1d(base, np.fromiter(clip_ids, dtype=np.int64))
+        result = RetrievalResult(text, method=self.clip_index.method)
+        ids, scores = self.clip_index.search(vector, k, allowed)
+        clips = self.space.clips
+        result.clips = [
+            ClipHit(int(i), clips[int(i)].name, clips[int(i)].class_name, float(s))
+            for i, s in zip(ids, scores, strict=True)
+        ]
+        result.classes = self.nearest_classes(vector, num_classes, class_ids if exclude_operands else ())
+        result.words = nearest_words(self.space.word_vectors, vector, num_words, exclude=words)
+        return result
+
+    def allowed_clip_ids(
+        self, split: str | None, role: str | None, class_names: Sequence[str] | None
+    ) -> np.ndarray | None:
+        """Ids of the clips the filters let through; ``None`` when there is no filter."""
+        if split is None and role is None and not class_names:
+            return None
+        allowed = self.clip_index.ids
+        if role is not None and split is None:
+            names = self.space.ws.catalog.split_names()
+            if not names:
+                raise ActionLensError(
+                    f"{self.space.ws.root} has no splits, so clips have no role to filter by"
+                )
+            split = names[0]  # a role without a split means the first split
+        if split is not None:
+            roles = self.space.ws.catalog.split(split)
+            if not roles:
+                known = ", ".join(self.space.ws.catalog.split_names()) or "none"
+                raise ActionLensError(f"no split {split!r} in {self.space.ws.root} (splits: {known})")
+            members = [c for c, r in roles.items() if role is None or r == role]
+            allowed = np.intersect1d(allowed, np.asarray(members, dtype=np.int64))
+        if class_names:
+            wanted = {self.space.find_class(name).id for name in class_names}
+            of_class = np.flatnonzero(np.isin(self.space.clip_class_ids, list(wanted)))
+            allowed = np.intersect1d(allowed, of_class)
+        return allowed
+
+    def nearest_classes(self, vector: np.ndarray, k: int = 5, exclude: Iterable[int] = ()) -> list[ClassHit]:
+        """The classes whose mean embeddings are most cosine-similar to ``vector``."""
+        q = _unit_query(vector, self.class_unit.shape[1])
+        cosines = self.class_unit.astype(np.float64) @ q.astype(np.float64)
+        keep = ~np.isin(self.space.class_ids, list(exclude))
+        ids, scores = _ranked(self.space.class_ids[keep], cosines[keep], k)
+        classes = self.space.classes
+        return [
+            ClassHit(int(c), classes[int(c)].name, classes[int(c)].phrase, float(s))
+            for c, s in zip(ids, scores, strict=True)
+        ]
+
+
+def nearest_words(
+    word_vectors: Any,
+    vector: np.ndarray,
+    k: int = 10,
+    exclude: Iterable[str] = (),
+    metric: str = "cosine",
+    vocabulary_limit: int = FREQUENT_VOCABULARY,
+) -> list[WordHit]:
+    """The ``k`` frequent words nearest ``vector``.
+
+    ``metric="cosine"`` ranks by cosine (score = cosine); ``"euclidean"`` by distance (score =
+    distance, smallest first). Only the ``vocabulary_limit`` most frequent words are searched.
+    """
+    excluded = [w.casefold() for w in exclude]
+    if metric == "cosine":
+        hits = word_vectors.most_similar(vector, k, vocabulary_limit=vocabulary_limit, exclude=excluded)
+        return [WordHit(w, s) for w, s in hits]
+    rows = np.asarray(word_vectors.keyed_vectors.vectors[:vocabulary_limit], dtype=np.float32)
+    distances = np.linalg.norm(rows - np.asarray(vector, dtype=np.float32).reshape(1, -1), axis=1)
+    take = min(len(distances), k + len(excluded))
+    top = np.argpartition(distances, take - 1)[:take] if take < len(distances) else np.arange(len(distances))
+    top = top[np.argsort(distances[top], kind="stable")]
+    words = word_vectors.keyed_vectors.index_to_key
+    hits = [WordHit(words[i], float(distances[i])) for i in top if words[i].casefold() not in set(excluded)]
+    return hits[:k]
+
+
+def demo_query_table(
+    retriever: Retriever, queries: Sequence[str] = DEMO_QUERIES, k: int = 10
+) -> list[dict[str, Any]]:
+    """Seed 000's Table I for a workspace: each query word with the classes of its top-k clips.
+
+    Words the vectors lack are reported with ``error`` instead of failing the table.
+
+    Returns
+    -------
+    list of dict
+        ``{"query", "clip_classes": [class name of each of the k clips, best first],
+        "top_class": the most frequent of them, "nearest_classes": [class phrases]}``.
+    """
+    from desktop_app.errors import UnknownWordError
+
+    table: list[dict[str, Any]] = []
+    for query in queries:
+        try:
+            result = retriever.search(query, k, num_words=0)
+        except UnknownWordError as exc:
+            table.append({"query": query, "error": str(exc)})
+            continue
+        names = [h.class_name or "-" for h in result.clips]
+        top = max(set(names), key=lambda n: (names.count(n), -names.index(n))) if names else None
+        table.append(
+            {
+                "query": query,
+                "clip_classes": names,
+                "top_class": top,
+                "nearest_classes": [h.phrase for h in result.classes],
+            }
+        )
+    return table

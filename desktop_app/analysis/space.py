@@ -1,0 +1,133 @@
+"""The embedding space of one run: clip embeddings, class means, labels, and the word vectors.
+
+Everything the analysis tools need, loaded once: clip embeddings are memory-mapped
+(``embeddings/<run>/clips.npy``, row = clip id, NaN rows for clips without an embedding), so a
+workspace of 300 000 clips opens without reading them all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from desktop_app.errors import ActionLensError
+from desktop_app.workspace import ClassRow, ClipRow, Workspace
+
+if TYPE_CHECKING:
+    from desktop_app.words.vectors import WordVectors
+
+
+def runs_with_embeddings(ws: Workspace) -> list[str]:
+    """Ids of the runs that have embeddings in ``ws``, oldest first."""
+    return [r["id"] for r in ws.catalog.runs() if (ws.embeddings_dir / r["id"] / "clips.npy").is_file()]
+
+
+def default_run(ws: Workspace) -> str:
+    """The run every view shows by default: the manifest's ``active_run`` if it has embeddings,
+    else the most recent run that has them."""
+    runs = runs_with_embeddings(ws)
+    active = ws.manifest.get("active_run")
+    if active in runs:
+        return str(active)
+    if not runs:
+        raise ActionLensError(
+            f"{ws.root} has no embeddings yet; run `actionlens embed --workspace {ws.root} --run RUN`"
+        )
+    return runs[-1]
+
+
+@dataclass
+class EmbeddingSpace:
+    """One run's embeddings with the catalog rows that label them.
+
+    Attributes
+    ----------
+    clip_embeddings
+        ``(num_clips, D)`` float32, memory-mapped; row = clip id; NaN rows have no embedding.
+    class_means
+        ``(num_classes_embedded, D)``: row ``i`` is the mean of class ``class_ids[i]`` (seed 001
+        averages a class's clip embeddings to get the class's vector).
+    """
+
+    ws: Workspace
+    run_id: str
+    clip_embeddings: np.ndarray
+    class_ids: np.ndarray
+    class_means: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ws: Workspace, run_id: str | None = None) -> EmbeddingSpace:
+        """Open the embeddings of ``run_id`` (default: :func:`default_run`)."""
+        run_id = run_id or default_run(ws)
+        directory = ws.embeddings_dir / run_id
+        clips_file = directory / "clips.npy"
+        if not clips_file.is_file():
+            raise ActionLensError(
+                f"{clips_file} is missing; run `actionlens embed --workspace {ws.root} --run {run_id}`"
+            )
+        try:
+            clip_embeddings = np.load(clips_file, mmap_mode="r", allow_pickle=False)
+            class_means = np.load(directory / "class_means.npy", allow_pickle=False)
+            index = json.loads((directory / "class_means.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ActionLensError(
+                f"the embeddings in {directory} are damaged ({exc}); run `actionlens embed` again"
+            ) from exc
+        meta_file = ws.runs_dir / run_id / "meta.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        return cls(
+            ws, run_id, clip_embeddings, np.asarray(index["class_ids"], dtype=np.int64), class_means, meta
+        )
+
+    @property
+    def dim(self) -> int:
+        """The embedding dimension (the word vectors' dimension)."""
+        return int(self.clip_embeddings.shape[1])
+
+    @cached_property
+    def clips(self) -> list[ClipRow]:
+        """Catalog rows of all clips, index = clip id."""
+        return self.ws.catalog.clips()
+
+    @cached_property
+    def classes(self) -> dict[int, ClassRow]:
+        """Catalog rows of all classes by id."""
+        return {c.id: c for c in self.ws.catalog.classes()}
+
+    @cached_property
+    def embedded_clip_ids(self) -> np.ndarray:
+        """Ids of the clips that have an embedding."""
+        return np.flatnonzero(~np.isnan(np.asarray(self.clip_embeddings[:, 0])))
+
+    @cached_property
+    def clip_class_ids(self) -> np.ndarray:
+        """Class id per clip id (-1 for unlabelled clips)."""
+        return np.array([c.class_id if c.class_id is not None else -1 for c in self.clips], dtype=np.int64)
+
+    def class_row(self, class_id: int) -> int:
+        """The row of ``class_means`` for a class id (``KeyError`` when it has no clip embedded)."""
+        rows = np.flatnonzero(self.class_ids == class_id)
+        if not len(rows):
+            raise KeyError(class_id)
+        return int(rows[0])
+
+    def find_class(self, name: str) -> ClassRow:
+        """A class by its dataset name or its phrase, case and spacing ignored."""
+        key = "".join(name.lower().split()).replace("_", "")
+        for c in self.classes.values():
+            if key in ("".join(c.name.lower().split()).replace("_", ""), c.phrase.replace(" ", "")):
+                return c
+        raise ActionLensError(f"no class {name!r} in {self.ws.root}; `actionlens info` lists the classes")
+
+    @cached_property
+    def word_vectors(self) -> WordVectors:
+        """The word vectors this run was trained against (by the source recorded in its metadata)."""
+        from desktop_app.words.vectors import WordVectors
+
+        recorded = (self.meta.get("word_vectors") or {}).get("source") or {}
+        return WordVectors.load(recorded.get("path") or recorded.get("name"))

@@ -1,0 +1,64 @@
+"""``actionlens query``: the clips, classes and words nearest to query words (seed 000, Table I)."""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop_app.cli.common import add_json_arg, add_workspace_arg, open_workspace, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``query`` subcommand."""
+    p = subparsers.add_parser(
+        "query",
+        help="rank clips, classes and words by similarity to words, a clip, a class or an expression",
+        description="Rank a run's clips (and its classes, and frequent words) by cosine similarity "
+        "to the query: words (a phrase is the mean of its word vectors), or an expression of "
+        "clip:ID, class:NAME and word:WORD operands joined by ' + ' and ' - '.",
+    )
+    add_workspace_arg(p)
+    p.add_argument(
+        "words", nargs="+", metavar="WORDS", help="query words, or an expression such as 'class:roll ball'"
+    )
+    p.add_argument("-k", type=int, default=10, help="number of clips (default 10)")
+    p.add_argument("--run", help="run whose embeddings to search (default: the workspace's active run)")
+    p.add_argument("--split", help="only clips of this split")
+    p.add_argument("--role", help="only clips of this role in the split (train, test …)")
+    p.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        metavar="NAME",
+        help="only clips of this class (repeatable)",
+    )
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=("auto", "numpy", "faiss", "hnsw", "ivf"),
+        help="search method (default auto)",
+    )
+    add_json_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the query and print the three ranked lists."""
+    from desktop_app.analysis.retrieval import Retriever
+    from desktop_app.analysis.space import EmbeddingSpace
+
+    with open_workspace(args, readonly=True) as ws:
+        space = EmbeddingSpace.load(ws, args.run)
+        retriever = Retriever(space, args.method)
+        result = retriever.search(
+            " ".join(args.words), args.k, split=args.split, role=args.role, class_names=args.classes
+        )
+    if args.json:
+        print_json({"run": space.run_id, **result.to_json()})
+        return 0
+    print(f"query {result.query!r} in run {space.run_id} ({result.method} search)")
+    print("clips:")
+    for rank, hit in enumerate(result.clips, 1):
+        print(f"  {rank:>3}. {hit.score:+.3f}  clip {hit.clip_id:<6} {hit.class_name or '-':<24} {hit.name}")
+    print("classes: " + ", ".join(f"{h.phrase} ({h.score:+.3f})" for h in result.classes))
+    print("words:   " + ", ".join(f"{h.word} ({h.score:+.3f})" for h in result.words))
+    return 0

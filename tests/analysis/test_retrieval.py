@@ -1,0 +1,103 @@
+"""Retrieval: the index against brute force, numpy vs FAISS, filters, unknown words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_app.analysis.retrieval import DEMO_QUERIES, ClipIndex, Retriever, demo_query_table
+from desktop_app.errors import UnknownWordError
+
+
+def brute_force(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    cos = (x @ q) / (np.linalg.norm(x, axis=1) * np.linalg.norm(q))
+    return np.argsort(-cos, kind="stable")[:k]
+
+
+@pytest.fixture(scope="module")
+def database() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return rng.standard_normal((3000, 32)).astype(np.float32) * rng.uniform(0.5, 3, (3000, 1)).astype(
+        np.float32
+    ), rng.standard_normal((20, 32)).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["numpy", "faiss"])
+def test_exact_search_matches_brute_force(database: tuple[np.ndarray, np.ndarray], method: str) -> None:
+    x, queries = database
+    ids = np.arange(len(x)) * 7 + 100  # ids other than row numbers are mapped back
+    index = ClipIndex(x, ids, method)  # type: ignore[arg-type]
+    for q in queries:
+        found, scores = index.search(q, 10)
+        np.testing.assert_array_equal(found, ids[brute_force(x.astype(np.float64), q.astype(np.float64), 10)])
+        assert np.all(np.diff(scores) <= 0)
+
+
+def test_numpy_and_faiss_give_identical_results(database: tuple[np.ndarray, np.ndarray]) -> None:
+    x, queries = database
+    numpy_index, faiss_index = ClipIndex(x, method="numpy"), ClipIndex(x, method="faiss")
+    allowed = np.arange(0, 3000, 3)
+    for q in queries:
+        for subset in (None, allowed):
+            a_ids, a_scores = numpy_index.search(q, 15, subset)
+            b_ids, b_scores = faiss_index.search(q, 15, subset)
+            np.testing.assert_array_equal(a_ids, b_ids)
+            np.testing.assert_array_equal(a_scores, b_scores)
+
+
+def test_auto_picks_numpy_for_small_sets_and_approximate_search_finds_most(database) -> None:
+    x, queries = database
+    assert ClipIndex(x).method == "numpy"
+    ivf = ClipIndex(x, method="ivf", ivf_nprobe=1000)  # probing every list is exhaustive
+    for q in queries[:5]:
+        np.testing.assert_array_equal(ivf.search(q, 10)[0], brute_force(x, q, 10))
+
+
+def test_filter_keeps_only_allowed_ids(database: tuple[np.ndarray, np.ndarray]) -> None:
+    x, queries = database
+    allowed = np.array([5, 17, 2999, 1234])
+    found, _ = ClipIndex(x).search(queries[0], 10, allowed)
+    assert sorted(found.tolist()) == sorted(allowed.tolist())  # k larger than the subset: all of it
+    expected = allowed[brute_force(x[allowed], queries[0], 4)]
+    np.testing.assert_array_equal(found, expected)
+
+
+def test_word_query_ranks_clips_classes_and_words(perfect_space) -> None:
+    retriever = Retriever(perfect_space)
+    result = retriever.search("roll coin", k=3)
+    assert {h.class_name for h in result.clips[:2]} == {"RollCoin"}
+    assert result.classes[0].phrase == "roll coin"
+    assert result.classes[0].score == pytest.approx(1.0)
+    # The query's own words are left out of the word list.
+    assert {"roll", "coin"}.isdisjoint(h.word for h in result.words)
+
+
+def test_split_role_and_class_filters(perfect_space) -> None:
+    retriever = Retriever(perfect_space)
+    test_only = retriever.search("roll ball", k=10, split="1", role="test")
+    assert {h.clip_id for h in test_only.clips} == set(range(5, 10))
+    only_class = retriever.search("roll ball", k=10, class_names=["bounce box"])
+    assert {h.class_name for h in only_class.clips} == {"BounceBox"}
+    assert len(only_class.clips) == 2
+
+
+def test_class_and_clip_queries(perfect_space) -> None:
+    retriever = Retriever(perfect_space)
+    by_class = retriever.search("class:roll box", k=2)
+    assert {h.class_name for h in by_class.clips} == {"RollBox"}
+    by_clip = retriever.search("clip:3", k=1)
+    assert by_clip.clips[0].clip_id == 3
+
+
+def test_unknown_word_names_it_and_suggests(perfect_space) -> None:
+    with pytest.raises(UnknownWordError) as info:
+        Retriever(perfect_space).search("bouncee")
+    assert "bouncee" in str(info.value)
+    assert "bounce" in info.value.suggestions
+
+
+def test_demo_query_table_reports_unknown_words(perfect_space) -> None:
+    table = demo_query_table(Retriever(perfect_space), ["ball", "planet"], k=2)
+    assert table[0]["clip_classes"][0] in {"RollBall", "BounceBall"}
+    assert "planet" in table[1]["error"]
+    assert "basketball" in DEMO_QUERIES
