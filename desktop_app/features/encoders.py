@@ -3,8 +3,9 @@
 ``make_encoder(extractor, options)`` builds one from a JSON-able spec, so that worker processes can
 rebuild it; the spec is recorded in the feature store's metadata.
 
-* ``handcrafted`` (default) — appearance: HOG + colour histogram; motion: HOF + MBH of the DIS /
-  Farneback flow between consecutive sampled frames; audio: log-mel (when the clip has sound).
+* ``handcrafted`` (default) — object-centred: appearance: HOG + silhouette of the tracked dominant
+  object; motion: HOF + MBH of the camera-compensated DIS / Farneback flow in its box and its
+  trajectory; audio: log-mel (when the clip has sound).
 * ``torchvision:<arch>`` — appearance from a torchvision CNN (resnet18, resnet50, vgg16) with the
   weights file the user names; motion stays handcrafted (a flow CNN needs training, seed 003 III.B).
 * ``audio`` — only the log-mel stream (seed 003, section III.C).
@@ -67,7 +68,9 @@ def _sampling(options: dict[str, Any]) -> Sampling:
     )
 
 
-def _handcrafted_sequences(frames: list[np.ndarray], flow_method: str, appearance: bool) -> dict[str, np.ndarray]:
+def _handcrafted_sequences(
+    frames: list[np.ndarray], flow_method: str, appearance: bool
+) -> dict[str, np.ndarray]:
     """Handcrafted streams of one clip (``handcrafted.describe_clip``) from its sampled frames.
 
     The flow ``t → t+1`` between consecutive sampled frames feeds motion step ``t``.
@@ -84,7 +87,10 @@ def _handcrafted_sequences(frames: list[np.ndarray], flow_method: str, appearanc
 
 
 class HandcraftedEncoder:
-    """HOG + colour (appearance), HOF + MBH (motion), log-mel (audio) — see ``handcrafted.py``."""
+    """Object-centred HOG + silhouette (appearance), HOF + MBH + trajectory (motion), log-mel (audio).
+
+    See ``handcrafted.py``; the spec records ``descriptors`` (its ``DESCRIPTOR_VERSION``).
+    """
 
     streams: tuple[str, ...] = ("appearance", "motion", "audio")
 

@@ -1,51 +1,89 @@
-"""Hand-crafted descriptors: dimensions and that they see what they should."""
+"""Object-centred hand-crafted descriptors: dimensions, tracking, and that they see what they should."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import cv2
 import numpy as np
 
 from desktop_app.features.flow import OpticalFlow, flow_magnitude
 from desktop_app.features.handcrafted import (
     APPEARANCE_DIM,
-    GRID,
-    HOF_BINS,
     MOTION_DIM,
-    appearance_descriptor,
-    motion_descriptor,
+    SHAPE_DIM,
+    camera_motion,
+    describe_clip,
+    track_dominant_object,
 )
 
+H, W = 90, 120
 
-def _frame(shift: int) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    frame = np.zeros((72, 96, 3), np.uint8)
-    frame[20:50, 10 + shift : 40 + shift] = rng.integers(0, 255, (30, 30, 3), dtype=np.uint8)
-    return frame
+
+def _background(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(60, 200, (6, 8, 3), dtype=np.uint8)
+    return cv2.resize(coarse, (W + 40, H + 40), interpolation=cv2.INTER_CUBIC)
+
+
+def _clip(shape: str, path: Sequence[tuple[float, float]], pan: int = 0) -> list[np.ndarray]:
+    """Frames of one shape moving along ``path`` over a smooth background panned ``pan`` px a frame."""
+    background = _background()
+    frames = []
+    for i, (x, y) in enumerate(path):
+        frame = background[20 : 20 + H, 20 + i * pan : 20 + i * pan + W].copy()
+        if shape == "disc":
+            cv2.circle(frame, (int(x), int(y)), 9, (30, 40, 220), -1, cv2.LINE_AA)
+        else:
+            cv2.rectangle(frame, (int(x) - 9, int(y) - 4), (int(x) + 9, int(y) + 4), (30, 40, 220), -1)
+        cv2.circle(frame, (int(W - 12 - 2 * i), 10), 3, (200, 200, 40), -1)  # a faint small distractor
+        frames.append(np.ascontiguousarray(frame))
+    return frames
+
+
+def _flows(frames: list[np.ndarray]) -> list[np.ndarray]:
+    flow = OpticalFlow("dis")
+    grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+    return [flow(grays[t], grays[t + 1]) for t in range(len(grays) - 1)]
 
 
 def test_dimensions_and_finiteness() -> None:
-    a = appearance_descriptor(_frame(0))
-    m = motion_descriptor(np.zeros((72, 96, 2), np.float32))
-    assert a.shape == (APPEARANCE_DIM,) and m.shape == (MOTION_DIM,)
-    assert a.dtype == np.float32 and m.dtype == np.float32
-    assert np.all(np.isfinite(a)) and np.all(np.isfinite(m))
+    frames = _clip("disc", [(30 + 5 * i, 50) for i in range(6)])
+    out = describe_clip(frames, _flows(frames))
+    assert out["appearance"].shape == (6, APPEARANCE_DIM) and out["motion"].shape == (6, MOTION_DIM)
+    assert out["appearance"].dtype == np.float32 and out["motion"].dtype == np.float32
+    assert np.all(np.isfinite(out["appearance"])) and np.all(np.isfinite(out["motion"]))
+    single = describe_clip(frames[:1], [])  # one frame: zero flow, still the same widths
+    assert single["motion"].shape == (1, MOTION_DIM) and single["appearance"].shape == (1, APPEARANCE_DIM)
+    assert "appearance" not in describe_clip(frames, _flows(frames), appearance=False)
 
 
-def test_hog_sees_orientation() -> None:
-    vertical = np.zeros((64, 64, 3), np.uint8)
-    vertical[:, ::8] = 255
-    horizontal = np.ascontiguousarray(vertical.transpose(1, 0, 2))
-    assert np.linalg.norm(appearance_descriptor(vertical) - appearance_descriptor(horizontal)) > 1.0
+def test_tracker_follows_the_main_object_under_camera_pan() -> None:
+    path = [(30 + 6 * i, 40 + 2 * i) for i in range(7)]
+    frames = _clip("disc", path, pan=2)
+    flows = _flows(frames)
+    track = track_dominant_object(frames, flows)
+    error = np.hypot(*(track.centres - np.asarray(path, np.float32)).T)
+    assert float(np.median(error)) < 4.0
+    assert np.all(track.sides >= 12) and np.all(track.sides < 60)
+    # the background slides left by 2 px a frame: the camera's motion, not the object's
+    assert abs(float(camera_motion(flows[0])[0]) + 2.0) < 0.75
 
 
-def test_motion_descriptor_separates_still_from_moving() -> None:
-    flow = OpticalFlow("dis")
-    gray = [np.ascontiguousarray(_frame(s)[..., 1]) for s in (0, 0, 6)]
-    still = flow(gray[0], gray[1])
-    moving = flow(gray[1], gray[2])
-    assert flow_magnitude(moving) > flow_magnitude(still) + 0.3
-    hof_still = motion_descriptor(still)[: GRID * GRID * (HOF_BINS + 1)].reshape(-1, HOF_BINS + 1)
-    hof_moving = motion_descriptor(moving)[: GRID * GRID * (HOF_BINS + 1)].reshape(-1, HOF_BINS + 1)
-    assert hof_still[:, HOF_BINS].sum() > hof_moving[:, HOF_BINS].sum()
-    farneback = OpticalFlow("farneback")(gray[1], gray[2])
-    assert farneback.shape == (72, 96, 2)
-    assert flow_magnitude(farneback) > 0.3
+def test_motion_separates_directions_and_appearance_separates_shapes() -> None:
+    right = _clip("disc", [(30 + 6 * i, 45) for i in range(7)])
+    left = _clip("disc", [(90 - 6 * i, 45) for i in range(7)])
+    still = _clip("disc", [(60, 45)] * 7)
+    assert flow_magnitude(_flows(right)[0]) > flow_magnitude(_flows(still)[0])
+    m_right = describe_clip(right, _flows(right))["motion"].mean(0)
+    m_left = describe_clip(left, _flows(left))["motion"].mean(0)
+    m_right_again = describe_clip(right, _flows(right))["motion"].mean(0)
+    assert np.array_equal(m_right, m_right_again)  # deterministic
+    assert np.linalg.norm(m_right - m_left) > 0.5
+    # the silhouette block (the last SHAPE_DIM values) ignores where the shape stands
+    disc = describe_clip(still, _flows(still))["appearance"][:, -SHAPE_DIM:].mean(0)
+    bar = _clip("bar", [(60, 45)] * 7)
+    bar_desc = describe_clip(bar, _flows(bar))["appearance"][:, -SHAPE_DIM:].mean(0)
+    other_disc = _clip("disc", [(40, 60)] * 7)  # same shape elsewhere in the frame
+    disc_elsewhere = describe_clip(other_disc, _flows(other_disc))["appearance"][:, -SHAPE_DIM:].mean(0)
+    assert np.linalg.norm(disc - bar_desc) > 2 * np.linalg.norm(disc - disc_elsewhere)
