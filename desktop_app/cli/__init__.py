@@ -25,6 +25,12 @@ COMMAND_MODULES = (
     "train",
     "embed",
     "evaluate",
+    "query",
+    "analogy",
+    "analogy_test",
+    "wordnet",
+    "project",
+    "app",
 )
 
 

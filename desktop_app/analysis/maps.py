@@ -1,0 +1,942 @@
+"""2-D maps of a run's embeddings: PCA, UMAP, t-SNE, semantic axes and imported layouts.
+
+Every map is computed from the **L2-normalised** embeddings (clips or class means), so distances
+on the map reflect the cosine geometry that retrieval and the seeds' nearest-label tests use
+(seed 000 ranks by cosine; on unit vectors Euclidean distance is a monotone function of cosine).
+
+Maps are cached in ``ws.maps_dir`` as ``<key>.npy`` (``(n, 2)`` float32) beside ``<key>.json``
+(format, method, params, run, ``of``, the clip or class ids of the rows, quality, timings,
+subsampling, and a fingerprint of the embeddings they were computed from). The key is
+``<run>.<of>.<method>.<hash of params>``; a cached map whose fingerprint no longer matches the
+run's embeddings is stale and is recomputed by :func:`load_or_compute_map`.
+
+Long computations are plain functions of (inputs, progress) that call
+``progress.check_cancelled()``; t-SNE streams partial layouts through ``on_partial``.
+
+umap-learn compiles its numba kernels on first use in every process (about 30 s). This module
+points numba's cache at the user cache (``user_cache_dir()/numba``) so that the kernels numba can
+cache survive the process, computes the k nearest neighbours itself (exact with numpy for small
+sets) so pynndescent never compiles, starts UMAP from the PCA layout, and uses fewer epochs for
+large sets; ``docs/maps.md`` has the measurements behind those choices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from desktop_app.atomic import write_json, write_npy
+from desktop_app.errors import ActionLensError
+from desktop_app.progress import NullProgress, Progress, SubProgress
+
+if TYPE_CHECKING:
+    from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.words.vectors import WordVectors
+    from desktop_app.workspace import Workspace
+
+MAP_FORMAT = "actionlens-map"
+MAP_VERSION = 1
+METHODS = ("pca", "umap", "tsne", "axes", "imported")
+OF_CHOICES = ("clips", "classes")
+
+#: Defaults of each method's parameters; a map's key hashes the filled-in parameters.
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "pca": {},
+    # n_epochs None: 500 below 10 000 points, else 200 (umap-learn's own rule), and 100 above
+    # 50 000 points, where the PCA start is already close (measured in docs/maps.md).
+    "umap": {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": None, "seed": 0, "max_points": 200_000},
+    "tsne": {
+        "perplexity": 30.0,
+        "n_iter": 500,
+        "early_exaggeration_iter": 250,
+        "seed": 0,
+        "max_points": 100_000,
+        "partial_every": 25,
+    },
+    "axes": {"axes": None},
+    "imported": {"source": None, "sha1": None},
+}
+
+#: Points used for the trustworthiness figure (sklearn's needs all pairwise distances).
+QUALITY_SAMPLE = 2000
+QUALITY_K = 10
+
+OnPartial = Callable[[np.ndarray], None]
+
+
+# ----------------------------------------------------------------------------------- results
+@dataclass
+class Map2D:
+    """A 2-D layout of clips or class means.
+
+    Attributes
+    ----------
+    coords
+        ``(n, 2)`` float32; row ``i`` is the position of ``ids[i]``.
+    ids
+        ``(n,)`` int64 clip ids (``of == "clips"``) or class ids (``of == "classes"``).
+    quality
+        ``trustworthiness`` and ``knn_preservation`` with the sample they were measured on
+        (see :func:`map_quality`), plus method-specific figures (explained variance for PCA).
+    subsampled
+        ``None`` when every embedded row is on the map; else ``{"from", "to", "seed", "reason"}``.
+    from_cache
+        True when :func:`load_or_compute_map` read the map from the workspace.
+    """
+
+    coords: np.ndarray
+    ids: np.ndarray
+    of: str
+    method: str
+    params: dict[str, Any]
+    quality: dict[str, Any]
+    run_id: str
+    subsampled: dict[str, Any] | None = None
+    key: str = ""
+    elapsed: float = 0.0
+    created: str = ""
+    from_cache: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.coords.shape[0])
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    """What a cached map's JSON says, without loading its coordinates."""
+
+    key: str
+    method: str
+    of: str
+    run_id: str
+    params: dict[str, Any]
+    num_points: int
+    quality: dict[str, Any]
+    created: str
+    elapsed: float
+    subsampled: dict[str, Any] | None
+    stale: bool
+
+
+# ------------------------------------------------------------------------------ parameters
+def normalize_params(method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The method's defaults updated with ``params``; unknown names are an error."""
+    if method not in METHODS:
+        raise ActionLensError(f"unknown map method {method!r}; choose one of {', '.join(METHODS)}")
+    defaults = DEFAULT_PARAMS[method]
+    given = dict(params or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ActionLensError(
+            f"map method {method!r} has no parameter {', '.join(unknown)}; it takes {', '.join(defaults) or 'none'}"
+        )
+    merged = {**defaults, **given}
+    if method == "axes":
+        merged["axes"] = list(parse_axes(merged["axes"]))
+    return merged
+
+
+def parse_axes(axes: str | Sequence[str] | None) -> tuple[str, str, str, str]:
+    """``"slow,fast,down,up"`` (or a 4-sequence) → ``("slow", "fast", "down", "up")``."""
+    if axes is None:
+        raise ActionLensError('the axes map needs four words or phrases, e.g. --axes "slow,fast,down,up"')
+    parts = [p.strip() for p in axes.split(",")] if isinstance(axes, str) else [str(p).strip() for p in axes]
+    if len(parts) != 4 or not all(parts):
+        raise ActionLensError(
+            f"axes {axes!r}: give four comma-separated words or phrases, x from A to B and y from C to D, "
+            'e.g. "slow,fast,down,up"'
+        )
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def map_key(run_id: str, method: str, of: str, params: dict[str, Any]) -> str:
+    """The cache key ``<run>.<of>.<method>.<10 hex of sha1(params)>`` (params already normalised)."""
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:10]
+    safe_run = re.sub(r"[^A-Za-z0-9_-]", "_", run_id)
+    return f"{safe_run}.{of}.{method}.{digest}"
+
+
+# ---------------------------------------------------------------------------- fingerprints
+def embeddings_fingerprint(path: Path) -> str:
+    """A content fingerprint of an embeddings file that is cheap for large files.
+
+    Hashes the size, the first and last MiB, and 64 blocks of 4 KiB spread over the file:
+    a re-embedding changes every row, so any block catches it, and a copied workspace (new
+    mtimes) keeps its maps.
+    """
+    size = path.stat().st_size
+    h = hashlib.sha1(str(size).encode())
+    with open(path, "rb") as fh:
+        h.update(fh.read(1 << 20))
+        for i in range(64):
+            fh.seek(size * i // 64)
+            h.update(fh.read(4096))
+        fh.seek(max(0, size - (1 << 20)))
+        h.update(fh.read(1 << 20))
+    return h.hexdigest()
+
+
+def _source_file(ws: Workspace, run_id: str, of: str) -> Path:
+    name = "clips.npy" if of == "clips" else "class_means.npy"
+    return ws.embeddings_dir / run_id / name
+
+
+# ------------------------------------------------------------------------------ the inputs
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def map_inputs(space: EmbeddingSpace, of: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and unit-normalised vectors that a map of ``of`` places (only embedded clips)."""
+    if of not in OF_CHOICES:
+        raise ActionLensError(f"a map is of 'clips' or 'classes', not {of!r}")
+    if of == "clips":
+        ids = np.asarray(space.embedded_clip_ids, dtype=np.int64)
+        vectors = np.asarray(space.clip_embeddings[ids])
+    else:
+        ids = np.asarray(space.class_ids, dtype=np.int64)
+        vectors = np.asarray(space.class_means)
+    if len(ids) == 0:
+        raise ActionLensError(f"run {space.run_id!r} has no embedded {of} to place on a map")
+    return ids, _unit_rows(vectors)
+
+
+def _subsample(
+    n: int, max_points: int | None, seed: int, method: str
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    if not max_points or n <= max_points:
+        return None, None
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False))
+    info = {
+        "from": n,
+        "to": int(max_points),
+        "seed": seed,
+        "reason": f"{method} is limited to max_points={max_points} points; set max_points=0 to place all {n}",
+    }
+    return rows, info
+
+
+# ------------------------------------------------------------------------------ quality
+def map_quality(
+    high: np.ndarray, coords: np.ndarray, k: int = QUALITY_K, sample: int = QUALITY_SAMPLE, seed: int = 0
+) -> dict[str, Any]:
+    """How well a layout keeps the neighbourhoods of the full-dimensional space.
+
+    * ``knn_preservation``: for up to ``sample`` query points, the fraction of their ``k`` nearest
+      neighbours among **all** points in the full space that are also among their ``k`` nearest
+      on the map (1.0 = every neighbourhood kept).
+    * ``trustworthiness``: :func:`trustworthiness` (Venna & Kaski) with ``k`` neighbours, measured
+      **on a random subsample** of at most ``sample`` points (it needs all pairwise distances);
+      ``sampled_points`` says how many.
+    """
+    n = int(high.shape[0])
+    k = min(k, (n - 1) // 2 - 1)
+    if k < 1:
+        return {"note": f"too few points ({n}) for a neighbourhood figure"}
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=sample, replace=False)) if n > sample else np.arange(n)
+    high = np.asarray(high, dtype=np.float32)
+    coords = np.asarray(coords, dtype=np.float32)
+    kept = 0
+    for start in range(0, len(rows), 256):
+        q = rows[start : start + 256]
+        nn_high = _knn_rows(high, q, k)
+        nn_low = _knn_rows(coords, q, k)
+        kept += sum(
+            len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(nn_high, nn_low, strict=True)
+        )
+    trust = trustworthiness(high[rows], coords[rows], k)
+    return {
+        "trustworthiness": round(trust, 4),
+        "knn_preservation": round(kept / (len(rows) * k), 4),
+        "k": k,
+        "sampled_points": len(rows),
+        "num_points": n,
+        "sampled": len(rows) < n,
+    }
+
+
+def trustworthiness(high: np.ndarray, low: np.ndarray, k: int) -> float:
+    """Venna & Kaski's trustworthiness of a layout, in numpy (as :func:`sklearn.manifold.trustworthiness`).
+
+    ``T(k) = 1 − 2 / (n k (2n − 3k − 1)) · Σ_i Σ_{j ∈ U_i} (r(i, j) − k)``, where ``U_i`` are the
+    points among ``i``'s ``k`` nearest on the map but not in the full space, and ``r(i, j)`` is
+    ``j``'s rank among ``i``'s neighbours in the full space. Written here so that the first map
+    of a workspace does not pay for importing scikit-learn.
+    """
+    n = int(high.shape[0])
+
+    def distances(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        sq = np.einsum("ij,ij->i", x, x)
+        d = sq[:, None] - 2.0 * x @ x.T + sq[None, :]
+        np.fill_diagonal(d, np.inf)
+        return d
+
+    order_high = np.argsort(distances(high), axis=1, kind="stable")
+    ranks = np.empty((n, n), dtype=np.int64)
+    ranks[np.arange(n)[:, None], order_high] = np.arange(1, n + 1)[None, :]
+    nn_low = np.argpartition(distances(low), k - 1, axis=1)[:, :k]
+    penalty = np.maximum(np.take_along_axis(ranks, nn_low, axis=1) - k, 0).sum()
+    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def _knn_rows(points: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` nearest points (Euclidean, self excluded) of each query row."""
+    sq = np.einsum("ij,ij->i", points, points)
+    d = sq[queries, None] - 2.0 * points[queries] @ points.T + sq[None, :]
+    d[np.arange(len(queries)), queries] = np.inf
+    return np.argpartition(d, k, axis=1)[:, :k]
+
+
+def _knn_graph(points: np.ndarray, k: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours (self first, as umap-learn expects) by blocked numpy products."""
+    n = points.shape[0]
+    sq = np.einsum("ij,ij->i", points, points)
+    indices = np.empty((n, k), dtype=np.int32)
+    distances = np.empty((n, k), dtype=np.float32)
+    block = max(1, min(4096, 25_000_000 // max(n, 1)))  # ≤ 100 MB of distances at a time
+    for start in range(0, n, block):
+        progress.check_cancelled()
+        stop = min(n, start + block)
+        d = sq[start:stop, None] - 2.0 * points[start:stop] @ points.T + sq[None, :]
+        rows = np.arange(stop - start)
+        d[rows, np.arange(start, stop)] = -1.0  # self comes first
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1)
+        idx = np.take_along_axis(part, order, axis=1)
+        dist = np.sqrt(np.maximum(np.take_along_axis(d, idx, axis=1), 0.0))
+        dist[:, 0] = 0.0
+        indices[start:stop], distances[start:stop] = idx, dist
+        progress.set_progress(stop / n, f"nearest neighbours {stop}/{n}")
+    return indices, distances
+
+
+# ------------------------------------------------------------------------------ methods
+def pca_layout(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first two principal components of ``vectors`` and their explained-variance ratios.
+
+    Eigen-decomposes the ``D × D`` covariance (cheap for any N); signs are fixed so that each
+    component's largest loading is positive, so the map does not flip between runs.
+    """
+    x = np.asarray(vectors, dtype=np.float64)
+    centred = x - x.mean(axis=0)
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2), dtype=np.float32), np.zeros(2)
+    cov = centred.T @ centred / (x.shape[0] - 1)
+    values, vecs = np.linalg.eigh(cov)
+    order = np.argsort(values)[::-1][:2]
+    components = vecs[:, order]
+    signs = np.sign(components[np.abs(components).argmax(axis=0), range(components.shape[1])])
+    components = components * np.where(signs == 0, 1.0, signs)
+    coords = centred @ components
+    if coords.shape[1] < 2:  # D == 1
+        coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
+    total = float(values.sum()) or 1.0
+    ratios = np.pad(values[order] / total, (0, 2 - len(order)))
+    return coords.astype(np.float32), ratios
+
+
+def use_persistent_numba_cache() -> Path:
+    """Point numba's on-disk cache at ``user_cache_dir()/numba`` (unless NUMBA_CACHE_DIR is set).
+
+    Numba reads ``NUMBA_CACHE_DIR`` at import; when it was imported already, its config is set
+    directly so that later compilations of ``cache=True`` functions land there too.
+    """
+    from desktop_app.paths import user_cache_dir
+
+    directory = Path(os.environ.get("NUMBA_CACHE_DIR") or user_cache_dir() / "numba")
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = str(directory)
+    import sys
+
+    if "numba" in sys.modules:
+        sys.modules["numba"].config.CACHE_DIR = str(directory)
+    return directory
+
+
+class _EpochReporter:
+    """A file for umap-learn's tqdm bar: each refresh reports the epoch and checks for cancel."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total = progress, total
+
+    def write(self, text: str) -> int:
+        match = re.search(r"(\d+)/(\d+)", text)
+        if match:
+            done, total = int(match.group(1)), int(match.group(2)) or self.total
+            self.progress.set_progress(done / total, f"epoch {done}/{total}")
+        self.progress.check_cancelled()
+        return len(text)
+
+    def flush(self) -> None:
+        self.progress.check_cancelled()
+
+
+def umap_epochs(n: int) -> int:
+    """Our epoch rule: umap-learn's (500 below 10 000 points, 200 above), 100 above 50 000."""
+    return 500 if n < 10_000 else 200 if n <= 50_000 else 100
+
+
+def umap_layout(vectors: np.ndarray, params: dict[str, Any], progress: Progress | None = None) -> np.ndarray:
+    """UMAP (McInnes et al. 2018) with umap-learn, started from PCA, kNN computed exactly here.
+
+    Stages (progress weights): neighbours 0–0.25, fuzzy graph and compilation 0.25–0.35, epochs
+    0.35–1 (reported per epoch through umap-learn's tqdm hook, which also checks for cancel).
+    """
+    progress = progress or NullProgress()
+    n = vectors.shape[0]
+    if n < 4:
+        return pca_layout(vectors)[0]
+    use_persistent_numba_cache()
+    n_neighbors = int(min(params["n_neighbors"], n - 1))
+    n_epochs = int(params["n_epochs"] or umap_epochs(n))
+    knn_idx, knn_dist = _knn_graph(vectors, n_neighbors, SubProgress(progress, 0.0, 0.25, "neighbours"))
+    progress.set_progress(0.25, "building the fuzzy graph (compiles on a first run)")
+    progress.check_cancelled()
+    import umap
+
+    init = pca_layout(vectors)[0].astype(np.float64)
+    init = 10.0 * init / max(float(np.abs(init).max()), 1e-12)  # umap-learn's init scale
+    reporter = _EpochReporter(SubProgress(progress, 0.35, 1.0, "UMAP"), n_epochs)
+    model = umap.UMAP(
+        n_neighbors=n_neighbors,
+        min_dist=float(params["min_dist"]),
+        n_epochs=n_epochs,
+        init=init,
+        random_state=params["seed"],
+        precomputed_knn=(knn_idx, knn_dist, None),
+        tqdm_kwds={
+            "disable": False,
+            "file": reporter,
+            "mininterval": 0.0,
+            "miniters": 1,
+            "bar_format": "{n}/{total}",
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # n_jobs overridden by random_state, precomputed_knn notes
+        coords = model.fit_transform(vectors)
+    return np.asarray(coords, dtype=np.float32)
+
+
+def tsne_layout(
+    vectors: np.ndarray,
+    params: dict[str, Any],
+    progress: Progress | None = None,
+    on_partial: OnPartial | None = None,
+) -> np.ndarray:
+    """t-SNE with openTSNE's FFT-accelerated gradients (Linderman et al. 2019), PCA start.
+
+    ``on_partial(coords)`` receives a ``(n, 2)`` float32 copy of the layout every
+    ``partial_every`` iterations of both phases (early exaggeration, then the main phase), so a
+    view can animate the map while it converges. Progress: affinities 0–0.15, iterations 0.15–1.
+    """
+    progress = progress or NullProgress()
+    n = vectors.shape[0]
+    if n < 4:
+        return pca_layout(vectors)[0]
+    from openTSNE import TSNE
+
+    every = max(1, int(params["partial_every"]))
+    total = int(params["early_exaggeration_iter"]) + int(params["n_iter"])
+    done = [0]
+
+    def callback(iteration: int, error: float, embedding: np.ndarray) -> bool:
+        done[0] += every
+        progress.set_progress(
+            0.15 + 0.85 * min(done[0] / total, 1.0), f"iteration {min(done[0], total)}/{total}"
+        )
+        if on_partial is not None:
+            on_partial(np.array(embedding, dtype=np.float32))
+        progress.check_cancelled()
+        return False
+
+    perplexity = float(min(params["perplexity"], max(1.0, (n - 1) / 3.0)))
+    progress.set_progress(0.0, "t-SNE affinities")
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        n_iter=int(params["n_iter"]),
+        early_exaggeration_iter=int(params["early_exaggeration_iter"]),
+        initialization="pca",
+        negative_gradient_method="fft",
+        n_jobs=os.cpu_count() or 1,
+        random_state=int(params["seed"]),
+        callbacks=callback,
+        callbacks_every_iters=every,
+        verbose=False,
+    )
+    progress.check_cancelled()
+    embedding = tsne.fit(vectors)
+    return np.array(embedding, dtype=np.float32)
+
+
+def semantic_axes_layout(
+    vectors: np.ndarray, word_vectors: WordVectors, axes: Sequence[str]
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Place unit vectors on two word-defined directions (the Embedding Projector's custom
+    projection, with word vectors where it uses search-result centroids; Smilkov et al. 2016).
+
+    With ``â = a/‖a‖`` the unit phrase vector of each axis end (a phrase is the mean of its word
+    vectors, seed 000 section III.C) and ``u_i = e_i/‖e_i‖`` a unit embedding::
+
+        d_x = b̂ − â,   x_i = u_i · d_x / ‖d_x‖
+        d_y = d̂ − ĉ,   y_i = u_i · d_y / ‖d_y‖
+
+    so ``x`` grows from A towards B and ``y`` from C towards D. The directions are not forced to
+    be orthogonal (neither are the Projector's); their cosine is returned so a reader can tell.
+
+    Raises
+    ------
+    UnknownWordError
+        A word of an axis is not in the word vectors (with suggestions).
+    """
+    a, b, c, d = (_unit_rows(word_vectors.phrase_vector(w)[None, :])[0] for w in axes)
+    directions = []
+    for start, end, names in ((a, b, axes[0:2]), (c, d, axes[2:4])):
+        diff = end - start
+        norm = float(np.linalg.norm(diff))
+        if norm < 1e-6:
+            raise ActionLensError(
+                f"axis {names[0]!r} → {names[1]!r} has no direction: the two vectors are the same"
+            )
+        directions.append(diff / norm)
+    basis = np.stack(directions, axis=1).astype(np.float32)  # (D, 2)
+    if basis.shape[0] != vectors.shape[1]:
+        raise ActionLensError(
+            f"the word vectors have dimension {basis.shape[0]} but the embeddings {vectors.shape[1]}; "
+            "use the word vectors the run was trained with"
+        )
+    coords = np.asarray(vectors, dtype=np.float32) @ basis
+    cosine = float(directions[0] @ directions[1])
+    return coords.astype(np.float32), {"axes_cosine": round(cosine, 4)}
+
+
+# ------------------------------------------------------------------------------ public API
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def compute_map(
+    space: EmbeddingSpace,
+    method: str,
+    of: str = "clips",
+    params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    on_partial: OnPartial | None = None,
+    word_vectors: WordVectors | None = None,
+) -> Map2D:
+    """Compute a 2-D map of a run's clips or class means (not cached; see :func:`load_or_compute_map`).
+
+    Parameters
+    ----------
+    space
+        The run's embeddings.
+    method
+        ``"pca"``, ``"umap"``, ``"tsne"`` or ``"axes"`` (``params={"axes": "slow,fast,down,up"}``).
+    of
+        ``"clips"`` (embedded clips only; the map's ``ids`` are their clip ids) or ``"classes"``.
+    params
+        Overrides of :data:`DEFAULT_PARAMS`; t-SNE and UMAP above ``max_points`` place a random
+        subsample and say so in ``Map2D.subsampled``.
+    progress
+        Progress and cancellation handle; a cancel raises :class:`~desktop_app.errors.TaskCancelled`.
+    on_partial
+        t-SNE only: called with each partial ``(n, 2)`` layout.
+    word_vectors
+        For ``"axes"``: the vectors the words are looked up in (default: the run's).
+    """
+    progress = progress or NullProgress()
+    if method == "imported":
+        raise ActionLensError("imported maps are not computed; use import_layout(ws, run_id, path)")
+    params = normalize_params(method, params)
+    started = time.perf_counter()
+    ids, vectors = map_inputs(space, of)
+    rows, subsampled = (
+        _subsample(len(ids), params["max_points"], int(params["seed"]), method)
+        if method in ("umap", "tsne")
+        else (None, None)
+    )
+    if rows is not None:
+        ids, vectors = ids[rows], vectors[rows]
+    extra: dict[str, Any] = {}
+    layout_progress = SubProgress(progress, 0.0, 0.9, method.upper())
+    if method == "pca":
+        coords, ratios = pca_layout(vectors)
+        extra["explained_variance_ratio"] = [round(float(r), 4) for r in ratios]
+    elif method == "umap":
+        coords = umap_layout(vectors, params, layout_progress)
+    elif method == "tsne":
+        coords = tsne_layout(vectors, params, layout_progress, on_partial)
+    else:
+        coords, axes_info = semantic_axes_layout(vectors, word_vectors or space.word_vectors, params["axes"])
+        extra.update(axes_info)
+    progress.check_cancelled()
+    progress.set_progress(0.9, "measuring the map's quality")
+    quality = {**map_quality(vectors, coords), **extra}
+    progress.set_progress(1.0, "done")
+    params_out = dict(params)
+    if method == "umap" and params_out["n_epochs"] is None:
+        quality["n_epochs"] = umap_epochs(len(ids))
+    return Map2D(
+        coords=np.ascontiguousarray(coords, dtype=np.float32),
+        ids=ids.astype(np.int64),
+        of=of,
+        method=method,
+        params=params_out,
+        quality=quality,
+        run_id=space.run_id,
+        subsampled=subsampled,
+        key=map_key(space.run_id, method, of, params),
+        elapsed=round(time.perf_counter() - started, 3),
+        created=_now(),
+    )
+
+
+def semantic_axes_map(
+    space: EmbeddingSpace,
+    axes: str | tuple[str, str, str, str],
+    of: str = "clips",
+    word_vectors: WordVectors | None = None,
+) -> Map2D:
+    """A map whose x axis runs from word/phrase A to B and y axis from C to D.
+
+    ``axes`` is ``("slow", "fast", "down", "up")`` or ``"slow,fast,down,up"``; see
+    :func:`semantic_axes_layout` for the formula. Instant (a matrix product), so not cached by
+    itself; :func:`load_or_compute_map` with ``method="axes"`` caches it.
+    """
+    return compute_map(space, "axes", of, {"axes": list(parse_axes(axes))}, word_vectors=word_vectors)
+
+
+def save_map(ws: Workspace, result: Map2D) -> None:
+    """Write ``<key>.npy`` then ``<key>.json`` atomically (the JSON last: it marks the map complete)."""
+    source = _source_file(ws, result.run_id, result.of)
+    fingerprint = embeddings_fingerprint(source) if source.is_file() else None
+    write_npy(ws.maps_dir / f"{result.key}.npy", result.coords.astype(np.float32))
+    write_json(
+        ws.maps_dir / f"{result.key}.json",
+        {
+            "format": MAP_FORMAT,
+            "version": MAP_VERSION,
+            "key": result.key,
+            "method": result.method,
+            "of": result.of,
+            "run_id": result.run_id,
+            "params": result.params,
+            "quality": result.quality,
+            "created": result.created,
+            "elapsed": result.elapsed,
+            "subsampled": result.subsampled,
+            "num_points": len(result),
+            "embeddings_fingerprint": fingerprint,
+            "extra": result.extra,
+            "ids": [int(i) for i in result.ids],
+        },
+    )
+
+
+def _read_map_json(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ActionLensError(
+            f"{path} is not a readable map ({exc}); delete it or compute the map again with --force"
+        ) from exc
+    if not isinstance(meta, dict) or meta.get("format") != MAP_FORMAT:
+        raise ActionLensError(f"{path} is not an ActionLens map file; delete it")
+    if int(meta.get("version", 0)) > MAP_VERSION:
+        raise ActionLensError(
+            f"{path} has map version {meta.get('version')}, newer than this ActionLens; upgrade it"
+        )
+    return meta
+
+
+def load_map(ws: Workspace, key: str) -> Map2D:
+    """Read a cached map by its key (no staleness check; see :func:`cached_maps`)."""
+    meta = _read_map_json(ws.maps_dir / f"{key}.json")
+    npy = ws.maps_dir / f"{key}.npy"
+    try:
+        coords = np.load(npy, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ActionLensError(f"{npy} is damaged ({exc}); compute the map again with --force") from exc
+    ids = np.asarray(meta["ids"], dtype=np.int64)
+    if coords.shape != (len(ids), 2):
+        raise ActionLensError(
+            f"{npy} has shape {coords.shape} but its JSON lists {len(ids)} ids; compute it again with --force"
+        )
+    return Map2D(
+        coords=coords.astype(np.float32, copy=False),
+        ids=ids,
+        of=meta["of"],
+        method=meta["method"],
+        params=meta["params"],
+        quality=meta.get("quality") or {},
+        run_id=meta["run_id"],
+        subsampled=meta.get("subsampled"),
+        key=key,
+        elapsed=float(meta.get("elapsed") or 0.0),
+        created=meta.get("created", ""),
+        from_cache=True,
+        extra=meta.get("extra") or {},
+    )
+
+
+def _is_stale(ws: Workspace, meta: dict[str, Any], fingerprints: dict[tuple[str, str], str | None]) -> bool:
+    if meta["method"] == "imported":
+        return False  # a user's layout does not depend on the embeddings
+    slot = (meta["run_id"], meta["of"])
+    if slot not in fingerprints:
+        source = _source_file(ws, *slot)
+        fingerprints[slot] = embeddings_fingerprint(source) if source.is_file() else None
+    return fingerprints[slot] is None or fingerprints[slot] != meta.get("embeddings_fingerprint")
+
+
+def cached_maps(ws: Workspace) -> list[MapInfo]:
+    """Every map cached in the workspace, newest first, with whether it is stale.
+
+    A map is stale when its run's embeddings changed since it was computed (imported layouts
+    never are). Unreadable files are skipped.
+    """
+    fingerprints: dict[tuple[str, str], str | None] = {}
+    infos = []
+    for path in ws.maps_dir.glob("*.json"):
+        try:
+            meta = _read_map_json(path)
+        except ActionLensError:
+            continue
+        if not (ws.maps_dir / f"{path.stem}.npy").is_file():
+            continue
+        infos.append(
+            MapInfo(
+                key=path.stem,
+                method=meta["method"],
+                of=meta["of"],
+                run_id=meta["run_id"],
+                params=meta["params"],
+                num_points=int(meta.get("num_points", len(meta.get("ids", [])))),
+                quality=meta.get("quality") or {},
+                created=meta.get("created", ""),
+                elapsed=float(meta.get("elapsed") or 0.0),
+                subsampled=meta.get("subsampled"),
+                stale=_is_stale(ws, meta, fingerprints),
+            )
+        )
+    return sorted(infos, key=lambda i: i.created, reverse=True)
+
+
+def load_or_compute_map(
+    ws: Workspace,
+    run_id: str | None = None,
+    method: str = "pca",
+    of: str = "clips",
+    params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    on_partial: OnPartial | None = None,
+    force: bool = False,
+) -> Map2D:
+    """The cached map for (run, method, of, params) if it is current, else compute and cache it.
+
+    Reading a cached map costs a JSON read, a small ``.npy`` read and a fingerprint of the
+    embeddings file (a few MiB read). ``force`` recomputes. ``run_id`` defaults to the
+    workspace's default run.
+    """
+    from desktop_app.analysis.space import EmbeddingSpace, default_run
+
+    run_id = run_id or default_run(ws)
+    normalized = normalize_params(method, params)
+    key = map_key(run_id, method, of, normalized)
+    json_path = ws.maps_dir / f"{key}.json"
+    if not force and json_path.is_file() and (ws.maps_dir / f"{key}.npy").is_file():
+        try:
+            meta = _read_map_json(json_path)
+            if not _is_stale(ws, meta, {}):
+                return load_map(ws, key)
+        except ActionLensError:
+            pass  # a damaged cache entry is recomputed below
+    if method == "imported":
+        raise ActionLensError(f"no imported map {key} in {ws.maps_dir}; import the layout again")
+    space = EmbeddingSpace.load(ws, run_id)
+    result = compute_map(space, method, of, normalized, progress, on_partial)
+    save_map(ws, result)
+    return result
+
+
+def first_map(ws: Workspace, run_id: str | None = None, of: str = "clips") -> Map2D:
+    """The map to show the moment a workspace opens: the newest current cached map of the run,
+    else a PCA map (computed in well under a second for 13 000 clips, and cached).
+
+    A view shows it at once and may then start UMAP or t-SNE in the background.
+    """
+    from desktop_app.analysis.space import default_run
+
+    run_id = run_id or default_run(ws)
+    for info in cached_maps(ws):
+        if info.run_id == run_id and info.of == of and not info.stale:
+            try:
+                return load_map(ws, info.key)
+            except ActionLensError:
+                continue
+    return load_or_compute_map(ws, run_id, "pca", of)
+
+
+# ------------------------------------------------------------------------------ import
+def import_layout(ws: Workspace, run_id: str | None, path: str | os.PathLike[str]) -> Map2D:
+    """Import a 2-D layout a user already has and cache it as a map (method ``"imported"``).
+
+    Accepted files:
+
+    * ``.npy``: ``(num_clips, 2)`` numbers, row = clip id (every clip of the workspace);
+      NaN rows are allowed only for clips without an embedding and are left off the map;
+    * ``.csv`` with a header naming ``x`` and ``y`` and either ``clip_id`` (or ``id``) or
+      ``clip`` / ``name`` (the catalog's clip names).
+
+    Raises
+    ------
+    ActionLensError
+        Naming the file and what is wrong: shape, unknown clip names or ids, NaN, missing columns.
+    """
+    from desktop_app.analysis.space import default_run
+
+    path = Path(path)
+    run_id = run_id or default_run(ws)
+    if not path.is_file():
+        raise ActionLensError(f"{path} does not exist; give a .csv or .npy layout file")
+    started = time.perf_counter()
+    clips = ws.catalog.clips()
+    num_clips = len(clips)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        ids, coords = _read_layout_npy(path, num_clips, ws, run_id)
+    elif suffix == ".csv":
+        ids, coords = _read_layout_csv(path, {c.name: c.id for c in clips}, num_clips)
+    else:
+        raise ActionLensError(f"{path}: a layout must be a .csv (clip,x,y) or a .npy (N×2) file")
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+    params = normalize_params("imported", {"source": str(path.absolute()), "sha1": sha1})
+    quality: dict[str, Any] = {}
+    embeddings = ws.embeddings_dir / run_id / "clips.npy"
+    if embeddings.is_file():
+        high = np.load(embeddings, mmap_mode="r", allow_pickle=False)
+        embedded = ~np.isnan(np.asarray(high[ids, 0]))
+        if embedded.sum() >= 4:  # measured on the clips that have an embedding
+            quality = map_quality(_unit_rows(np.asarray(high[ids[embedded]])), coords[embedded])
+    result = Map2D(
+        coords=coords,
+        ids=ids,
+        of="clips",
+        method="imported",
+        params=params,
+        quality=quality,
+        run_id=run_id,
+        key=map_key(run_id, "imported", "clips", params),
+        elapsed=round(time.perf_counter() - started, 3),
+        created=_now(),
+    )
+    save_map(ws, result)
+    return result
+
+
+def _read_layout_npy(path: Path, num_clips: int, ws: Workspace, run_id: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ActionLensError(f"{path} is not a readable .npy array ({exc})") from exc
+    if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] != num_clips:
+        raise ActionLensError(
+            f"{path} has shape {array.shape}; a layout .npy must be ({num_clips}, 2): one row per clip id"
+        )
+    if not np.issubdtype(array.dtype, np.number):
+        raise ActionLensError(f"{path} holds {array.dtype} values; a layout must hold numbers")
+    coords = array.astype(np.float32)
+    nan_rows = np.isnan(coords).any(axis=1)
+    if nan_rows.any():
+        embeddings = ws.embeddings_dir / run_id / "clips.npy"
+        missing = (
+            np.isnan(np.asarray(np.load(embeddings, mmap_mode="r", allow_pickle=False)[:, 0]))
+            if embeddings.is_file()
+            else np.zeros(num_clips, dtype=bool)
+        )
+        bad = np.flatnonzero(nan_rows & ~missing)
+        if len(bad):
+            raise ActionLensError(
+                f"{path} has NaN coordinates for {len(bad)} embedded clips (first clip ids {bad[:5].tolist()}); "
+                "give every embedded clip a position"
+            )
+    ids = np.flatnonzero(~nan_rows).astype(np.int64)
+    return ids, np.ascontiguousarray(coords[ids])
+
+
+def _read_layout_csv(
+    path: Path, ids_by_name: dict[str, int], num_clips: int
+) -> tuple[np.ndarray, np.ndarray]:
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ActionLensError(f"{path} is not a readable CSV file ({exc})") from exc
+    if not rows:
+        raise ActionLensError(
+            f"{path} has no rows; a layout CSV has a header (clip,x,y) and one row per clip"
+        )
+    columns = {c.strip().lower(): c for c in rows[0] if c is not None}
+    if "x" not in columns or "y" not in columns:
+        raise ActionLensError(f"{path} lacks an 'x' and a 'y' column (it has {', '.join(columns)})")
+    id_column = next((columns[c] for c in ("clip_id", "id") if c in columns), None)
+    name_column = next((columns[c] for c in ("clip", "name", "clip_name") if c in columns), None)
+    if id_column is None and name_column is None:
+        raise ActionLensError(f"{path} needs a 'clip' (clip name) or 'clip_id' column beside x and y")
+    ids, coords, unknown = [], [], []
+    for line, row in enumerate(rows, start=2):
+        if id_column is not None:
+            raw = (row.get(id_column) or "").strip()
+            try:
+                clip_id = int(raw)
+            except ValueError:
+                raise ActionLensError(f"{path} line {line}: clip id {raw!r} is not an integer") from None
+            if not 0 <= clip_id < num_clips:
+                unknown.append(raw)
+                continue
+        else:
+            name = (row.get(name_column or "") or "").strip()
+            if name not in ids_by_name:
+                unknown.append(name)
+                continue
+            clip_id = ids_by_name[name]
+        try:
+            x, y = float(row[columns["x"]]), float(row[columns["y"]])
+        except (TypeError, ValueError):
+            raise ActionLensError(f"{path} line {line}: x and y must be numbers") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ActionLensError(
+                f"{path} line {line}: coordinates must be finite numbers, not NaN or infinity"
+            )
+        ids.append(clip_id)
+        coords.append((x, y))
+    if unknown:
+        raise ActionLensError(
+            f"{path} names {len(unknown)} clips the workspace does not have "
+            f"({', '.join(repr(u) for u in unknown[:5])}); use the names or ids of `actionlens info`"
+        )
+    id_array = np.asarray(ids, dtype=np.int64)
+    if len(np.unique(id_array)) != len(id_array):
+        raise ActionLensError(f"{path} gives some clips more than one position; keep one row per clip")
+    order = np.argsort(id_array)
+    return id_array[order], np.asarray(coords, dtype=np.float32)[order]
