@@ -87,3 +87,13 @@ def test_motion_separates_directions_and_appearance_separates_shapes() -> None:
     other_disc = _clip("disc", [(40, 60)] * 7)  # same shape elsewhere in the frame
     disc_elsewhere = describe_clip(other_disc, _flows(other_disc))["appearance"][:, -SHAPE_DIM:].mean(0)
     assert np.linalg.norm(disc - bar_desc) > 2 * np.linalg.norm(disc - disc_elsewhere)
+
+
+def test_tracker_keeps_the_object_salient_throughout_over_a_one_frame_distractor() -> None:
+    path = [(30 + 5 * i, 45) for i in range(7)]
+    frames = _clip("disc", path)
+    # a larger, brighter square flashes once at the far corner: most salient in that frame only
+    cv2.rectangle(frames[3], (95, 65), (117, 87), (255, 255, 255), -1)
+    track = track_dominant_object(frames, _flows(frames))
+    error = np.hypot(*(track.centres - np.asarray(path, np.float32)).T)
+    assert float(error.max()) < 6.0
