@@ -67,11 +67,57 @@ def _stage_extract(build: DemoBuild, progress: Progress) -> None:
     build.report["extract"] = summary.to_json()
 
 
+#: The model the demo trains: seed 000's two-stream GRU embedding, CPU-sized.
+DEMO_MODEL = "ste"
+DEMO_PRESET = "small"
+
+
+def _stage_train(build: DemoBuild, progress: Progress) -> None:
+    from desktop_app.training.experiment import train_in_workspace
+    from desktop_app.workspace import Workspace
+
+    with Workspace.open(build.workspace) as ws:
+        # resume=True: a finished run is returned as it is, an interrupted one continues.
+        run = train_in_workspace(ws, DEMO_MODEL, preset=DEMO_PRESET, resume=True, progress=progress)
+        ws.update_manifest(active_run=run.run_id)
+    build.report["run"] = run.run_id
+
+
+def _stage_embed(build: DemoBuild, progress: Progress) -> None:
+    from desktop_app.analysis.space import runs_with_embeddings
+    from desktop_app.evaluation.embed import embed_workspace
+    from desktop_app.workspace import Workspace
+
+    with Workspace.open(build.workspace) as ws:
+        run_id = ws.manifest["active_run"]
+        if run_id not in runs_with_embeddings(ws):
+            embed_workspace(ws, run_id, progress=progress)
+
+
+def _stage_maps(build: DemoBuild, progress: Progress) -> None:
+    from desktop_app.analysis.maps import load_or_compute_map
+    from desktop_app.workspace import Workspace
+
+    maps = [("pca", "clips"), ("pca", "classes"), ("umap", "clips"), ("tsne", "classes")]
+    with Workspace.open(build.workspace) as ws:
+        for i, (method, of) in enumerate(maps):
+            load_or_compute_map(
+                ws,
+                ws.manifest["active_run"],
+                method,
+                of,
+                progress=SubProgress(progress, i / len(maps), (i + 1) / len(maps), f"{method} of {of}"),
+            )
+
+
 #: ``(name, weight, stage)``; the weights split the progress bar by how long each stage takes.
 DEMO_STAGES: list[tuple[str, float, Callable[[DemoBuild, Progress], None]]] = [
     ("generate", 0.15, _stage_generate),
     ("import", 0.05, _stage_import),
     ("extract", 0.25, _stage_extract),
+    ("train", 0.25, _stage_train),
+    ("embed", 0.05, _stage_embed),
+    ("maps", 0.25, _stage_maps),
 ]
 
 

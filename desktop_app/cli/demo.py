@@ -50,4 +50,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  split {split}: " + ", ".join(f"{role} {n}" for role, n in roles.items()))
         for line in info["missing"]:
             print(f"  next: {line}")
-    return 0
+    if args.build_only:
+        return 0
+    from desktop_app.gui.app import run_app
+
+    return run_app(build.workspace, argv=["actionlens"])

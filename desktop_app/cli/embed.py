@@ -13,7 +13,7 @@ from desktop_app.cli.common import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``embed`` subcommand."""
     p = subparsers.add_parser("embed", help="embed every clip with a trained run")
     add_workspace_arg(p)

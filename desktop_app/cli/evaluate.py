@@ -13,17 +13,23 @@ from desktop_app.cli.common import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` subcommand."""
     p = subparsers.add_parser("evaluate", help="recognition / zero-shot accuracy table of trained runs")
     add_workspace_arg(p)
     p.add_argument("--task", required=True, choices=("recognition", "zsl"))
     p.add_argument("--models", nargs="+", help="models (rows); default: every joint-embedding model")
     p.add_argument("--splits", nargs="+", help="zero-shot splits (columns); default: 50/50 80/20 90/10 51/50")
-    p.add_argument("--folds", type=int, default=10, help="zero-shot folds per split (default 10, as seed 000)")
+    p.add_argument(
+        "--folds", type=int, default=10, help="zero-shot folds per split (default 10, as seed 000)"
+    )
     p.add_argument("--split", default="1", help="dataset split for recognition (default 1)")
-    p.add_argument("--preset", default="small", choices=("paper", "small"), help="preset of the runs (default small)")
-    p.add_argument("--train-missing", action="store_true", help="train the runs the table needs that do not exist")
+    p.add_argument(
+        "--preset", default="small", choices=("paper", "small"), help="preset of the runs (default small)"
+    )
+    p.add_argument(
+        "--train-missing", action="store_true", help="train the runs the table needs that do not exist"
+    )
     p.add_argument("--epochs", type=int, help="epochs for runs trained by --train-missing")
     p.add_argument("--features", metavar="NAME", help="feature store for runs trained by --train-missing")
     p.add_argument("--word-vectors", metavar="SRC", help="word vectors for runs trained by --train-missing")

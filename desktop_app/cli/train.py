@@ -15,13 +15,17 @@ from desktop_app.cli.common import (
 MODEL_NAMES = "ste, action2vec, pooled-ridge, lstm, stacked-lstm"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
     p = subparsers.add_parser("train", help="train a model that embeds clips into the word space")
     add_workspace_arg(p)
     p.add_argument("--model", required=True, help=f"model name ({MODEL_NAMES})")
-    p.add_argument("--preset", default="small", choices=("paper", "small"), help="model size (default: small)")
-    p.add_argument("--zsl-split", metavar="SPLIT", help="train for zero-shot: 50/50, 80/20, 90/10 or 51/50 classes")
+    p.add_argument(
+        "--preset", default="small", choices=("paper", "small"), help="model size (default: small)"
+    )
+    p.add_argument(
+        "--zsl-split", metavar="SPLIT", help="train for zero-shot: 50/50, 80/20, 90/10 or 51/50 classes"
+    )
     p.add_argument("--fold", type=int, default=0, help="zero-shot fold (default 0)")
     p.add_argument("--split", default="1", help="dataset split for recognition training (default 1)")
     p.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
@@ -31,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--word-vectors", metavar="SRC", help="word-vector file (default: GloVe 6B 50d)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--run-id", help="name of the run (default: model-preset-task)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: CUDA when present")
+    p.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: CUDA when present"
+    )
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     add_json_arg(p)
     p.set_defaults(func=run)
@@ -46,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if args.zsl_split:
         check_zsl_split(args.zsl_split)
     ctx = distributed_context()
-    with open_workspace(args) as ws, TerminalProgress(f"train {args.model}", enabled=not args.json and ctx.is_main) as bar:
+    with (
+        open_workspace(args) as ws,
+        TerminalProgress(f"train {args.model}", enabled=not args.json and ctx.is_main) as bar,
+    ):
         result = train_in_workspace(
             ws,
             args.model,

@@ -263,6 +263,12 @@ class MainWindow(QMainWindow):
         )
         view_menu.addAction(self.reset_action)
 
+        from desktop_app.gui.bookmarks import ViewManager, ViewsMenu
+
+        self.view_manager = ViewManager(self.models, lambda: self._panels, self)
+        self.views_menu = ViewsMenu(self.view_manager, self)
+        menu_bar.addMenu(self.views_menu)
+
         help_menu = menu_bar.addMenu("&Help")
         about = self._action("&About ActionLens", "Version and credits", self.show_about)
         about.setMenuRole(QAction.MenuRole.AboutRole)

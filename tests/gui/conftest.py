@@ -15,18 +15,18 @@ from PySide6.QtCore import QSettings
 
 from desktop_app.gui.models import AppModels
 
+DEMO_RUN = "ste-small-rec-s1"
+
 
 @pytest.fixture(scope="session")
 def tiny_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ``tiny`` demo workspace (24 clips, 6 classes) with a pooled-ridge run embedded."""
-    from desktop_app.cli import main
+    """The ``tiny`` demo workspace (24 clips, 6 classes) as the demo pipeline builds it: an
+    ``ste`` run (:data:`DEMO_RUN`) trained, embedded and mapped."""
     from desktop_app.pipeline import build_demo_workspace
 
     base = tmp_path_factory.mktemp("gui-demo")
     build = build_demo_workspace(base / "ws", data=base / "data", preset="tiny")
-    assert main(["train", "--workspace", str(build.workspace), "--model", "pooled-ridge"]) == 0
-    run_id = "pooled-ridge-small-rec-s1"
-    assert main(["embed", "--workspace", str(build.workspace), "--run", run_id]) == 0
+    assert build.report["run"] == DEMO_RUN
     return build.workspace
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -83,7 +83,7 @@ def _drop(window: MainWindow, path: Path) -> bool:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     enter = QDragEnterEvent(
-        QPointF(50, 50),
+        QPoint(50, 50),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -125,7 +125,7 @@ def test_the_run_menu_lists_runs_with_embeddings(make_window, tiny_workspace):
     window = make_window()
     window.open_workspace(tiny_workspace)
     runs = [a.text() for a in window.run_menu.actions()]
-    assert runs == ["pooled-ridge-small-rec-s1"]
+    assert runs == ["ste-small-rec-s1"]
     assert window.run_menu.actions()[0].isChecked()
 
 

@@ -27,8 +27,8 @@ def test_workspace_model_opens_picks_the_run_and_loads_the_space(models, tiny_wo
     models.selection.set([1], "library")
     models.workspace.open(tiny_workspace)
     assert models.selection.clip_ids == frozenset()  # clip ids belong to a workspace
-    assert models.workspace.run_id == "pooled-ridge-small-rec-s1"
-    assert runs == ["pooled-ridge-small-rec-s1"]
+    assert models.workspace.run_id == "ste-small-rec-s1"
+    assert runs == ["ste-small-rec-s1"]
     space = models.workspace.space()
     assert space is not None and space.clip_embeddings.shape[0] == len(models.workspace.clips())
     assert set(models.workspace.classes()) == {c.class_id for c in models.workspace.clips()}

@@ -334,6 +334,33 @@ class LibraryPanel(QWidget):
         """Clip ids of the rows the filters let through, in order."""
         return [int(self.proxy.index(r, 0).data(CLIP_ID_ROLE)) for r in range(self.proxy.rowCount())]
 
+    def view_state(self) -> dict[str, Any]:
+        """The filters, for a saved view (:mod:`desktop_app.gui.bookmarks`)."""
+        split_role = self.split_combo.currentData()
+        return {
+            "text": self.search.text(),
+            "class_id": self.class_combo.currentData(),
+            "verb": self.verb_combo.currentData(),
+            "noun": self.noun_combo.currentData(),
+            "split_role": list(split_role) if split_role is not None else None,
+            "selected_only": self.selected_only.isChecked(),
+        }
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """Show the filters of a saved view (values this workspace lacks fall back to "All")."""
+        split_role = state.get("split_role")
+        for combo, value in (
+            (self.class_combo, state.get("class_id")),
+            (self.verb_combo, state.get("verb")),
+            (self.noun_combo, state.get("noun")),
+            (self.split_combo, tuple(split_role) if split_role is not None else None),
+        ):
+            # By comparison in Python: findData() does not match tuples held as Python objects.
+            match = [i for i in range(combo.count()) if combo.itemData(i) == value]
+            combo.setCurrentIndex(match[0] if match else 0)
+        self.search.setText(str(state.get("text") or ""))
+        self.selected_only.setChecked(bool(state.get("selected_only")))
+
     # ------------------------------------------------------------ building
     def _combo(self, all_text: str, tooltip: str) -> QComboBox:
         combo = QComboBox()

@@ -1,0 +1,1 @@
+"""Embedding clips with a trained run, and the recognition and zero-shot evaluations."""

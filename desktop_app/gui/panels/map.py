@@ -1,0 +1,1311 @@
+"""The Map panel: a pyqtgraph scatter of a run's clips (or class means) on a 2-D map.
+
+The layouts come from :mod:`desktop_app.analysis.maps` (PCA, UMAP, t-SNE, semantic axes, imported
+layouts), always through the :class:`~desktop_app.gui.tasks.TaskManager`: opening a workspace
+shows :func:`~desktop_app.analysis.maps.first_map` (cached, or a PCA computed on the spot) from a
+quiet task, and switching to a method that is not cached computes it in the background with
+progress; t-SNE streams partial layouts (Orange3's habit), so the map animates as it converges.
+
+Drawing follows pyqtgraph's advice (STYLE.md): one ``ScatterPlotItem`` (``pxMode=True``) made once
+and updated with ``setData``, one ``QBrush`` object per colour (the symbol atlas caches by object
+identity), hover throttled with ``SignalProxy``, density as an ``ImageItem`` of C-contiguous
+float32 with explicit levels.
+
+Linking goes only through the shared models: click selects and plays, lasso and rectangle select,
+the selection and the current query's results are outlined, and the clip being played is marked
+(and the mark follows the Player when another panel changes the clip).
+"""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QFrame,
+    QGraphicsPathItem,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.atomic import atomic_path
+from desktop_app.gui.dnd import operands_mime_data
+from desktop_app.gui.models import AppModels
+from desktop_app.gui.panels.map_points import density_image, points_in_polygon, write_map_csv
+
+PANEL_ID = "map"
+#: (combo text, method id) of the layouts the panel offers.
+METHODS = (("PCA", "pca"), ("UMAP", "umap"), ("t-SNE", "tsne"), ("Semantic axes", "axes"))
+METHOD_NAMES = {
+    "pca": "PCA",
+    "umap": "UMAP",
+    "tsne": "t-SNE",
+    "axes": "Semantic axes",
+    "imported": "Imported",
+}
+#: The query's best results that are outlined on the map.
+QUERY_HIGHLIGHT = 50
+#: Score colouring quantises scores to this many colours (one brush each).
+SCORE_LEVELS = 32
+DEFAULT_AXES = ("slow", "fast", "down", "up")
+LEGEND_ROLE = Qt.ItemDataRole.UserRole + 1  # the legend entry's group index
+OPERAND_ROLE = Qt.ItemDataRole.UserRole + 2  # the operand a legend entry drags, or None
+
+
+# ------------------------------------------------------------------------------ workers
+def _load_first_map(ws: Any, run_id: str, of: str, progress: Any) -> Any:
+    from desktop_app.analysis.maps import first_map
+
+    progress.set_progress(0.0, "reading the map")
+    return first_map(ws, run_id, of)
+
+
+def _load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) -> Any:
+    """Cached map or a fresh one; t-SNE's partial layouts go out as ``(ids, coords)``."""
+    from desktop_app.analysis.maps import load_or_compute_map, map_inputs
+
+    on_partial: Callable[[np.ndarray], None] | None = None
+    if method == "tsne":
+        from desktop_app.analysis.space import EmbeddingSpace
+
+        ids = map_inputs(EmbeddingSpace.load(ws, run_id), of)[0]
+
+        def on_partial(coords: np.ndarray) -> None:
+            # A subsampled map places other rows than map_inputs lists: no partials then.
+            if len(coords) == len(ids):
+                progress.set_partial_result((ids, coords))
+
+    return load_or_compute_map(ws, run_id, method, of, None, progress, on_partial)
+
+
+def _compute_axes(space: Any, of: str, axes: Sequence[str], progress: Any) -> Any:
+    from desktop_app.analysis.maps import compute_map
+
+    progress.set_progress(0.0, "loading the word vectors")
+    return compute_map(space, "axes", of, {"axes": list(axes)}, progress)
+
+
+# ------------------------------------------------------------------------------ colours
+def categorical_colour(index: int) -> QColor:
+    """The ``index``-th colour of an open-ended categorical palette.
+
+    Hues step by the golden angle and saturation/value cycle with different periods, so
+    neighbouring indices differ in hue and dozens of classes still get distinct colours.
+    """
+    hue = (index * 0.618033988749895) % 1.0
+    saturation = (0.75, 0.5, 0.95)[index % 3]
+    value = (0.92, 0.72, 0.82)[(index // 3) % 3]
+    r, g, b = colorsys.hsv_to_rgb(hue, saturation, value)
+    return QColor(int(r * 255), int(g * 255), int(b * 255))
+
+
+@dataclass
+class ColourGroup:
+    """One legend entry: a colour shared by the points of a class, verb, noun, split role…"""
+
+    label: str
+    colour: QColor
+    count: int
+    operand: dict[str, Any] | None  # what dragging the legend entry carries
+
+
+# ------------------------------------------------------------------------------ the view box
+class MapViewBox(pg.ViewBox):
+    """A ``ViewBox`` whose left-drag draws a lasso or a rectangle when a selection tool is on.
+
+    The path is kept in view (data) coordinates; when the drag ends :attr:`regionSelected` is
+    emitted with the ``(m, 2)`` polygon and whether Shift/Ctrl was held (add to the selection).
+    """
+
+    regionSelected = Signal(object, bool)
+    emptyClicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tool = "pan"  # "pan", "lasso" or "rect"
+        self._path: list[tuple[float, float]] = []
+        self._outline = QGraphicsPathItem()
+        pen = QPen(QColor(30, 30, 30), 0)
+        pen.setCosmetic(True)
+        pen.setWidthF(1.5)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        self._outline.setPen(pen)
+        self._outline.setBrush(QBrush(QColor(120, 160, 255, 40)))
+        self._outline.setZValue(1e6)
+        self._outline.hide()
+        self.addItem(self._outline, ignoreBounds=True)
+
+    # Driven by mouseDragEvent; public so a script can draw a lasso the way the mouse does.
+    def begin_region(self, point: QPointF) -> None:
+        """Start a lasso/rectangle at ``point`` (view coordinates)."""
+        self._path = [(point.x(), point.y())]
+        self._update_outline()
+        self._outline.show()
+
+    def extend_region(self, point: QPointF) -> None:
+        """Add a vertex (lasso) or move the far corner (rectangle)."""
+        if self.tool == "rect":
+            self._path = [self._path[0], (point.x(), point.y())]
+        else:
+            self._path.append((point.x(), point.y()))
+        self._update_outline()
+
+    def finish_region(self, additive: bool = False) -> None:
+        """Close the region and emit :attr:`regionSelected`."""
+        polygon = self.region_polygon()
+        self._path = []
+        self._outline.hide()
+        self.regionSelected.emit(polygon, additive)
+
+    def region_polygon(self) -> np.ndarray:
+        """The current region as a polygon (a rectangle's four corners)."""
+        if self.tool == "rect" and len(self._path) >= 2:
+            (x0, y0), (x1, y1) = self._path[0], self._path[-1]
+            return np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float64)
+        return np.asarray(self._path, dtype=np.float64).reshape(-1, 2)
+
+    def _update_outline(self) -> None:
+        polygon = self.region_polygon()
+        path = QPainterPath()
+        if len(polygon):
+            path.moveTo(*polygon[0])
+            for x, y in polygon[1:]:
+                path.lineTo(x, y)
+            path.closeSubpath()
+        self._outline.setPath(path)
+
+    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
+        if self.tool == "pan" or ev.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        point = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self.begin_region(self.mapSceneToView(ev.buttonDownScenePos()))
+        self.extend_region(point)
+        if ev.isFinish():
+            modifiers = ev.modifiers()
+            additive = bool(
+                modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+            )
+            self.finish_region(additive)
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.emptyClicked.emit()
+            return
+        super().mouseClickEvent(ev)
+
+
+# ------------------------------------------------------------------------------ the legend
+class LegendList(QListWidget):
+    """The colour legend; class entries (and verb/noun words) drag out as analogy operands."""
+
+    def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:
+        operands = [item.data(OPERAND_ROLE) for item in items if item.data(OPERAND_ROLE)]
+        return operands_mime_data(operands)
+
+    def mimeTypes(self) -> list[str]:
+        from desktop_app.gui.dnd import OPERANDS_MIME
+
+        return [OPERANDS_MIME, "text/plain"]
+
+
+class HoverCard(QFrame):
+    """A tooltip-like card over the plot: the hovered clip's thumbnail and label."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text = QLabel()
+        self.text.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.image)
+        layout.addWidget(self.text)
+        self.point_id: int | None = None
+        self.hide()
+
+    def show_at(self, pos: QPoint, point_id: int, text: str, pixmap: QPixmap | None) -> None:
+        """Show ``text`` (and ``pixmap``) next to ``pos`` (parent coordinates), kept inside it."""
+        self.point_id = point_id
+        self.text.setText(text)
+        self.set_pixmap(pixmap)
+        self.adjustSize()
+        parent = self.parentWidget()
+        x, y = pos.x() + 16, pos.y() + 16
+        if parent is not None:
+            x = min(x, max(0, parent.width() - self.width() - 2))
+            y = min(y, max(0, parent.height() - self.height() - 2))
+            if x <= pos.x() < x + self.width() and y <= pos.y() < y + self.height():
+                y = max(0, pos.y() - self.height() - 12)  # never under the cursor
+        self.move(x, y)
+        self.show()
+        self.raise_()
+
+    def set_pixmap(self, pixmap: QPixmap | None) -> None:
+        """Set (or clear) the thumbnail."""
+        if pixmap is None or pixmap.isNull():
+            self.image.clear()
+            self.image.hide()
+        else:
+            self.image.setPixmap(
+                pixmap.scaled(
+                    QSize(160, 120),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            self.image.show()
+        self.adjustSize()
+
+
+# ------------------------------------------------------------------------------ the panel
+class MapPanel(QWidget):
+    """The 2-D map of the active run's clips or class means, linked to every other panel."""
+
+    def __init__(self, models: AppModels, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self.map: Any = None  # the Map2D shown (None before one arrives)
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.coords = np.zeros((0, 2), dtype=np.float32)
+        self.of = "clips"
+        self._indexed_of = ""  # what _point_classes/_point_clips describe
+        self._point_classes = np.zeros(0, dtype=np.int64)  # class id per point (-1: none)
+        self._point_clips: list[np.ndarray] = []  # clip ids each point stands for
+        self._groups: list[ColourGroup] = []
+        self._group_of_point = np.zeros(0, dtype=np.int64)
+        self._emphasis: np.ndarray | None = None  # points drawn at full strength (others dimmed)
+        self._legend_group: int | None = None
+        self._brushes: dict[tuple[int, int, int, int], QBrush] = {}
+        self._computing = False
+
+        self._build_controls()
+        self._build_plot()
+        self._build_layout()
+        self._connect()
+        self._on_run(models.workspace.run_id)
+
+    # ------------------------------------------------------------ building
+    def _build_controls(self) -> None:
+        self.method_combo = QComboBox()
+        for text, method in METHODS:
+            self.method_combo.addItem(text, method)
+        self.method_combo.setToolTip(
+            "How the clips are placed: PCA (instant), UMAP or t-SNE (computed in the background and "
+            "cached), or semantic axes defined by four words"
+        )
+        self.of_combo = QComboBox()
+        self.of_combo.addItem("Clips", "clips")
+        self.of_combo.addItem("Classes", "classes")
+        self.of_combo.setToolTip("Place every embedded clip, or one point per class (the class mean)")
+        self.colour_combo = QComboBox()
+        self.colour_combo.setToolTip("What the colours of the points show; the legend names them")
+        self.find_edit = QLineEdit()
+        self.find_edit.setPlaceholderText("Find class…")
+        self.find_edit.setClearButtonEnabled(True)
+        self.find_edit.setToolTip(
+            "Highlight the classes whose name contains this text; other points are dimmed"
+        )
+        self.density_button = QToolButton()
+        self.density_button.setText("Density")
+        self.density_button.setCheckable(True)
+        self.density_button.setToolTip(
+            "Draw where points are dense as shading under them (helps when zoomed out)"
+        )
+        self.pan_button = self._tool_button(
+            "Pan", "Drag to pan, wheel to zoom, click a point to select and play it"
+        )
+        self.lasso_button = self._tool_button(
+            "Lasso", "Drag a freehand outline to select the points inside it (Shift or Ctrl adds)"
+        )
+        self.rect_button = self._tool_button(
+            "Rectangle", "Drag a rectangle to select the points inside it (Shift or Ctrl adds)"
+        )
+        self.pan_button.setChecked(True)
+        self.tool_group = QButtonGroup(self)
+        self.tool_group.setExclusive(True)
+        for button in (self.pan_button, self.lasso_button, self.rect_button):
+            self.tool_group.addButton(button)
+        self.fit_button = QToolButton()
+        self.fit_button.setText("Fit")
+        self.fit_button.setToolTip("Zoom to show every point")
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setToolTip(
+            "Save the map as PNG or SVG, or its coordinates or the selection as CSV"
+        )
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Image (PNG)…", lambda: self._export_dialog("png"))
+        menu.addAction("Vector image (SVG)…", lambda: self._export_dialog("svg"))
+        menu.addAction("Coordinates (CSV)…", lambda: self._export_dialog("csv"))
+        menu.addAction("Selection (CSV)…", lambda: self._export_dialog("selection"))
+        self.export_button.setMenu(menu)
+
+        self.axis_edits = []
+        for placeholder, tip, word in zip(
+            ("x from", "x to", "y from", "y to"),
+            (
+                "Word or phrase at the left end of the x axis",
+                "Word or phrase at the right end of the x axis",
+                "Word or phrase at the bottom of the y axis",
+                "Word or phrase at the top of the y axis",
+            ),
+            DEFAULT_AXES,
+            strict=True,
+        ):
+            edit = QLineEdit(word)
+            edit.setPlaceholderText(placeholder)
+            edit.setToolTip(tip)
+            edit.setMaximumWidth(110)
+            edit.returnPressed.connect(self.apply_axes)
+            self.axis_edits.append(edit)
+        self.axes_apply = QPushButton("Apply")
+        self.axes_apply.setToolTip("Place the points by their similarity to the four words (x: A→B, y: C→D)")
+        self.axes_error = QLabel()
+        self.axes_error.setWordWrap(True)
+        self.axes_error.setToolTip("Why the axes could not be used")
+        self.axes_error.setForegroundRole(QPalette.ColorRole.Link)
+
+        self.info_label = QLabel()
+        self.info_label.setWordWrap(True)
+        self.info_label.setTextFormat(Qt.TextFormat.RichText)
+        self.info_label.setToolTip(
+            "The map's method and size, and how well it keeps the neighbourhoods of the full space "
+            "(trustworthiness and the share of 10 nearest neighbours kept)"
+        )
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setToolTip("Progress of the map being computed")
+        self.progress_bar.hide()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop computing this map (the map shown stays)")
+        self.cancel_button.hide()
+
+        self.legend = LegendList()
+        self.legend.setToolTip(
+            "Colours of the map. Click an entry to highlight its points, double-click to select its clips; "
+            "drag a class to the Analogy panel"
+        )
+        self.legend.setDragEnabled(True)
+        self.legend.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.legend.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.legend.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.legend.setUniformItemSizes(True)
+        self.legend.setMinimumWidth(120)
+
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setMargin(16)
+
+    def _tool_button(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setCheckable(True)
+        button.setAutoRaise(False)
+        button.setToolTip(tip)
+        return button
+
+    def _build_plot(self) -> None:
+        palette = self.palette()
+        self.view_box = MapViewBox()
+        self.plot_widget = pg.PlotWidget(
+            viewBox=self.view_box, background=palette.color(QPalette.ColorRole.Base)
+        )
+        self.plot_widget.setToolTip("")
+        self.plot_item = self.plot_widget.getPlotItem()
+        text_pen = pg.mkPen(palette.color(QPalette.ColorRole.Text))
+        for name in ("left", "bottom"):
+            axis = self.plot_item.getAxis(name)
+            axis.setPen(text_pen)
+            axis.setTextPen(text_pen)
+        self.plot_item.hideButtons()
+        self.plot_item.setMenuEnabled(False)
+        self.view_box.setAspectLocked(False)
+
+        self.density = pg.ImageItem()
+        self.density.setZValue(-10)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        lut = np.zeros((256, 4), dtype=np.ubyte)
+        lut[:, 0], lut[:, 1], lut[:, 2] = highlight.red(), highlight.green(), highlight.blue()
+        lut[:, 3] = np.linspace(0, 170, 256).astype(np.ubyte)
+        self.density.setLookupTable(lut)
+        self.density.hide()
+        self.view_box.addItem(self.density, ignoreBounds=True)
+
+        self.scatter = pg.ScatterPlotItem(pxMode=True, symbol="o", size=7, pen=None, hoverable=False)
+        self.scatter.setZValue(0)
+        self.outline = pg.ScatterPlotItem(pxMode=True, symbol="o", brush=None)
+        self.outline.setZValue(5)
+        self.marker = pg.ScatterPlotItem(pxMode=True, brush=None)
+        self.marker.setZValue(10)
+        for item in (self.scatter, self.outline, self.marker):
+            self.view_box.addItem(item)
+        self._no_pen = pg.mkPen(None)
+        self._selection_pen = pg.mkPen(palette.color(QPalette.ColorRole.Highlight), width=2.5)
+        self._query_pen = pg.mkPen(QColor(255, 140, 0), width=2.0)
+        text = palette.color(QPalette.ColorRole.Text)
+        self._marker_pens = (pg.mkPen(text, width=3), pg.mkPen(QColor(230, 30, 30), width=2))
+
+        self.hover_card = HoverCard(self.plot_widget)
+        # Hover is throttled: at most 30 look-ups a second, however fast the mouse moves.
+        self._hover_proxy = pg.SignalProxy(
+            self.plot_widget.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        )
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        top.addWidget(self.method_combo)
+        top.addWidget(self.of_combo)
+        top.addWidget(self.colour_combo)
+        top.addWidget(self.find_edit, 1)
+        tools = QHBoxLayout()
+        tools.setSpacing(4)
+        for button in (self.pan_button, self.lasso_button, self.rect_button):
+            tools.addWidget(button)
+        tools.addSpacing(8)
+        tools.addWidget(self.density_button)
+        tools.addWidget(self.fit_button)
+        tools.addStretch(1)
+        tools.addWidget(self.export_button)
+
+        self.axes_row = QWidget()
+        axes = QHBoxLayout(self.axes_row)
+        axes.setContentsMargins(0, 0, 0, 0)
+        axes.setSpacing(4)
+        axes.addWidget(QLabel("x:"))
+        axes.addWidget(self.axis_edits[0])
+        axes.addWidget(QLabel("→"))
+        axes.addWidget(self.axis_edits[1])
+        axes.addSpacing(8)
+        axes.addWidget(QLabel("y:"))
+        axes.addWidget(self.axis_edits[2])
+        axes.addWidget(QLabel("→"))
+        axes.addWidget(self.axis_edits[3])
+        axes.addWidget(self.axes_apply)
+        axes.addWidget(self.axes_error, 1)
+        self.axes_row.hide()
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.plot_widget)
+        splitter.addWidget(self.legend)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([600, 150])
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.info_label, 1)
+        bottom.addWidget(self.progress_bar)
+        bottom.addWidget(self.cancel_button)
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(4)
+        content_layout.addLayout(top)
+        content_layout.addLayout(tools)
+        content_layout.addWidget(self.axes_row)
+        content_layout.addWidget(splitter, 1)
+        content_layout.addLayout(bottom)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack)
+
+    def _connect(self) -> None:
+        models = self.models
+        self.method_combo.activated.connect(self._on_method_chosen)
+        self.of_combo.activated.connect(self._on_of_chosen)
+        self.colour_combo.currentIndexChanged.connect(self._recolour)
+        self.find_edit.textChanged.connect(self._on_find)
+        self.density_button.toggled.connect(self._update_density)
+        self.tool_group.buttonToggled.connect(self._on_tool)
+        self.fit_button.clicked.connect(lambda: self.view_box.autoRange())
+        self.axes_apply.clicked.connect(self.apply_axes)
+        self.cancel_button.clicked.connect(lambda: models.tasks.cancel(PANEL_ID))
+        self.legend.itemClicked.connect(self._on_legend_clicked)
+        self.legend.itemDoubleClicked.connect(self._on_legend_double_clicked)
+        self.scatter.sigClicked.connect(self._on_points_clicked)
+        self.view_box.regionSelected.connect(self.select_region)
+        self.view_box.emptyClicked.connect(lambda: models.selection.clear(PANEL_ID))
+        self.view_box.sigRangeChanged.connect(lambda *_: self.hover_card.hide())
+        models.workspace.runChanged.connect(self._on_run)
+        models.selection.changed.connect(lambda *_: self._update_outline())
+        models.current_clip.changed.connect(lambda *_: self._update_marker())
+        models.query.changed.connect(self._on_query)
+        models.thumbnails.ready.connect(self._on_thumbnail)
+
+    # ------------------------------------------------------------ public API
+    def point_index(self, point_id: int) -> int | None:
+        """The row of a point (clip or class id) on the current map."""
+        rows = np.flatnonzero(self.ids == point_id)
+        return int(rows[0]) if len(rows) else None
+
+    def legend_labels(self) -> list[str]:
+        """The legend's entries as shown."""
+        return [self.legend.item(i).text() for i in range(self.legend.count())]
+
+    def set_colouring(self, key: str) -> None:
+        """Colour by ``"class"``, ``"verb"``, ``"noun"``, ``"split:<name>"`` or ``"score"``."""
+        index = self.colour_combo.findData(key)
+        if index < 0:
+            raise KeyError(key)
+        self.colour_combo.setCurrentIndex(index)
+
+    def select_region(self, polygon: np.ndarray, additive: bool = False) -> None:
+        """Select the clips of the points inside ``polygon`` (view coordinates)."""
+        inside = points_in_polygon(self.coords, polygon)
+        clip_ids = self._clips_of_rows(np.flatnonzero(inside))
+        if additive:
+            self.models.selection.add(clip_ids, PANEL_ID)
+        else:
+            self.models.selection.set(clip_ids, PANEL_ID)
+
+    def apply_axes(self) -> None:
+        """Compute the semantic-axes map from the four words in the axis boxes."""
+        words = [edit.text().strip() for edit in self.axis_edits]
+        if not all(words):
+            self.axes_error.setText("Give a word or phrase for each of the four axis ends.")
+            return
+        space = self._space()
+        if space is None:
+            return
+        self.axes_error.clear()
+        self._select_method_in_combo("axes")
+        task = self.models.tasks.start(
+            PANEL_ID, "Placing clips on semantic axes", _compute_axes, space, self.of, tuple(words)
+        )
+        self._watch(task, axes=True)
+
+    def export_image(self, path: str | Path) -> None:
+        """Save the plot as PNG, or as SVG when ``path`` ends with ``.svg``."""
+        path = Path(path)
+        if path.suffix.lower() == ".svg":
+            # Qt's own SVG generator: pyqtgraph's SVGExporter cannot parse the paths Qt 6.12 writes.
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            size = self.plot_widget.size()
+            with atomic_path(path, suffix=".svg") as tmp:
+                generator = QSvgGenerator()
+                generator.setFileName(str(tmp))
+                generator.setSize(size)
+                generator.setViewBox(self.plot_widget.rect())
+                generator.setTitle("ActionLens map")
+                painter = QPainter(generator)
+                try:
+                    self.plot_widget.render(painter)
+                finally:
+                    painter.end()
+        else:
+            import pyqtgraph.exporters as exporters
+
+            exporter = exporters.ImageExporter(self.plot_item)
+            exporter.parameters()["width"] = max(
+                1200, int(self.plot_widget.width() * self.devicePixelRatioF())
+            )
+            with atomic_path(path, suffix=path.suffix or ".png") as tmp:
+                exporter.export(str(tmp))
+
+    def export_csv(self, path: str | Path, only_selected: bool = False) -> int:
+        """Write the map's coordinates (or only the selected points) as CSV; returns the rows."""
+        selected_rows = self._selected_rows()
+        names, classes = [], []
+        wm = self.models.workspace
+        all_clips, all_classes = wm.clips(), wm.classes()
+        for point_id, class_id in zip(self.ids.tolist(), self._point_classes.tolist(), strict=True):
+            cls = all_classes.get(class_id)
+            phrase = (cls.phrase or cls.name) if cls is not None else ""
+            if self.of == "clips":
+                names.append(all_clips[point_id].name if 0 <= point_id < len(all_clips) else str(point_id))
+            else:
+                names.append(phrase)
+            classes.append(phrase)
+        return write_map_csv(
+            path, self.ids, self.coords, names, classes, self.ids[selected_rows].tolist(), only_selected
+        )
+
+    def shutdown(self) -> None:
+        """Stop a map being computed (the window is closing)."""
+        self.models.tasks.cancel(PANEL_ID)
+
+    # ------------------------------------------------------------ workspace and maps
+    def _space(self) -> Any:
+        try:
+            return self.models.workspace.space()
+        except Exception as exc:  # damaged embeddings: say so in the panel
+            self._show_message(f"Cannot read this run's embeddings: {exc}")
+            return None
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.stack.setCurrentIndex(0)
+
+    def _on_run(self, run_id: str | None) -> None:
+        self.models.tasks.cancel(PANEL_ID)
+        self._clear_points()
+        ws = self.models.workspace.workspace
+        if ws is None:
+            self._show_message("Open a workspace (File ▸ Open) to see its clips on a map.")
+            return
+        if run_id is None:
+            self._show_message(
+                "No embeddings in this workspace yet, so there is nothing to place on a map. Run\n"
+                f"actionlens train --workspace {ws.root}\nactionlens embed --workspace {ws.root} --run RUN"
+            )
+            return
+        self._fill_colour_combo()
+        phrases = sorted(
+            {c.phrase or c.name for c in self.models.workspace.classes().values()}, key=str.lower
+        )
+        completer = QCompleter(phrases, self.find_edit)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.find_edit.setCompleter(completer)
+        self._show_message("Loading the map…")
+        task = self.models.tasks.start(
+            PANEL_ID, "Loading the map", _load_first_map, ws, run_id, self.of, quiet=True
+        )
+        self._watch(task)
+
+    def _request_map(self, method: str) -> None:
+        ws, run_id = self.models.workspace.workspace, self.models.workspace.run_id
+        if ws is None or run_id is None:
+            return
+        if method == "axes":
+            self.apply_axes()
+            return
+        title = f"Computing the {METHOD_NAMES.get(method, method)} map of the {self.of}"
+        task = self.models.tasks.start(
+            PANEL_ID, title, _load_or_compute, ws, run_id, method, self.of, quiet=method == "pca"
+        )
+        self._watch(task)
+
+    def _watch(self, task: Any, axes: bool = False) -> None:
+        self._computing = True
+        self.progress_bar.setValue(0)
+        self.progress_bar.show()
+        self.cancel_button.show()
+        self._set_info_busy(task.title)
+        task.progressChanged.connect(self._on_progress)
+        task.partialResult.connect(self._on_partial)
+        task.finished.connect(self._on_map)
+        task.failed.connect(lambda exc: self._on_failed(exc, axes))
+        task.done.connect(self._on_task_done)
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(int(fraction * 1000))
+        self.progress_bar.setToolTip(f"{message} ({fraction:.0%})")
+
+    def _on_task_done(self) -> None:
+        if self.models.tasks.task(PANEL_ID) is None:
+            self._computing = False
+            self.progress_bar.hide()
+            self.cancel_button.hide()
+            if self.map is not None:
+                self._update_info()
+
+    def _on_partial(self, partial: tuple[np.ndarray, np.ndarray]) -> None:
+        ids, coords = partial
+        self._set_points(np.asarray(ids), np.asarray(coords), self.of)
+        self.view_box.autoRange(padding=0.05)
+
+    def _on_map(self, result: Any) -> None:
+        self.map = result
+        self._select_method_in_combo(result.method)
+        of_index = self.of_combo.findData(result.of)
+        self.of_combo.setCurrentIndex(of_index)
+        self._set_points(result.ids, result.coords, result.of)
+        self._set_axis_labels(result)
+        self.view_box.autoRange(padding=0.05)
+        self._update_info()
+        self.axes_row.setVisible(result.method == "axes" or self.method_combo.currentData() == "axes")
+
+    def _on_failed(self, exc: BaseException, axes: bool) -> None:
+        if axes:
+            self.axes_error.setText(str(exc))
+        if self.map is None:
+            self._show_message(f"Cannot show a map: {exc}")
+        else:
+            self.info_label.setText(f"<b>Cannot compute that map:</b> {exc}")
+            self._select_method_in_combo(self.map.method)
+            if not axes:
+                self.axes_row.setVisible(self.map.method == "axes")
+
+    def _on_method_chosen(self) -> None:
+        method = self.method_combo.currentData()
+        self.axes_row.setVisible(method == "axes")
+        if method == "axes" and (self.map is None or self.map.method != "axes"):
+            self.axes_error.setText("Enter four words, then Apply.")
+            return
+        if method != "axes":
+            self._request_map(method)
+
+    def _on_of_chosen(self) -> None:
+        self.of = self.of_combo.currentData()
+        self._fill_colour_combo()
+        method = self.method_combo.currentData()
+        self._request_map(method or "pca")
+
+    def _select_method_in_combo(self, method: str) -> None:
+        index = self.method_combo.findData(method)
+        if index < 0:
+            self.method_combo.addItem(METHOD_NAMES.get(method, method), method)
+            index = self.method_combo.count() - 1
+        self.method_combo.setCurrentIndex(index)
+
+    def _set_info_busy(self, title: str) -> None:
+        if self.map is not None:
+            self.info_label.setText(f"{self._describe_map()} · <i>{title}…</i>")
+
+    def _describe_map(self) -> str:
+        result = self.map
+        if result is None:
+            return ""
+        what = "clips" if result.of == "clips" else "classes"
+        parts = [f"<b>{METHOD_NAMES.get(result.method, result.method)}</b> of {len(result)} {what}"]
+        quality = result.quality or {}
+        if "trustworthiness" in quality:
+            sampled = f", on {quality.get('sampled_points')} sampled points" if quality.get("sampled") else ""
+            parts.append(
+                f"trustworthiness {quality['trustworthiness']:.2f}, "
+                f"{quality.get('knn_preservation', 0.0):.0%} of {quality.get('k', 10)} nearest neighbours kept{sampled}"
+            )
+        elif quality.get("note"):
+            parts.append(str(quality["note"]))
+        if "explained_variance_ratio" in quality:
+            ratios = quality["explained_variance_ratio"]
+            parts.append(f"variance explained {sum(ratios):.0%}")
+        if "axes_cosine" in quality:
+            parts.append(f"cosine between the axes {quality['axes_cosine']:.2f}")
+        text = " · ".join(parts)
+        if result.subsampled:
+            sub = result.subsampled
+            text += (
+                f"<br><b>Subsampled:</b> showing {sub.get('to')} of {sub.get('from')} {what} "
+                f"({sub.get('reason', '')})"
+            )
+        return text
+
+    def _update_info(self) -> None:
+        self.info_label.setText(self._describe_map())
+
+    def _set_axis_labels(self, result: Any) -> None:
+        if result.method == "axes":
+            a, b, c, d = (result.params.get("axes") or DEFAULT_AXES)[:4]
+            for edit, word in zip(self.axis_edits, (a, b, c, d), strict=True):
+                edit.setText(word)
+            self.plot_item.setLabel("bottom", f"{a} → {b}")
+            self.plot_item.setLabel("left", f"{c} → {d}")
+        else:
+            name = METHOD_NAMES.get(result.method, result.method)
+            ratios = (result.quality or {}).get("explained_variance_ratio")
+            if ratios:
+                self.plot_item.setLabel("bottom", f"{name} 1 ({ratios[0]:.0%})")
+                self.plot_item.setLabel("left", f"{name} 2 ({ratios[1]:.0%})")
+            else:
+                self.plot_item.setLabel("bottom", f"{name} 1")
+                self.plot_item.setLabel("left", f"{name} 2")
+
+    # ------------------------------------------------------------ points
+    def _clear_points(self) -> None:
+        self.map = None
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.coords = np.zeros((0, 2), dtype=np.float32)
+        self._point_classes = np.zeros(0, dtype=np.int64)
+        self._point_clips = []
+        self._indexed_of = ""
+        self.scatter.clear()
+        self.outline.clear()
+        self.marker.clear()
+        self.density.hide()
+        self.legend.clear()
+        self.hover_card.hide()
+        self.info_label.clear()
+
+    def _set_points(self, ids: np.ndarray, coords: np.ndarray, of: str) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        same_points = (
+            of == self._indexed_of and len(ids) == len(self.ids) and bool(np.array_equal(ids, self.ids))
+        )
+        self.of = self._indexed_of = of
+        self.ids = ids
+        self.coords = np.ascontiguousarray(coords, dtype=np.float32).reshape(-1, 2)
+        if not same_points:
+            self._index_points()
+        self.stack.setCurrentIndex(1)
+        self._recolour()
+        self._update_density()
+
+    def _index_points(self) -> None:
+        """Per point: its class and the clips it stands for (one clip, or a class's clips)."""
+        clips = self.models.workspace.clips()
+        if self.of == "clips":
+            self._point_classes = np.array(
+                [
+                    (clips[i].class_id if 0 <= i < len(clips) and clips[i].class_id is not None else -1)
+                    for i in self.ids.tolist()
+                ],
+                dtype=np.int64,
+            )
+            self._point_clips = [np.array([i], dtype=np.int64) for i in self.ids.tolist()]
+        else:
+            self._point_classes = self.ids.copy()
+            space = self._space()
+            embedded = set(space.embedded_clip_ids.tolist()) if space is not None else None
+            by_class: dict[int, list[int]] = {}
+            for clip in clips:
+                if clip.class_id is not None and (embedded is None or clip.id in embedded):
+                    by_class.setdefault(clip.class_id, []).append(clip.id)
+            self._point_clips = [np.array(by_class.get(c, []), dtype=np.int64) for c in self.ids.tolist()]
+
+    def _clips_of_rows(self, rows: Sequence[int] | np.ndarray) -> list[int]:
+        if len(rows) == 0:
+            return []
+        return sorted({int(c) for r in rows for c in self._point_clips[int(r)]})
+
+    def _selected_rows(self) -> np.ndarray:
+        selected = self.models.selection.clip_ids
+        if not selected or not len(self.ids):
+            return np.zeros(0, dtype=np.int64)
+        if self.of == "clips":
+            return np.flatnonzero(np.isin(self.ids, np.fromiter(selected, dtype=np.int64)))
+        return np.array(
+            [r for r, clips in enumerate(self._point_clips) if any(int(c) in selected for c in clips)],
+            dtype=np.int64,
+        )
+
+    # ------------------------------------------------------------ colouring
+    def _fill_colour_combo(self) -> None:
+        current = self.colour_combo.currentData() or "class"
+        self.colour_combo.blockSignals(True)
+        self.colour_combo.clear()
+        self.colour_combo.addItem("Colour by class", "class")
+        self.colour_combo.addItem("Colour by verb", "verb")
+        self.colour_combo.addItem("Colour by noun", "noun")
+        ws = self.models.workspace.workspace
+        splits = ws.catalog.split_names() if ws is not None else []
+        for split in splits:
+            self.colour_combo.addItem(f"Colour by split {split}", f"split:{split}")
+        self.colour_combo.addItem("Colour by query score", "score")
+        index = self.colour_combo.findData(current)
+        self.colour_combo.setCurrentIndex(max(0, index))
+        self.colour_combo.blockSignals(False)
+
+    def _brush(self, colour: QColor) -> QBrush:
+        key = (colour.red(), colour.green(), colour.blue(), colour.alpha())
+        brush = self._brushes.get(key)
+        if brush is None:
+            brush = self._brushes[key] = QBrush(colour)
+        return brush
+
+    def _categorical_groups(self, key: str) -> tuple[list[ColourGroup], np.ndarray]:
+        classes = self.models.workspace.classes()
+        labels: list[str] = []
+        operands: dict[str, dict[str, Any] | None] = {}
+        if key.startswith("split:"):
+            split = key.split(":", 1)[1]
+            roles = self.models.workspace.split_roles()
+            for clips in self._point_clips:
+                found = {roles.get(int(c), {}).get(split, "none") for c in clips}
+                labels.append(found.pop() if len(found) == 1 else ("mixed" if found else "none"))
+            operands = {label: None for label in labels}
+        else:
+            for class_id in self._point_classes.tolist():
+                cls = classes.get(class_id)
+                if cls is None:
+                    label = "unlabelled"
+                elif key == "class":
+                    label = cls.phrase or cls.name
+                    operands[label] = {"kind": "class", "id": cls.id, "label": label}
+                else:
+                    label = (cls.verb if key == "verb" else cls.noun) or "—"
+                    if label != "—":
+                        operands[label] = {"kind": "word", "text": label, "label": label}
+                labels.append(label)
+        names = sorted(set(labels), key=str.lower)
+        index_of = {name: i for i, name in enumerate(names)}
+        group_of_point = np.array([index_of[label] for label in labels], dtype=np.int64)
+        counts = (
+            np.bincount(group_of_point, minlength=len(names)) if len(labels) else np.zeros(len(names), int)
+        )
+        groups = [
+            ColourGroup(name, categorical_colour(i), int(counts[i]), operands.get(name))
+            for i, name in enumerate(names)
+        ]
+        return groups, group_of_point
+
+    def _score_groups(self) -> tuple[list[ColourGroup], np.ndarray]:
+        scores = self.models.query.scores
+        point_scores = np.full(len(self.ids), np.nan)
+        for row, clips in enumerate(self._point_clips):
+            values = [scores[int(c)] for c in clips if int(c) in scores]
+            if values:
+                point_scores[row] = max(values)
+        colour_map = pg.colormap.get("viridis")
+        known = ~np.isnan(point_scores)
+        groups: list[ColourGroup] = []
+        group_of_point = np.full(len(self.ids), SCORE_LEVELS, dtype=np.int64)
+        if known.any():
+            lo, hi = float(np.nanmin(point_scores)), float(np.nanmax(point_scores))
+            span = hi - lo or 1.0
+            levels = np.clip(
+                ((point_scores[known] - lo) / span * (SCORE_LEVELS - 1)).round(), 0, SCORE_LEVELS - 1
+            )
+            group_of_point[known] = levels.astype(np.int64)
+            counts = np.bincount(group_of_point, minlength=SCORE_LEVELS + 1)
+            for level in range(SCORE_LEVELS):
+                value = lo + span * level / (SCORE_LEVELS - 1)
+                colour = colour_map.map(level / (SCORE_LEVELS - 1), mode="qcolor")
+                groups.append(ColourGroup(f"score {value:.3f}", QColor(colour), int(counts[level]), None))
+        group_of_point[~known] = len(groups)
+        groups.append(ColourGroup("no score", QColor(150, 150, 150, 120), int((~known).sum()), None))
+        return groups, group_of_point
+
+    def _recolour(self) -> None:
+        key = self.colour_combo.currentData() or "class"
+        if key == "score":
+            self._groups, self._group_of_point = self._score_groups()
+        else:
+            self._groups, self._group_of_point = self._categorical_groups(key)
+        self._legend_group = None
+        self._fill_legend(key)
+        self._compute_emphasis()
+        self._draw_points()
+
+    def _fill_legend(self, key: str) -> None:
+        self.legend.clear()
+        ratio = self.devicePixelRatioF()
+        if key == "score":
+            # A gradient legend: a few sample levels from best to worst, plus "no score".
+            levels = list(enumerate(self._groups[:-1]))[::-1]
+            no_score = (len(self._groups) - 1, self._groups[-1])
+            entries = (
+                [*levels[:: max(1, len(levels) // 6)], no_score] if self.models.query.scores else [no_score]
+            )
+        else:
+            entries = list(enumerate(self._groups))
+        for index, group in entries:
+            swatch = QPixmap(int(12 * ratio), int(12 * ratio))
+            swatch.setDevicePixelRatio(ratio)
+            swatch.fill(group.colour)
+            text = group.label if key == "score" else f"{group.label} ({group.count})"
+            item = QListWidgetItem(QIcon(swatch), text)
+            item.setData(LEGEND_ROLE, index)
+            item.setData(OPERAND_ROLE, group.operand)
+            tip = f"{group.count} points"
+            if group.operand is not None:
+                tip += "; click to highlight, double-click to select, drag to the Analogy panel"
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
+            else:
+                tip += "; click to highlight, double-click to select"
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDragEnabled)
+            item.setToolTip(tip)
+            self.legend.addItem(item)
+        if key == "score" and not self.models.query.scores:
+            self.legend.insertItem(0, "Type a query in the Query panel to colour by its scores.")
+
+    def _compute_emphasis(self) -> None:
+        text = self.find_edit.text().strip().lower()
+        if text:
+            classes = self.models.workspace.classes()
+            matching = {
+                cid
+                for cid, c in classes.items()
+                if text in (c.phrase or "").lower() or text in c.name.lower()
+            }
+            self._emphasis = np.isin(
+                self._point_classes, np.fromiter(matching, dtype=np.int64, count=len(matching))
+            )
+        elif self._legend_group is not None:
+            self._emphasis = self._group_of_point == self._legend_group
+        else:
+            self._emphasis = None
+
+    def _draw_points(self) -> None:
+        if not len(self.ids):
+            self.scatter.clear()
+            self._update_outline()
+            self._update_marker()
+            return
+        full = [self._brush(g.colour) for g in self._groups]
+        brushes = [full[g] for g in self._group_of_point.tolist()]
+        size = 6 if len(self.ids) > 3000 else 8 if self.of == "clips" else 14
+        sizes = np.full(len(self.ids), size, dtype=np.float32)
+        if self._emphasis is not None:
+            dim = [self._brush(_dimmed(g.colour)) for g in self._groups]
+            brushes = [
+                full[g] if keep else dim[g]
+                for g, keep in zip(self._group_of_point.tolist(), self._emphasis.tolist(), strict=True)
+            ]
+            sizes[self._emphasis] = size + 3
+        # Emphasised points are drawn last, so the dimmed ones never cover them.
+        order = (
+            np.argsort(self._emphasis, kind="stable")
+            if self._emphasis is not None
+            else np.arange(len(self.ids))
+        )
+        self.scatter.setData(
+            x=self.coords[order, 0],
+            y=self.coords[order, 1],
+            data=self.ids[order],
+            brush=[brushes[i] for i in order.tolist()],
+            size=sizes[order],
+            pen=self._no_pen,
+        )
+        self._update_outline()
+        self._update_marker()
+
+    def _update_outline(self) -> None:
+        """Outline the selected points and the query's best results."""
+        if not len(self.ids):
+            self.outline.clear()
+            return
+        selected = set(self._selected_rows().tolist())
+        scores = self.models.query.scores
+        query_rows: set[int] = set()
+        if scores:
+            best = {c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1])[:QUERY_HIGHLIGHT]}
+            query_rows = {
+                r for r, clips in enumerate(self._point_clips) if any(int(c) in best for c in clips)
+            }
+        rows = sorted(selected | query_rows)
+        if not rows:
+            self.outline.clear()
+            return
+        base = 6 if len(self.ids) > 3000 else 8 if self.of == "clips" else 14
+        pens = [self._selection_pen if r in selected else self._query_pen for r in rows]
+        self.outline.setData(
+            x=self.coords[rows, 0],
+            y=self.coords[rows, 1],
+            pen=pens,
+            brush=None,
+            size=[base + 6 if r in selected else base + 4 for r in rows],
+            symbol=["o" if r in selected else "s" for r in rows],
+        )
+
+    def _update_marker(self) -> None:
+        """Mark the point of the clip being played (a ring with a cross)."""
+        clip_id = self.models.current_clip.clip_id
+        row: int | None = None
+        if clip_id is not None and len(self.ids):
+            if self.of == "clips":
+                row = self.point_index(clip_id)
+            else:
+                clips = self.models.workspace.clips()
+                class_id = clips[clip_id].class_id if 0 <= clip_id < len(clips) else None
+                if class_id is not None:
+                    row = self.point_index(int(class_id))
+        if row is None:
+            self.marker.clear()
+            return
+        x, y = float(self.coords[row, 0]), float(self.coords[row, 1])
+        self.marker.setData(
+            x=[x, x], y=[y, y], symbol=["o", "+"], size=[22, 14], pen=list(self._marker_pens), brush=None
+        )
+
+    def marker_position(self) -> tuple[float, float] | None:
+        """Where the mark of the clip being played is (view coordinates), or ``None``."""
+        x, y = self.marker.getData()
+        return (float(x[0]), float(y[0])) if len(x) else None
+
+    def _update_density(self) -> None:
+        if not self.density_button.isChecked() or not len(self.ids):
+            self.density.hide()
+            return
+        image, (x0, y0, w, h) = density_image(self.coords, bins=128 if len(self.ids) > 2000 else 64)
+        self.density.setImage(image, levels=(0.0, max(float(image.max()), 1e-6)), autoLevels=False)
+        self.density.setRect(QRectF(x0, y0, w, h))
+        self.density.show()
+
+    # ------------------------------------------------------------ interaction
+    def _on_find(self) -> None:
+        self._legend_group = None
+        self._compute_emphasis()
+        self._draw_points()
+
+    def _on_tool(self) -> None:
+        button = self.tool_group.checkedButton()
+        self.view_box.tool = (
+            "lasso" if button is self.lasso_button else "rect" if button is self.rect_button else "pan"
+        )
+
+    def _on_legend_clicked(self, item: QListWidgetItem) -> None:
+        group = item.data(LEGEND_ROLE)
+        if group is None:
+            return
+        self._legend_group = None if self._legend_group == group else int(group)
+        if self._legend_group is None:
+            self.legend.clearSelection()
+        if self.find_edit.text():
+            self.find_edit.blockSignals(True)
+            self.find_edit.clear()
+            self.find_edit.blockSignals(False)
+        self._compute_emphasis()
+        self._draw_points()
+
+    def _on_legend_double_clicked(self, item: QListWidgetItem) -> None:
+        group = item.data(LEGEND_ROLE)
+        if group is not None:
+            self.models.selection.set(
+                self._clips_of_rows(np.flatnonzero(self._group_of_point == group)), PANEL_ID
+            )
+
+    def _on_points_clicked(self, _item: object, points: Sequence[Any], ev: Any) -> None:
+        if not len(points):
+            return
+        ev.accept()
+        point_id = int(points[0].data())
+        row = self.point_index(point_id)
+        if row is None:
+            return
+        clip_ids = self._clips_of_rows([row])
+        modifiers = ev.modifiers()
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            current = self.models.selection.clip_ids
+            if set(clip_ids) <= current:
+                self.models.selection.remove(clip_ids, PANEL_ID)
+            else:
+                self.models.selection.add(clip_ids, PANEL_ID)
+            return
+        if modifiers & Qt.KeyboardModifier.ShiftModifier:
+            self.models.selection.add(clip_ids, PANEL_ID)
+        else:
+            self.models.selection.set(clip_ids, PANEL_ID)
+        if self.of == "clips":
+            self.models.current_clip.set(point_id, PANEL_ID)
+        elif clip_ids:
+            self.models.current_clip.set(clip_ids[0], PANEL_ID)
+
+    def _on_query(self, _source: str) -> None:
+        if self.colour_combo.currentData() == "score":
+            self._recolour()
+        else:
+            self._update_outline()
+
+    def _nearest_row(self, scene_pos: QPointF, radius_px: float = 8.0) -> int | None:
+        if not len(self.ids) or not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        view = self.view_box.mapSceneToView(scene_pos)
+        px, py = self.view_box.viewPixelSize()
+        if px <= 0 or py <= 0:
+            return None
+        d2 = ((self.coords[:, 0] - view.x()) / px) ** 2 + ((self.coords[:, 1] - view.y()) / py) ** 2
+        row = int(np.argmin(d2))
+        return row if d2[row] <= radius_px**2 else None
+
+    def _on_mouse_moved(self, args: tuple[Any, ...]) -> None:
+        scene_pos = args[0]
+        row = self._nearest_row(scene_pos)
+        if row is None:
+            self.hover_card.hide()
+            return
+        point_id = int(self.ids[row])
+        widget_pos = self.plot_widget.mapFromScene(scene_pos)
+        self.hover_card.show_at(widget_pos, point_id, self._hover_text(row), self._hover_pixmap(row))
+
+    def _hover_text(self, row: int) -> str:
+        wm = self.models.workspace
+        point_id = int(self.ids[row])
+        if self.of == "clips":
+            text = f"<b>{wm.clip_label(point_id)}</b>"
+        else:
+            cls = wm.classes().get(point_id)
+            text = f"<b>{cls.phrase if cls else point_id}</b><br>class mean of {len(self._point_clips[row])} clips"
+        scores = self.models.query.scores
+        values = [scores[int(c)] for c in self._point_clips[row] if int(c) in scores]
+        if values:
+            text += f"<br>query score {max(values):.3f}"
+        return text
+
+    def _hover_pixmap(self, row: int) -> QPixmap | None:
+        clips = self._point_clips[row]
+        return self.models.thumbnails.pixmap(int(clips[0])) if len(clips) else None
+
+    def _on_thumbnail(self, clip_id: int, kind: str) -> None:
+        card = self.hover_card
+        if kind != "thumb" or not card.isVisible() or card.point_id is None:
+            return
+        row = self.point_index(card.point_id)
+        if row is not None and len(self._point_clips[row]) and int(self._point_clips[row][0]) == clip_id:
+            card.set_pixmap(self.models.thumbnails.pixmap(clip_id))
+
+    def leaveEvent(self, event: Any) -> None:
+        self.hover_card.hide()
+        super().leaveEvent(event)
+
+    def _export_dialog(self, kind: str) -> None:
+        filters = {
+            "png": ("Save the map as PNG", "map.png", "PNG image (*.png)"),
+            "svg": ("Save the map as SVG", "map.svg", "SVG image (*.svg)"),
+            "csv": ("Save the map's coordinates", "map.csv", "CSV file (*.csv)"),
+            "selection": ("Save the selected points", "selection.csv", "CSV file (*.csv)"),
+        }
+        title, name, file_filter = filters[kind]
+        start = str((self.models.workspace.root or Path.home()) / name)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, file_filter)
+        if not path:
+            return
+        try:
+            if kind in ("png", "svg"):
+                self.export_image(path)
+                self.info_label.setText(f"Saved {path}")
+            else:
+                rows = self.export_csv(path, only_selected=kind == "selection")
+                self.info_label.setText(f"Saved {rows} rows to {path}")
+        except OSError as exc:
+            self.info_label.setText(f"<b>Cannot save {path}:</b> {exc}")
+
+
+def _dimmed(colour: QColor) -> QColor:
+    dim = QColor(colour)
+    dim.setAlpha(45)
+    return dim
+
+
+if __name__ == "__main__":  # preview: python -m desktop_app.gui.panels.map WORKSPACE
+    from desktop_app.gui.panels import preview_panel
+
+    preview_panel(MapPanel)

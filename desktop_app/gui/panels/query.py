@@ -1,0 +1,659 @@
+"""The Query panel: type words, a phrase or an expression and browse the nearest clips.
+
+A query is embedded by :class:`~desktop_app.analysis.retrieval.Retriever` (a phrase is the mean
+of its word vectors, seed 000 section III.C; ``class:bounce ball - word:ball + word:box`` is an
+expression, seed 001 section 4.2.2) and answered with three ranked lists: clips (seed 000's
+word → video retrieval, Table I), the nearest classes and the nearest words. Searching runs in a
+worker (owner ``"query"``); the vocabulary for completion is read in a quiet background task
+because loading the word vectors takes about a second.
+
+The results go to the shared :class:`~desktop_app.gui.models.QueryModel` so the map can colour
+by score; clicking a clip selects and plays it; every result row can be dragged to the Analogy
+panel (:data:`~desktop_app.gui.dnd.OPERANDS_MIME`).
+
+:class:`ResultTables` (the three lists as drag sources) is also used by the Analogy panel.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QMimeData, QSize, QStringListModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCompleter,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.errors import ActionLensError, UnknownWordError
+from desktop_app.gui.dnd import OPERANDS_MIME, operands_mime_data
+from desktop_app.gui.models import AppModels
+from desktop_app.progress import Progress
+
+if TYPE_CHECKING:
+    from desktop_app.analysis.retrieval import RetrievalResult, Retriever
+    from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.words.vectors import WordVectors
+
+PANEL_ID = "query"
+#: Words offered for completion: the most frequent ones (rare words are mostly noise).
+COMPLETION_VOCABULARY = 50_000
+#: Queries remembered in the history list.
+HISTORY_SIZE = 50
+#: The data role holding a result row's operand dict.
+OPERAND_ROLE = Qt.ItemDataRole.UserRole + 1
+THUMB_SIZE = QSize(64, 48)
+# The last word being typed: what completion completes (signs and prefixes end a word).
+_LAST_WORD = re.compile(r"[^\s:+\-−]*$")
+_WORD_LOAD_LOCK = threading.Lock()
+
+
+# ------------------------------------------------------------------------ Qt-free task bodies
+def word_vectors_of(space: EmbeddingSpace) -> WordVectors:
+    """The run's word vectors, loaded once even when two workers ask at the same time.
+
+    ``EmbeddingSpace.word_vectors`` is a ``cached_property`` without a lock; two panels' workers
+    touching it together would load the vectors twice (about a second and 80 MB each).
+    """
+    with _WORD_LOAD_LOCK:
+        return space.word_vectors
+
+
+def load_vocabulary(space: EmbeddingSpace, limit: int, progress: Progress) -> list[str]:
+    """The ``limit`` most frequent words of the run's word vectors that a person would type.
+
+    Tokens with no letter (punctuation, numbers) are left out of completion.
+    """
+    progress.set_progress(0.0, "Loading word vectors")
+    words = word_vectors_of(space).frequent_words(limit)
+    progress.check_cancelled()
+    return [w for w in words if any(ch.isalpha() for ch in w)]
+
+
+def run_query(
+    space: EmbeddingSpace, retriever: Retriever | None, text: str, k: int, progress: Progress
+) -> tuple[Retriever, RetrievalResult]:
+    """Answer ``text`` over ``space`` (building the clip index on first use).
+
+    Returns the retriever too, so the panel can keep its index for the next query.
+
+    Raises
+    ------
+    UnknownWordError
+        A word is not in the word vectors (with spelling suggestions).
+    """
+    from desktop_app.analysis.retrieval import Retriever
+
+    progress.set_progress(0.0, "Loading word vectors")
+    word_vectors_of(space)
+    progress.check_cancelled()
+    if retriever is None or retriever.space is not space:
+        progress.set_progress(0.3, "Indexing clips")
+        retriever = Retriever(space)
+    progress.check_cancelled()
+    progress.set_progress(0.6, f"Searching {text!r}")
+    result = retriever.search(text, k, num_classes=8, num_words=15)
+    progress.set_progress(1.0, "Done")
+    return retriever, result
+
+
+# --------------------------------------------------------------------------- result tables
+@dataclass(frozen=True)
+class ClipResult:
+    """One clip result as the tables show it."""
+
+    clip_id: int
+    name: str
+    class_name: str | None
+    score: float
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One class result."""
+
+    class_id: int
+    name: str
+    phrase: str
+    score: float
+
+
+@dataclass(frozen=True)
+class WordResult:
+    """One word result."""
+
+    word: str
+    score: float
+
+
+class OperandTable(QTableWidget):
+    """A result table whose rows drag out as analogy operands (each row's operand in column 0)."""
+
+    def __init__(self, headers: list[str], tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(headers), parent)
+        self.setHorizontalHeaderLabels(headers)
+        self.setToolTip(tooltip)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
+
+    def operand(self, row: int) -> dict[str, Any]:
+        """The operand dict of a row."""
+        item = self.item(row, 0)
+        return dict(item.data(OPERAND_ROLE)) if item is not None else {}
+
+    def mimeTypes(self) -> list[str]:
+        return [OPERANDS_MIME, "text/plain"]
+
+    def mimeData(self, items: Any) -> QMimeData:
+        rows = sorted({item.row() for item in items if item is not None})
+        return operands_mime_data([self.operand(r) for r in rows])
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+
+def _score_item(score: float) -> QTableWidgetItem:
+    item = QTableWidgetItem(f"{score:.3f}")
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+class ResultTables(QWidget):
+    """Ranked clips (with thumbnails), classes and words, side by side; all drag sources.
+
+    Clicking a clip selects it in the shared selection and plays it; selecting several clip rows
+    selects those clips; clicking a class selects its clips.
+
+    Signals
+    -------
+    classActivated(int, str)
+        A class row was double-clicked: class id and name.
+    wordActivated(str)
+        A word row was double-clicked.
+    """
+
+    classActivated = Signal(int, str)
+    wordActivated = Signal(str)
+
+    def __init__(self, models: AppModels, source: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self.source = source
+        self._filling = False
+        drag_hint = "Drag rows to the Analogy panel."
+        self.clips = OperandTable(
+            ["#", "Class", "Clip", "Score"],
+            f"The nearest clips, best first. Click to select and play; {drag_hint}",
+        )
+        self.clips.setIconSize(THUMB_SIZE)
+        self.clips.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
+        header = self.clips.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.classes = OperandTable(
+            ["Class", "Score"],
+            f"The classes whose mean embedding is nearest. Click to select their clips; {drag_hint}",
+        )
+        self.words = OperandTable(["Word", "Score"], f"The nearest words of the word vectors. {drag_hint}")
+        for table in (self.classes, self.words):
+            table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+
+        self.clips_title = QLabel("<b>Clips</b>")
+        self.classes_title = QLabel("<b>Classes</b>")
+        self.words_title = QLabel("<b>Words</b>")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(_titled(self.clips_title, self.clips))
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(_titled(self.classes_title, self.classes))
+        side.addWidget(_titled(self.words_title, self.words))
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.clips.itemSelectionChanged.connect(self._on_clip_selection)
+        self.clips.cellClicked.connect(self._on_clip_clicked)
+        self.clips.cellActivated.connect(self._on_clip_clicked)
+        self.classes.cellClicked.connect(self._on_class_clicked)
+        self.classes.cellDoubleClicked.connect(self._on_class_double_clicked)
+        self.words.cellDoubleClicked.connect(
+            lambda row, _col: self.wordActivated.emit(str(self.words.operand(row).get("word", "")))
+        )
+        models.thumbnails.ready.connect(self._on_thumbnail)
+
+    # ------------------------------------------------------------ filling
+    def clear(self) -> None:
+        """Show no results."""
+        self.show_results([], [], [])
+
+    def show_results(
+        self,
+        clips: list[ClipResult],
+        classes: list[ClassResult],
+        words: list[WordResult],
+        score_name: str = "Cosine",
+    ) -> None:
+        """Fill the three tables (best first); ``score_name`` heads the score columns."""
+        self._filling = True
+        try:
+            self._fill_clips(clips)
+            self._fill_classes(classes)
+            self._fill_words(words)
+        finally:
+            self._filling = False
+        tip = (
+            "Cosine similarity to the query: higher is nearer"
+            if score_name == "Cosine"
+            else "Euclidean distance to the query: lower is nearer"
+        )
+        for table in (self.clips, self.classes, self.words):
+            column = table.columnCount() - 1
+            header_item = QTableWidgetItem(score_name)
+            header_item.setToolTip(tip)
+            table.setHorizontalHeaderItem(column, header_item)
+        self.clips_title.setText(f"<b>Clips</b> ({len(clips)})")
+        self.classes_title.setText(f"<b>Classes</b> ({len(classes)})")
+        self.words_title.setText(f"<b>Words</b> ({len(words)})")
+
+    def _fill_clips(self, rows: list[ClipResult]) -> None:
+        self.clips.clearSelection()
+        self.clips.setRowCount(len(rows))
+        wm = self.models.workspace
+        classes = {c.name: c for c in wm.classes().values()}
+        for r, hit in enumerate(rows):
+            label = wm.clip_label(hit.clip_id)
+            rank = QTableWidgetItem(str(r + 1))
+            rank.setData(OPERAND_ROLE, {"kind": "clip", "id": hit.clip_id, "label": label})
+            rank.setToolTip(f"{label}\nClick to play; drag to the Analogy panel.")
+            pixmap = self.models.thumbnails.pixmap(hit.clip_id)
+            if pixmap is not None:
+                rank.setIcon(pixmap.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio))
+            self.clips.setItem(r, 0, rank)
+            cls = classes.get(hit.class_name or "")
+            class_item = QTableWidgetItem(cls.phrase if cls else (hit.class_name or "—"))
+            class_item.setToolTip(hit.class_name or "unlabelled")
+            self.clips.setItem(r, 1, class_item)
+            self.clips.setItem(r, 2, QTableWidgetItem(hit.name))
+            self.clips.setItem(r, 3, _score_item(hit.score))
+        self._mark_current_selection()
+
+    def _fill_classes(self, rows: list[ClassResult]) -> None:
+        self.classes.setRowCount(len(rows))
+        for r, hit in enumerate(rows):
+            item = QTableWidgetItem(hit.phrase or hit.name)
+            item.setData(
+                OPERAND_ROLE,
+                {"kind": "class", "id": hit.class_id, "name": hit.name, "label": hit.phrase or hit.name},
+            )
+            item.setToolTip(f"{hit.name}\nClick to select its clips; drag to the Analogy panel.")
+            self.classes.setItem(r, 0, item)
+            self.classes.setItem(r, 1, _score_item(hit.score))
+
+    def _fill_words(self, rows: list[WordResult]) -> None:
+        self.words.setRowCount(len(rows))
+        for r, hit in enumerate(rows):
+            item = QTableWidgetItem(hit.word)
+            item.setData(
+                OPERAND_ROLE, {"kind": "word", "word": hit.word, "text": hit.word, "label": hit.word}
+            )
+            item.setToolTip(f"{hit.word}\nDrag to the Analogy panel.")
+            self.words.setItem(r, 0, item)
+            self.words.setItem(r, 1, _score_item(hit.score))
+
+    def _mark_current_selection(self) -> None:
+        selected = self.models.selection.clip_ids
+        for r in range(self.clips.rowCount()):
+            if int(self.clips.operand(r).get("id", -1)) in selected:
+                self.clips.selectRow(r)
+
+    def _on_thumbnail(self, clip_id: int, kind: str) -> None:
+        if kind != "thumb":
+            return
+        pixmap = self.models.thumbnails.pixmap(clip_id)
+        if pixmap is None:
+            return
+        for r in range(self.clips.rowCount()):
+            item = self.clips.item(r, 0)
+            if item is not None and int(item.data(OPERAND_ROLE).get("id", -1)) == clip_id:
+                item.setIcon(pixmap.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio))
+
+    # ------------------------------------------------------------ user actions
+    def _on_clip_selection(self) -> None:
+        if self._filling:
+            return
+        rows = {i.row() for i in self.clips.selectedIndexes()}
+        ids = {int(self.clips.operand(r)["id"]) for r in rows}
+        if ids:
+            self.models.selection.set(ids, self.source)
+
+    def _on_clip_clicked(self, row: int, _column: int) -> None:
+        operand = self.clips.operand(row)
+        if "id" not in operand:
+            return
+        clip_id = int(operand["id"])
+        if len({i.row() for i in self.clips.selectedIndexes()}) <= 1:
+            self.models.selection.set({clip_id}, self.source)
+        self.models.current_clip.set(clip_id, self.source)
+
+    def _on_class_clicked(self, row: int, _column: int) -> None:
+        operand = self.classes.operand(row)
+        if "id" not in operand:
+            return
+        class_id = int(operand["id"])
+        members = [c.id for c in self.models.workspace.clips() if c.class_id == class_id]
+        self.models.selection.set(members, self.source)
+
+    def _on_class_double_clicked(self, row: int, _column: int) -> None:
+        operand = self.classes.operand(row)
+        self.classActivated.emit(int(operand["id"]), str(operand.get("name", "")))
+
+
+def _titled(title: QLabel, widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(title)
+    layout.addWidget(widget, 1)
+    return box
+
+
+def no_embeddings_message(models: AppModels) -> str | None:
+    """Why there is nothing to search, with the command that fixes it; ``None`` when there is."""
+    wm = models.workspace
+    if wm.workspace is None:
+        return "Open a workspace (File ▸ Open) to search its clips."
+    if wm.run_id is None:
+        root = wm.root
+        return (
+            f"This workspace has no embeddings yet: run <code>actionlens train --workspace {root}</code> "
+            f"and then <code>actionlens embed --workspace {root} --run RUN</code>."
+        )
+    return None
+
+
+# ----------------------------------------------------------------------------------- the panel
+class QueryPanel(QWidget):
+    """Search clips, classes and words by words, a phrase or an expression."""
+
+    def __init__(self, models: AppModels, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self._retriever: Retriever | None = None
+        self._history: list[str] = []
+        self._pending_text = ""
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Words, a phrase or an expression (class:bounce ball - ball + box)…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip(
+            "Type words and press Enter: a phrase is the mean of its word vectors; "
+            "clip:ID, class:NAME, word:WORD and spaced + / - make an expression"
+        )
+        self.search.setAccessibleName("Query")
+        self.search_button = QPushButton("Search")
+        self.search_button.setToolTip("Find the clips, classes and words nearest to the query (Enter)")
+        self.count = QSpinBox()
+        self.count.setRange(5, 500)
+        self.count.setValue(25)
+        self.count.setPrefix("top ")
+        self.count.setSuffix(" clips")
+        self.count.setToolTip("How many clips to retrieve")
+        self.count.lineEdit().setToolTip(self.count.toolTip())
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message.setToolTip("The state of the last search; click a suggested spelling to use it")
+        self.message.linkActivated.connect(self._use_suggestion)
+
+        self.vocabulary = QStringListModel(self)
+        self.completer = QCompleter(self.vocabulary, self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.setMaxVisibleItems(12)
+        self.completer.setWidget(self.search)
+        self.completer.activated.connect(self._complete_word)
+
+        self.results = ResultTables(models, PANEL_ID)
+        self.history = QListWidget()
+        self.history.setToolTip("Earlier queries, newest first: click one to run it again")
+        self.history.setAccessibleName("Query history")
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.count)
+        top.addWidget(self.search_button)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.results)
+        splitter.addWidget(_titled(QLabel("<b>History</b>"), self.history))
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addLayout(top)
+        content_layout.addWidget(self.message)
+        content_layout.addWidget(splitter, 1)
+
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.state.setTextFormat(Qt.TextFormat.RichText)
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.state)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack)
+
+        self.search.returnPressed.connect(self._search_typed)
+        self.search.textEdited.connect(self._offer_completions)
+        self.search_button.clicked.connect(self._search_typed)
+        self.history.itemClicked.connect(self._rerun)
+        self.history.itemActivated.connect(self._rerun)
+        self.results.wordActivated.connect(self.run_query)
+        self.results.classActivated.connect(lambda _id, name: self.run_query(f"class:{name}"))
+        models.workspace.workspaceChanged.connect(self._on_run)
+        models.workspace.runChanged.connect(self._on_run)
+        models.query.changed.connect(self._on_shared_query)
+        self._on_run()
+
+    # ------------------------------------------------------------ public
+    def run_query(self, text: str) -> None:
+        """Search ``text`` (as if typed and Enter pressed)."""
+        text = " ".join(text.split())
+        if not text:
+            return
+        self.search.setText(text)
+        try:
+            space = self.models.workspace.space()
+        except ActionLensError as exc:
+            self._show_message(html.escape(str(exc)), error=True)
+            return
+        if space is None:
+            return
+        self._add_history(text)
+        self._pending_text = text
+        self._show_message(f"Searching <b>{html.escape(text)}</b>…")
+        task = self.models.tasks.start(
+            PANEL_ID, f"Query {text!r}", run_query, space, self._retriever, text, self.count.value()
+        )
+        task.finished.connect(lambda answer, t=text: self._show_answer(t, answer))
+        task.failed.connect(lambda exc, t=text: self._show_failure(t, exc))
+
+    def history_items(self) -> list[str]:
+        """The remembered queries, newest first."""
+        return list(self._history)
+
+    # ------------------------------------------------------------ workspace and run
+    def _on_run(self, *_: object) -> None:
+        self._retriever = None
+        self.results.clear()
+        self.vocabulary.setStringList([])
+        message = no_embeddings_message(self.models)
+        if message is not None:
+            self.state.setText(message)
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        self._show_message("Type words and press Enter, e.g. <i>basketball</i> or <i>spin ball</i>.")
+        try:
+            space = self.models.workspace.space()
+        except ActionLensError as exc:
+            self._show_message(html.escape(str(exc)), error=True)
+            return
+        if space is None:
+            return
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.vocabulary",
+            "Loading the vocabulary",
+            load_vocabulary,
+            space,
+            COMPLETION_VOCABULARY,
+            quiet=True,
+        )
+        task.finished.connect(self.vocabulary.setStringList)
+        # A failure here also fails the search, which says why; completion simply stays empty.
+        if self._pending_text and self.models.workspace.workspace is not None:
+            self.run_query(self._pending_text)
+
+    def _on_shared_query(self, source: str) -> None:
+        if source != PANEL_ID and not self.models.query.text:
+            self.results.clear()
+            self._pending_text = ""
+
+    # ------------------------------------------------------------ typing
+    def _search_typed(self) -> None:
+        if self._popup_visible():
+            return  # Enter picked a completion; the user presses it again to search
+        self.run_query(self.search.text())
+
+    def _offer_completions(self, text: str) -> None:
+        prefix = text[: self.search.cursorPosition()]
+        match = _LAST_WORD.search(prefix)
+        word = match.group(0) if match else ""
+        if len(word) < 2 or not self.vocabulary.rowCount():
+            self._hide_popup()
+            return
+        self.completer.setCompletionPrefix(word)
+        if self.completer.completionCount():
+            self.completer.complete()
+        else:
+            self._hide_popup()
+
+    def _popup_visible(self) -> bool:
+        popup = self.completer.popup()
+        return popup is not None and popup.isVisible()
+
+    def _hide_popup(self) -> None:
+        popup = self.completer.popup()
+        if popup is not None:
+            popup.hide()
+
+    def _complete_word(self, word: str) -> None:
+        text = self.search.text()
+        cursor = self.search.cursorPosition()
+        head = _LAST_WORD.sub("", text[:cursor])
+        self.search.setText(head + word + text[cursor:])
+        self.search.setCursorPosition(len(head) + len(word))
+
+    def _use_suggestion(self, link: str) -> None:
+        # Links are "suggest:WRONG:RIGHT"; the wrong word is replaced wherever it stands alone.
+        _, wrong, right = link.split(":", 2)
+        text = re.sub(
+            rf"(?<![\w]){re.escape(wrong)}(?![\w])", right, self._pending_text or self.search.text()
+        )
+        self.run_query(text)
+
+    # ------------------------------------------------------------ history
+    def _add_history(self, text: str) -> None:
+        if text in self._history:
+            self._history.remove(text)
+        self._history.insert(0, text)
+        del self._history[HISTORY_SIZE:]
+        self.history.clear()
+        for entry in self._history:
+            item = QListWidgetItem(entry)
+            item.setToolTip(f"Run {entry!r} again")
+            self.history.addItem(item)
+
+    def _rerun(self, item: QListWidgetItem) -> None:
+        self.run_query(item.text())
+
+    # ------------------------------------------------------------ results
+    def _show_answer(self, text: str, answer: tuple[Retriever, RetrievalResult]) -> None:
+        retriever, result = answer
+        self._retriever = retriever
+        clips = [ClipResult(h.clip_id, h.name, h.class_name, h.score) for h in result.clips]
+        self.results.show_results(
+            clips,
+            [ClassResult(h.class_id, h.name, h.phrase, h.score) for h in result.classes],
+            [WordResult(h.word, h.score) for h in result.words],
+        )
+        self._show_message(
+            f"<b>{html.escape(text)}</b>: {len(clips)} clips, best cosine {clips[0].score:.3f}"
+            if clips
+            else f"<b>{html.escape(text)}</b>: no clip has an embedding"
+        )
+        self.models.query.set(text, {c.clip_id: c.score for c in clips}, PANEL_ID)
+
+    def _show_failure(self, text: str, exc: BaseException) -> None:
+        self.results.clear()
+        self.models.query.set(text, None, PANEL_ID)
+        if isinstance(exc, UnknownWordError):
+            links = ", ".join(
+                f'<a href="suggest:{html.escape(exc.word)}:{html.escape(s)}">{html.escape(s)}</a>'
+                for s in exc.suggestions
+            )
+            hint = f" Did you mean {links}?" if links else " Check the spelling."
+            self._show_message(
+                f"The word <b>{html.escape(exc.word)}</b> is not in the word vectors.{hint}", error=True
+            )
+        elif isinstance(exc, ActionLensError):
+            self._show_message(html.escape(str(exc)), error=True)
+        else:
+            self._show_message(f"The search failed: {html.escape(repr(exc))}", error=True)
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(f"<span style='color:#c0392b'>⚠</span> {text}" if error else text)
+
+
+if __name__ == "__main__":  # preview: python -m desktop_app.gui.panels.query WORKSPACE
+    from desktop_app.gui.panels import preview_panel
+
+    preview_panel(QueryPanel)

@@ -1,0 +1,1 @@
+"""Training the joint-embedding models: data from feature sequences, one trainer, saved runs."""

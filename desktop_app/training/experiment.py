@@ -1,0 +1,294 @@
+"""Training and evaluating runs inside a workspace: the glue between the catalog, the feature
+store, the word vectors, the trainer and the run format (what ``actionlens train`` /
+``evaluate`` call)."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import numpy as np
+
+from desktop_app.errors import ActionLensError, UnknownWordError
+from desktop_app.models.base import TASK_RECOGNITION, TASK_ZSL
+from desktop_app.models.registry import ModelShape, config_to_json, get_model_spec
+from desktop_app.progress import NullProgress, Progress
+from desktop_app.training.data import (
+    SequenceSource,
+    clips_with_streams,
+    source_name,
+    source_settings,
+    stratified_holdout,
+)
+from desktop_app.training.runs import CHECKPOINT, META, Run, now, read_meta, save_run, update_metrics
+from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
+
+
+def open_sequence_source(ws: Any, features: str | None = None) -> SequenceSource:
+    """The workspace's feature store ``features`` (default: its default store)."""
+    try:
+        from desktop_app.features import FeatureStore
+    except ImportError as exc:
+        raise ActionLensError(f"the feature store is not available ({exc}); update ActionLens") from exc
+    return FeatureStore.open(ws, features)
+
+
+def class_label_vectors(phrases: list[tuple[str, str]], vectors: Any) -> np.ndarray:
+    """Unit label vectors of classes (seed 000 §III.C: a phrase is the mean of its word vectors).
+
+    ``phrases`` are ``(class name, phrase)`` pairs; an unknown word names the class to fix.
+    """
+    rows = []
+    for name, phrase in phrases:
+        try:
+            rows.append(np.asarray(vectors.phrase_vector(phrase), dtype=np.float32))
+        except UnknownWordError as exc:
+            raise ActionLensError(
+                f"class {name!r}: {exc}; edit its phrase in the catalog or choose other word vectors"
+            ) from exc
+    matrix = np.stack(rows)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+def default_run_id(model: str, preset: str, zsl_split: str | None, fold: int, split: str) -> str:
+    """``<model>-<preset>-zsl<50-50>-f<K>`` or ``<model>-<preset>-rec-s<split>``."""
+    if zsl_split:
+        return f"{model}-{preset}-zsl{zsl_split.replace('/', '-')}-f{fold}"
+    return f"{model}-{preset}-rec-s{split}"
+
+
+def train_in_workspace(
+    ws: Any,
+    model: str,
+    *,
+    preset: str = "small",
+    zsl_split: str | None = None,
+    fold: int = 0,
+    epochs: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    features: str | None = None,
+    word_vectors: str | None = None,
+    split: str = "1",
+    seed: int = 0,
+    run_id: str | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    source: SequenceSource | None = None,
+    vectors: Any = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Train ``model`` on the workspace's clips and save the run under ``ws.runs_dir``.
+
+    With ``zsl_split`` (``"50/50"`` …) the run is trained on the seen classes of ``fold`` (all
+    their clips, less a validation share) for zero-shot evaluation; otherwise on the ``train``
+    clips of the dataset split ``split`` (validated on its ``val`` clips, or a share of ``train``).
+
+    Returns
+    -------
+    Run
+        The saved run (``resume`` on a finished run returns it as it is).
+    """
+    from desktop_app.evaluation.zsl import zsl_class_split
+
+    progress = progress or NullProgress()
+    spec = get_model_spec(model)
+    model_config = spec.config(preset)
+    train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
+    if epochs is not None:
+        train_values["epochs"] = epochs
+    train_config = TrainConfig.from_json(train_values)
+    run_id = run_id or default_run_id(model, preset, zsl_split, fold, split)
+    run_dir = ws.runs_dir / run_id
+    if (run_dir / META).is_file():
+        status = read_meta(run_dir).get("status")
+        if status == "complete" and resume:
+            return Run.load(run_dir)
+        if status == "complete" and not overwrite:
+            raise ActionLensError(f"run {run_id} exists in {ws.runs_dir}; pass --overwrite to train it again")
+    if run_dir.exists() and not resume:
+        shutil.rmtree(run_dir)
+
+    if source is None:
+        source = open_sequence_source(ws, features)
+    if vectors is None:
+        from desktop_app.words.vectors import WordVectors
+
+        vectors = WordVectors.load(word_vectors)
+    classes = ws.catalog.classes()
+    all_vectors = class_label_vectors([(c.name, c.phrase) for c in classes], vectors)
+    class_ids = np.array([c.id for c in classes], dtype=np.int64)
+
+    # The streams the model reads decide which clips are usable.
+    probe = spec.build(
+        model_config, ModelShape({s: source.dim(s) for s in source.streams}, all_vectors.shape[1], 2)
+    )
+    usable = set(clips_with_streams(source, probe.streams).tolist())
+    clips = [c for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None and c.id in usable]
+    clip_ids = np.array([c.id for c in clips], dtype=np.int64)
+    clip_classes = np.array([c.class_id for c in clips], dtype=np.int64)
+
+    zsl_meta = None
+    if zsl_split:
+        seen, unseen = zsl_class_split(class_ids, zsl_split, fold, seed)
+        train_mask = np.isin(clip_classes, seen)
+        val_mask = np.zeros(len(clip_ids), dtype=bool)
+        test_count = int((~train_mask).sum())
+        train_classes = seen
+        task = TASK_ZSL
+        zsl_meta = {
+            "split": zsl_split,
+            "fold": fold,
+            "seed": seed,
+            "seen_class_ids": seen.tolist(),
+            "unseen_class_ids": unseen.tolist(),
+        }
+    else:
+        roles = ws.catalog.split(split)
+        if not roles:
+            raise ActionLensError(
+                f"the workspace has no split {split!r}; choose one of {ws.catalog.split_names()}"
+            )
+        role = np.array([roles.get(int(c), "") for c in clip_ids])
+        train_mask, val_mask = role == "train", role == "val"
+        test_count = int((role == "test").sum())
+        train_classes = class_ids
+        task = TASK_RECOGNITION
+    if not val_mask.any():
+        held = stratified_holdout(clip_classes[train_mask], train_config.val_fraction, seed)
+        idx = np.flatnonzero(train_mask)
+        val_mask = np.zeros(len(clip_ids), dtype=bool)
+        val_mask[idx[held]] = True
+        train_mask[idx[held]] = False
+    train_index = {int(c): i for i, c in enumerate(train_classes)}
+    row_of = {int(c): i for i, c in enumerate(class_ids)}
+    label_vectors = all_vectors[[row_of[int(c)] for c in train_classes]]
+    data = TrainingData(
+        source,
+        clip_ids[train_mask],
+        np.array([train_index[int(c)] for c in clip_classes[train_mask]], dtype=np.int64),
+        clip_ids[val_mask],
+        np.array([train_index[int(c)] for c in clip_classes[val_mask]], dtype=np.int64),
+        label_vectors,
+        task=task,
+    )
+    shape = ModelShape(
+        {s: source.dim(s) for s in probe.streams}, int(all_vectors.shape[1]), len(train_classes)
+    )
+    created = now()
+    if ws.catalog is not None:
+        ws.catalog.add_run(run_id, model, created, "training", {})
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = train_model(
+        model,
+        model_config,
+        shape,
+        data,
+        train_config,
+        checkpoint_path=run_dir / CHECKPOINT,
+        resume=resume,
+        progress=progress,
+    )
+    meta = {
+        "run_id": run_id,
+        "created": created,
+        "status": "complete",
+        "task": task,
+        "model": {
+            "name": model,
+            "preset": preset,
+            "config": config_to_json(model_config),
+            "shape": shape.to_json(),
+        },
+        "training": {
+            **train_config.to_json(),
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early,
+            "train_clips_per_second": result.train_clips_per_second,
+            "history": result.history,
+        },
+        "features": {
+            "name": source_name(source),
+            "settings": source_settings(source),
+            "streams": list(probe.streams),
+        },
+        "word_vectors": {"source": dict(getattr(vectors, "source", {})), "dim": int(all_vectors.shape[1])},
+        "classes": [
+            {"id": c.id, "name": c.name, "phrase": c.phrase, "train_index": train_index.get(int(c.id))}
+            for c in classes
+        ],
+        "split": {
+            "name": None if zsl_split else split,
+            "train_clips": int(train_mask.sum()),
+            "val_clips": int(val_mask.sum()),
+            "test_clips": test_count,
+        },
+        "zsl": zsl_meta,
+        "seed": seed,
+        "metrics": {"validation": {"accuracy": result.best_val_accuracy, "epoch": result.best_epoch}},
+    }
+    save_run(run_dir, result.model, all_vectors, meta)
+    ws.catalog.add_run(run_id, model, created, "complete", meta["metrics"])
+    return Run.load(run_dir)
+
+
+def evaluate_run(
+    ws: Any, run: Run, source: SequenceSource | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Evaluate a run on its held-out clips and store the result in its metadata and the catalog.
+
+    A zero-shot run (``meta["zsl"]``) is scored on every clip of its unseen classes: each is
+    assigned the unseen class whose label vector is nearest by cosine (metrics key ``"zsl"``).
+    A recognition run is scored on the ``test`` clips of its split by its classifier head
+    (seed 000 §IV.A: the class of maximum softmax probability), or for a model without one by
+    the nearest training label vector (metrics key ``"recognition"``).
+    """
+    from desktop_app.evaluation.zsl import nearest_class, zsl_accuracy
+
+    if source is None:
+        source = open_sequence_source(ws, run.meta["features"]["name"])
+    usable = set(clips_with_streams(source, run.streams).tolist())
+    clips = [c for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None and c.id in usable]
+    meta = run.meta
+    if meta.get("zsl"):
+        unseen = np.array(meta["zsl"]["unseen_class_ids"], dtype=np.int64)
+        test = [c for c in clips if c.class_id in set(unseen.tolist())]
+        embeddings, _ = run.embed(source, np.array([c.id for c in test], dtype=np.int64), progress=progress)
+        accuracy = zsl_accuracy(
+            embeddings, np.array([c.class_id for c in test]), unseen, run.label_vectors_of(unseen)
+        )
+        name = "zsl"
+        metrics = {
+            "split": meta["zsl"]["split"],
+            "fold": meta["zsl"]["fold"],
+            "accuracy": accuracy,
+            "chance": 1.0 / len(unseen),
+            "test_clips": len(test),
+            "unseen_classes": len(unseen),
+        }
+    else:
+        roles = ws.catalog.split(meta["split"]["name"])
+        test = [c for c in clips if roles.get(c.id) == "test"]
+        embeddings, logits = run.embed(
+            source, np.array([c.id for c in test], dtype=np.int64), progress=progress
+        )
+        trained = run.training_class_ids
+        if logits is not None:
+            predicted = trained[np.argmax(logits, axis=1)]
+            how = "classifier"
+        else:
+            predicted = trained[nearest_class(embeddings, run.label_vectors_of(trained))]
+            how = "nearest-label"
+        truth = np.array([c.class_id for c in test])
+        name = "recognition"
+        metrics = {
+            "split": meta["split"]["name"],
+            "accuracy": float(np.mean(predicted == truth)) if len(test) else float("nan"),
+            "chance": 1.0 / len(trained),
+            "test_clips": len(test),
+            "by": how,
+        }
+    new_meta = update_metrics(run.run_dir, name, metrics)
+    run.meta = new_meta
+    ws.catalog.add_run(run.run_id, meta["model"]["name"], meta["created"], "complete", new_meta["metrics"])
+    return metrics

@@ -1,0 +1,221 @@
+"""A run on disk: ``runs/<run_id>/weights.safetensors`` + ``label_vectors.npy`` + ``meta.json``.
+
+``meta.json`` (format ``actionlens-run``, version 1) says everything needed to use the weights
+without the code that trained them::
+
+    {"format": "actionlens-run", "version": 1, "run_id": …, "created": …, "status": "complete",
+     "task": "zsl" | "recognition",                       # what the run was trained for
+     "model": {"name", "preset", "config", "shape": {"input_dims", "word_dim", "num_classes"}},
+     "training": {TrainConfig…, "epochs_run", "best_epoch", "stopped_early", "history"},
+     "features": {"name", "settings", "streams"},
+     "word_vectors": {"source": {…}, "dim"},
+     "classes": [{"id", "name", "phrase", "train_index"}…], # every class = label_vectors.npy rows;
+                                                          # train_index: row of the classifier
+                                                          # head (null for unseen classes)
+     "split": {"name", "train_clips", "val_clips", "test_clips"},
+     "zsl": {"split", "fold", "seed", "seen_class_ids", "unseen_class_ids"} | null,
+     "seed": …,
+     "metrics": {evaluation name: {…}}}                   # e.g. "validation", "zsl", "recognition"
+
+Weights are written before the metadata, so a ``meta.json`` always describes weights that exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop_app.atomic import atomic_path, write_json, write_npy
+from desktop_app.errors import ActionLensError
+from desktop_app.progress import NullProgress, Progress
+
+RUN_FORMAT = "actionlens-run"
+RUN_VERSION = 1
+META = "meta.json"
+WEIGHTS = "weights.safetensors"
+LABEL_VECTORS = "label_vectors.npy"
+CHECKPOINT = "checkpoint.pt"
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def save_run(
+    run_dir: str | os.PathLike[str], model: Any, label_vectors: np.ndarray, meta: dict[str, Any]
+) -> Path:
+    """Write a run's weights (safetensors), label vectors and metadata, each atomically."""
+    from safetensors.torch import save_file
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(run_dir / WEIGHTS, suffix=".safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"format": RUN_FORMAT, "model": str(meta["model"]["name"])})
+    write_npy(run_dir / LABEL_VECTORS, np.asarray(label_vectors, dtype=np.float32))
+    write_json(run_dir / META, {"format": RUN_FORMAT, "version": RUN_VERSION, **meta})
+    return run_dir
+
+
+def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a run's ``meta.json``; the error names the file and what to do."""
+    path = Path(run_dir) / META
+    if not path.is_file():
+        raise ActionLensError(f"{path} is missing; train the run again (actionlens train)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ActionLensError(f"{path} is damaged ({exc}); train the run again") from exc
+    if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
+        raise ActionLensError(f"{path} is not an ActionLens run; check the run directory")
+    if not isinstance(meta.get("version"), int) or meta["version"] > RUN_VERSION:
+        raise ActionLensError(
+            f"{path} has run format version {meta.get('version')}; upgrade ActionLens to read it"
+        )
+    return meta
+
+
+def update_metrics(run_dir: str | os.PathLike[str], name: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Set ``meta["metrics"][name]`` and rewrite ``meta.json`` atomically; returns the new meta."""
+    meta = read_meta(run_dir)
+    meta.setdefault("metrics", {})[name] = metrics
+    write_json(Path(run_dir) / META, meta)
+    return meta
+
+
+@dataclass
+class Run:
+    """A saved run, loaded from its directory."""
+
+    run_dir: Path
+    meta: dict[str, Any]
+    model: Any
+    label_vectors: np.ndarray
+
+    @property
+    def run_id(self) -> str:
+        return str(self.meta["run_id"])
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """Feature streams the model reads."""
+        return tuple(self.model.streams)
+
+    @property
+    def max_len(self) -> int:
+        """Longest feature sequence the model reads (longer ones are clipped)."""
+        return int(self.meta["model"]["config"].get("max_len", 10**9))
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        """Catalog ids of every class, in ``label_vectors`` row order."""
+        return np.array([int(c["id"]) for c in self.meta["classes"]], dtype=np.int64)
+
+    @property
+    def training_class_ids(self) -> np.ndarray:
+        """Catalog ids of the training classes, in classifier-head order."""
+        rows = sorted(
+            (int(c["train_index"]), int(c["id"]))
+            for c in self.meta["classes"]
+            if c.get("train_index") is not None
+        )
+        return np.array([cid for _, cid in rows], dtype=np.int64)
+
+    def label_vectors_of(self, class_ids: np.ndarray) -> np.ndarray:
+        """Label vectors (unit rows) of the given catalog class ids."""
+        row = {int(c): i for i, c in enumerate(self.class_ids)}
+        return self.label_vectors[[row[int(c)] for c in class_ids]]
+
+    @classmethod
+    def load(cls, run_dir: str | os.PathLike[str]) -> Run:
+        """Rebuild the model from ``meta.json`` alone and load its safetensors weights."""
+        from safetensors.torch import load_file
+
+        from desktop_app.models.registry import ModelShape, config_from_json, get_model_spec
+
+        run_dir = Path(run_dir)
+        meta = read_meta(run_dir)
+        if meta.get("status") != "complete":
+            raise ActionLensError(
+                f"run {run_dir.name} did not finish training; resume it (actionlens train … --resume)"
+            )
+        spec = get_model_spec(meta["model"]["name"])
+        shape = ModelShape.from_json(meta["model"]["shape"])
+        model = spec.build(config_from_json(spec, meta["model"]["config"]), shape)
+        model.word_dim = shape.word_dim
+        weights = run_dir / WEIGHTS
+        if not weights.is_file():
+            raise ActionLensError(f"{weights} is missing; train the run again")
+        try:
+            model.load_state_dict(load_file(str(weights)))
+        except (RuntimeError, OSError) as exc:
+            raise ActionLensError(
+                f"{weights} does not fit its meta.json ({exc}); train the run again"
+            ) from exc
+        model.eval()
+        label_vectors = np.load(run_dir / LABEL_VECTORS, allow_pickle=False)
+        return cls(run_dir, meta, model, label_vectors)
+
+    def embed(
+        self,
+        source: Any,
+        clip_ids: np.ndarray,
+        batch_size: int = 64,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Embeddings ``(N, word_dim)`` float32 and classifier logits (or ``None``) of clips.
+
+        ``source`` is any :class:`~desktop_app.training.data.SequenceSource` with the run's
+        streams and dimensions (the workspace's feature store, or new clips in memory).
+        """
+        import torch
+
+        from desktop_app.training.data import SequenceCache
+
+        progress = progress or NullProgress()
+        dims = self.meta["model"]["shape"]["input_dims"]
+        for stream in self.streams:
+            if stream not in source.streams or source.dim(stream) != dims[stream]:
+                raise ActionLensError(
+                    f"run {self.run_id} needs {stream!r} features of dimension {dims[stream]}; "
+                    f"the feature store {getattr(source, 'name', '')!r} does not have them — "
+                    f"use the store the run was trained on ({self.meta['features']['name']!r})"
+                )
+        cache = SequenceCache(source, self.streams, self.max_len)
+        embeddings, logits = [], []
+        clip_ids = np.asarray(clip_ids, dtype=np.int64)
+        with torch.inference_mode():
+            for start in range(0, len(clip_ids), batch_size):
+                progress.check_cancelled()
+                batch = cache.collate(clip_ids[start : start + batch_size])
+                emb, lg = self.model(batch.features, batch.lengths)
+                embeddings.append(emb.float().numpy())
+                if lg is not None:
+                    logits.append(lg.float().numpy())
+                progress.set_progress(
+                    min(1.0, (start + batch_size) / max(len(clip_ids), 1)), "embedding clips"
+                )
+        dim = int(self.meta["model"]["shape"]["word_dim"])
+        out = np.concatenate(embeddings).astype(np.float32) if embeddings else np.zeros((0, dim), np.float32)
+        return out, (np.concatenate(logits) if logits else None)
+
+
+def list_runs(runs_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The metadata of every readable run under ``runs_dir``, by run id."""
+    found = []
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    for run_dir in sorted(p for p in root.iterdir() if (p / META).is_file()):
+        try:
+            found.append(read_meta(run_dir))
+        except ActionLensError:
+            continue
+    return found
