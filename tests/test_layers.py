@@ -11,7 +11,7 @@ import desktop_app
 CORE_MODULES = sorted(
     m.name
     for m in pkgutil.walk_packages(desktop_app.__path__, "desktop_app.")
-    if not m.name.startswith("desktop_app.gui")
+    if not m.name.startswith("desktop_app.gui") and m.name != "desktop_app.__main__"
 )
 
 

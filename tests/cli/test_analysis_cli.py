@@ -9,6 +9,7 @@ import pytest
 
 from desktop_app.cli import main
 from desktop_app.pipeline import build_demo_workspace
+from desktop_app.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +20,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_demo_workspace(ws, data=root / "data", preset="tiny")
     assert main(["train", "--workspace", str(ws), "--model", "pooled-ridge", "--run-id", "ridge"]) == 0
     assert main(["embed", "--workspace", str(ws), "--run", "ridge"]) == 0
+    with Workspace.open(ws) as opened:  # the commands' default run: the workspace's active one
+        opened.update_manifest(active_run="ridge")
     return ws
 
 
