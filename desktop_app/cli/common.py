@@ -37,16 +37,20 @@ def print_json(obj: Any) -> None:
 class TerminalProgress(ProgressBase):
     """A progress handle drawn as a tqdm bar on stderr; Ctrl-C cancels the task.
 
-    Quiet (no bar) when ``enabled`` is false, for ``--json`` output and non-terminals.
+    No bar when ``quiet`` (``--json`` output, a worker process) or when stderr is not a terminal,
+    so logs and pipes get the command's result lines only.
     """
 
-    def __init__(self, description: str = "", enabled: bool | None = None) -> None:
+    def __init__(self, description: str = "", quiet: bool = False) -> None:
         super().__init__()
         from tqdm import tqdm
 
-        enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar = tqdm(
-            total=1000, desc=description, disable=not enabled, unit="‰", bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}"
+            total=1000,
+            desc=description,
+            disable=quiet or not sys.stderr.isatty(),
+            unit="‰",
+            bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
         )
 
     def set_progress(self, fraction: float, message: str = "") -> None:

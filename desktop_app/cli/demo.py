@@ -16,7 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Build the demo workspace if it is missing or unfinished (generate the synthetic "
         "dataset, import it and run every pipeline stage), then open it in the app.",
     )
-    p.add_argument("--workspace", "-w", help="where the demo workspace goes (default: ~/.local/share/actionlens/demo/workspace)")
+    p.add_argument(
+        "--workspace",
+        "-w",
+        help="where the demo workspace goes (default: ~/.local/share/actionlens/demo/workspace)",
+    )
     p.add_argument("--data", help="where the generated videos go (default: beside the workspace)")
     p.add_argument("--preset", default="small", help="demo dataset size preset (default: small)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -31,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.pipeline import build_demo_workspace
     from desktop_app.workspace import Workspace
 
-    with TerminalProgress("demo", enabled=None if not args.json else False) as progress:
+    with TerminalProgress("demo", quiet=args.json) as progress:
         build = build_demo_workspace(
             Path(args.workspace) if args.workspace else None,
             data=Path(args.data) if args.data else None,

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Embed and print where the embeddings went."""
     from desktop_app.evaluation.embed import embed_workspace
 
-    with open_workspace(args) as ws, TerminalProgress(f"embed {args.run}", enabled=not args.json) as bar:
+    with open_workspace(args) as ws, TerminalProgress(f"embed {args.run}", quiet=args.json) as bar:
         summary = embed_workspace(ws, args.run, progress=bar)
     if args.json:
         print_json(summary.to_json())

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate (training missing runs if asked), print the table and save it as JSON."""
     from desktop_app.evaluation.report import evaluate_table
 
-    with open_workspace(args) as ws, TerminalProgress(f"evaluate {args.task}", enabled=not args.json) as bar:
+    with open_workspace(args) as ws, TerminalProgress(f"evaluate {args.task}", quiet=args.json) as bar:
         table, text = evaluate_table(
             ws,
             task=args.task,

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     )
     ws = open_workspace(args)
     try:
-        with TerminalProgress("extract", enabled=None if not args.json else False) as progress:
+        with TerminalProgress("extract", quiet=args.json) as progress:
             summary = extract_features(ws, settings, progress=progress, workers=args.workers)
     finally:
         ws.close()

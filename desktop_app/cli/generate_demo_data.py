@@ -19,8 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "layout, deterministic by seed.",
     )
     p.add_argument("out", metavar="OUT", help="output directory")
-    p.add_argument("--preset", default="small", choices=sorted(DEMO_PRESETS), help="dataset size (default: small)")
-    p.add_argument("--stories", action="store_true", help="also render multi-action story videos with paragraphs")
+    p.add_argument(
+        "--preset", default="small", choices=sorted(DEMO_PRESETS), help="dataset size (default: small)"
+    )
+    p.add_argument(
+        "--stories", action="store_true", help="also render multi-action story videos with paragraphs"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     add_json_arg(p)
     p.set_defaults(func=run)
@@ -30,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Generate and print a summary."""
     from desktop_app.data.demo import generate_demo_dataset
 
-    with TerminalProgress("generate", enabled=None if not args.json else False) as progress:
+    with TerminalProgress("generate", quiet=args.json) as progress:
         summary = generate_demo_dataset(
             Path(args.out), preset=args.preset, seed=args.seed, stories=args.stories, progress=progress
         )

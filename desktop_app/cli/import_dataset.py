@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("format", choices=FORMATS, help="the dataset's layout on disk")
     p.add_argument("source", metavar="SRC", help="the dataset's root directory")
     add_workspace_arg(p)
-    p.add_argument("--no-probe", action="store_true", help="do not open every video to read its size and length")
+    p.add_argument(
+        "--no-probe", action="store_true", help="do not open every video to read its size and length"
+    )
     p.add_argument("--csv", help="kinetics: the annotation CSV (default: the only *.csv in SRC)")
     p.add_argument("--splits-dir", help="hmdb51: the directory of *_test_splitN.txt files")
     add_json_arg(p)
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise ActionLensError(f"{source} is not a directory; give the root folder of the dataset")
     options = {k: Path(v) for k, v in (("csv", args.csv), ("splits_dir", args.splits_dir)) if v}
     importer = get_importer(args.format)
-    with TerminalProgress(f"import {args.format}", enabled=None if not args.json else False) as progress:
+    with TerminalProgress(f"import {args.format}", quiet=args.json) as progress:
         result = importer(source, progress=progress, probe=not args.no_probe, **options)
     if not result.clips:
         raise ActionLensError(

@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     for split, roles in info["splits"].items():
         print(f"split {split:<6}" + ", ".join(f"{role} {n}" for role, n in roles.items()))
     for store in info["feature_stores"]:
-        print(f"features    {store.get('name')}: {store.get('clips_done', '?')}/{store.get('clips_total', '?')} clips")
+        print(
+            f"features    {store.get('name')}: {store.get('clips_done', '?')}/{store.get('clips_total', '?')} clips"
+        )
     for r in info["runs"]:
         print(f"run         {r['id']} ({r['model']}, {r['status']})")
     for bad in info["bad_clips"][:20]:

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                 if not args.axes:
                     raise ActionLensError('--method axes needs --axes "A,B,C,D", e.g. "slow,fast,down,up"')
                 params["axes"] = args.axes
-            with TerminalProgress(f"{args.method} map", enabled=None if not args.json else False) as progress:
+            with TerminalProgress(f"{args.method} map", quiet=args.json) as progress:
                 result = load_or_compute_map(
                     ws, args.run, args.method, args.of, params, progress, force=args.force
                 )

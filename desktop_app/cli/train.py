@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = distributed_context()
     with (
         open_workspace(args) as ws,
-        TerminalProgress(f"train {args.model}", enabled=not args.json and ctx.is_main) as bar,
+        TerminalProgress(f"train {args.model}", quiet=args.json or not ctx.is_main) as bar,
     ):
         result = train_in_workspace(
             ws,

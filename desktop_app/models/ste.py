@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from desktop_app.models.base import TASK_ZSL, JointEmbeddingModel, StepInfo, masked_mean
 from desktop_app.models.losses import hinge_rank_loss, softmax_loss
@@ -38,6 +39,13 @@ class STEConfig:
     #: Longest sequence read, in feature steps (the seed's GRUs are variable-length; this caps
     #: memory: 300 steps = 30 s at the seed's 10 fps).
     max_len: int = 300
+    #: Dropout on the pooled stream embeddings and the MLP's hidden layer (not in the seed: 0).
+    dropout: float = 0.0
+    #: Weight of the softmax loss of eq. (6) beside eq. (5) (the seed sums them: 1).
+    softmax_weight: float = 1.0
+    #: Score eq. (5) on the L2-normalised embedding (cosine, as zero-shot assignment does) instead
+    #: of the raw dot product the seed writes (False).
+    normalize_embedding: bool = False
 
 
 class SemanticTemporalEmbedding(JointEmbeddingModel):
@@ -61,6 +69,8 @@ class SemanticTemporalEmbedding(JointEmbeddingModel):
             nn.ReLU(),
             nn.Linear(config.mlp_hidden, shape.word_dim),
         )
+        # Applied in forward, outside ``mlp``, so the weights keep their names in saved runs.
+        self.dropout = nn.Dropout(config.dropout)
         # Eq. (7): P(l_v = n | g(E_v)) ∝ exp(g(E_v)·w_n) — a bias-free linear layer.
         self.classifier = nn.Linear(shape.word_dim, shape.num_classes, bias=False)
 
@@ -76,7 +86,9 @@ class SemanticTemporalEmbedding(JointEmbeddingModel):
         return torch.cat([e_app * self.config.appearance_weight, e_motion * self.config.motion_weight], dim=1)
 
     def forward(self, features: dict[str, Tensor], lengths: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        embedding = self.mlp(self.encode(features, lengths))
+        linear_in, activation, linear_out = self.mlp
+        hidden = self.dropout(activation(linear_in(self.dropout(self.encode(features, lengths)))))
+        embedding = linear_out(hidden)
         return embedding, self.classifier(embedding)
 
     def loss(
@@ -85,9 +97,11 @@ class SemanticTemporalEmbedding(JointEmbeddingModel):
         """Eq. (5) + eq. (6), per clip."""
         margin = self.config.margin_zsl if step.task == TASK_ZSL else self.config.margin_recognition
         assert logits is not None
-        return hinge_rank_loss(embedding.float(), targets, label_vectors, margin) + softmax_loss(
-            logits, targets
-        )
+        scored = F.normalize(embedding.float(), dim=1) if self.config.normalize_embedding else embedding.float()
+        hinge = hinge_rank_loss(scored, targets, label_vectors, margin)
+        if self.config.softmax_weight == 0.0:
+            return hinge
+        return hinge + self.config.softmax_weight * softmax_loss(logits, targets)
 
 
 register_model(

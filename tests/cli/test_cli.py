@@ -45,7 +45,10 @@ def test_generate_import_info_round_trip(tmp_path: Path, capsys: pytest.CaptureF
     assert info["clips"] == 24 and info["classes_with_verb_and_noun"] == 6
     assert info["splits"]["1"]["train"] + info["splits"]["1"]["test"] == 24
 
-    assert main(["import", "activitynet", str(data / "stories"), "--workspace", str(tmp_path / "ws2"), "--json"]) == 0
+    assert (
+        main(["import", "activitynet", str(data / "stories"), "--workspace", str(tmp_path / "ws2"), "--json"])
+        == 0
+    )
     assert _json(capsys)["clips_added"] == 4
 
 

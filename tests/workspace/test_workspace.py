@@ -19,9 +19,14 @@ def _result(root: Path, names: list[str]) -> ImportResult:
     return ImportResult(
         dataset="ucf101",
         data_root=str(root),
-        classes=[ClassRecord("BounceBall", "bounce ball", "bounce", "ball", 1), ClassRecord("RollBox", "roll box", "roll", "box", 2)],
+        classes=[
+            ClassRecord("BounceBall", "bounce ball", "bounce", "ball", 1),
+            ClassRecord("RollBox", "roll box", "roll", "box", 2),
+        ],
         clips=[
-            ClipRecord(n, f"{n.split('_')[1]}/{n}.mp4", n.split("_")[1], {"1": "train" if i % 2 else "test"}, info)
+            ClipRecord(
+                n, f"{n.split('_')[1]}/{n}.mp4", n.split("_")[1], {"1": "train" if i % 2 else "test"}, info
+            )
             for i, n in enumerate(names)
         ],
         skipped=[Skipped("RollBox/broken.mp4", "zero decodable frames")],
@@ -40,7 +45,10 @@ def test_create_import_and_reopen(tmp_path: Path) -> None:
         assert [c.id for c in clips] == [0, 1, 2]  # dense ids: a clip's id is its row in every array
         assert [c.class_name for c in clips] == ["BounceBall", "BounceBall", "RollBox"]
         assert clips[0].width == 64 and clips[0].duration == 2.0
-        assert ws.clip_path(clips[2].path) == (tmp_path / "data" / "RollBox" / "v_RollBox_g01_c01.mp4").absolute()
+        assert (
+            ws.clip_path(clips[2].path)
+            == (tmp_path / "data" / "RollBox" / "v_RollBox_g01_c01.mp4").absolute()
+        )
         assert ws.catalog.split("1") == {0: "test", 1: "train", 2: "test"}
         assert [(c.name, c.verb, c.noun) for c in ws.catalog.classes()] == [
             ("BounceBall", "bounce", "ball"),
@@ -54,8 +62,13 @@ def test_create_import_and_reopen(tmp_path: Path) -> None:
 
 def test_captions_and_bad_marks_round_trip(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path / "ws")
-    clip = ClipRecord("story1", "stories/story1.mp4", None, {"official": "train"},
-                      captions=[Caption(0.0, 1.5, "A ball bounces."), Caption(1.5, 3.0, "Then it rolls.")])
+    clip = ClipRecord(
+        "story1",
+        "stories/story1.mp4",
+        None,
+        {"official": "train"},
+        captions=[Caption(0.0, 1.5, "A ball bounces."), Caption(1.5, 3.0, "Then it rolls.")],
+    )
     ws.add_import(ImportResult("activitynet", str(tmp_path), clips=[clip]))
     assert [c.sentence for c in ws.catalog.captions(0)] == ["A ball bounces.", "Then it rolls."]
     ws.catalog.mark_bad(0, "truncated stream")
@@ -96,7 +109,9 @@ def test_older_schema_is_migrated(tmp_path: Path) -> None:
     con.execute("PRAGMA user_version = 1")
     con.commit()
     con.close()
-    (root / "workspace.json").write_text(json.dumps({"format": "actionlens-workspace", "schema_version": 1, "data_root": str(tmp_path)}))
+    (root / "workspace.json").write_text(
+        json.dumps({"format": "actionlens-workspace", "schema_version": 1, "data_root": str(tmp_path)})
+    )
 
     with Workspace.open(root) as ws:
         assert ws.manifest["schema_version"] == SCHEMA_VERSION
@@ -111,7 +126,10 @@ def test_older_schema_is_migrated(tmp_path: Path) -> None:
     [
         (lambda root: (root / "workspace.json").unlink(), "workspace.json is missing"),
         (lambda root: (root / "workspace.json").write_text("{not json"), "workspace.json is damaged"),
-        (lambda root: (root / "workspace.json").write_text('{"format": "something-else"}'), "not an ActionLens workspace"),
+        (
+            lambda root: (root / "workspace.json").write_text('{"format": "something-else"}'),
+            "not an ActionLens workspace",
+        ),
         (
             lambda root: (root / "workspace.json").write_text(
                 json.dumps({"format": "actionlens-workspace", "schema_version": SCHEMA_VERSION + 1})
