@@ -125,6 +125,8 @@ class Action2VecConfig:
     #: λ from 75 % of the first epoch on (seed: 0.02), and before that (not given: 1).
     ce_weight: float = 0.02
     ce_weight_initial: float = 1.0
+    #: Factor on the input features (1: as stored; see ``docs/models.md``).
+    input_scale: float = 1.0
 
 
 class Action2Vec(JointEmbeddingModel):
@@ -150,6 +152,7 @@ class Action2Vec(JointEmbeddingModel):
 
     def forward(self, features: dict[str, Tensor], lengths: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         sequence, length = concat_streams(features, lengths, self.streams)
+        sequence = sequence * self.config.input_scale
         batch, steps, dim = sequence.shape
         s = self.config.subseq_len
         pieces = max(1, -(-steps // s))
@@ -192,6 +195,7 @@ register_model(
                     "lstm1_size": 128,
                     "lstm2_size": 96,
                     "attention_size": 64,
+                    "input_scale": 3.0,
                 },
                 "train": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30},
             },

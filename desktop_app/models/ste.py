@@ -39,13 +39,16 @@ class STEConfig:
     #: Longest sequence read, in feature steps (the seed's GRUs are variable-length; this caps
     #: memory: 300 steps = 30 s at the seed's 10 fps).
     max_len: int = 300
-    #: Dropout on the pooled stream embeddings and the MLP's hidden layer (not in the seed: 0).
-    dropout: float = 0.0
-    #: Weight of the softmax loss of eq. (6) beside eq. (5) (the seed sums them: 1).
-    softmax_weight: float = 1.0
-    #: Score eq. (5) on the L2-normalised embedding (cosine, as zero-shot assignment does) instead
-    #: of the raw dot product the seed writes (False).
+    #: Weight of the softmax loss of eq. (6) beside eq. (5) in zero-shot runs (the seed sums them:
+    #: 1; it calls eq. (6) "a fine-tuning part … effective when performing video recognition",
+    #: so recognition runs always weigh it 1).
+    softmax_weight_zsl: float = 1.0
+    #: Score eq. (5) on the L2-normalised embedding (cosine, as zero-shot assignment and retrieval
+    #: do) instead of the raw dot product the seed writes (False).
     normalize_embedding: bool = False
+    #: Factor on the input features before the GRUs (1: as stored; the feature store's steps are
+    #: unit vectors, so each of their components is small).
+    input_scale: float = 1.0
 
 
 class SemanticTemporalEmbedding(JointEmbeddingModel):
@@ -69,8 +72,6 @@ class SemanticTemporalEmbedding(JointEmbeddingModel):
             nn.ReLU(),
             nn.Linear(config.mlp_hidden, shape.word_dim),
         )
-        # Applied in forward, outside ``mlp``, so the weights keep their names in saved runs.
-        self.dropout = nn.Dropout(config.dropout)
         # Eq. (7): P(l_v = n | g(E_v)) ∝ exp(g(E_v)·w_n) — a bias-free linear layer.
         self.classifier = nn.Linear(shape.word_dim, shape.num_classes, bias=False)
 
@@ -79,29 +80,31 @@ class SemanticTemporalEmbedding(JointEmbeddingModel):
         app_stream, motion_stream = self.streams
         # Unidirectional GRUs: outputs at valid steps do not depend on the zero padding after them,
         # so a masked mean over the padded batch equals the variable-length result.
-        app, _ = self.appearance_gru(features[app_stream])
-        motion, _ = self.motion_gru(features[motion_stream])
+        scale = self.config.input_scale
+        app, _ = self.appearance_gru(features[app_stream] * scale)
+        motion, _ = self.motion_gru(features[motion_stream] * scale)
         e_app = masked_mean(app, lengths[app_stream])
         e_motion = masked_mean(motion, lengths[motion_stream])
         return torch.cat([e_app * self.config.appearance_weight, e_motion * self.config.motion_weight], dim=1)
 
     def forward(self, features: dict[str, Tensor], lengths: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        linear_in, activation, linear_out = self.mlp
-        hidden = self.dropout(activation(linear_in(self.dropout(self.encode(features, lengths)))))
-        embedding = linear_out(hidden)
+        embedding = self.mlp(self.encode(features, lengths))
         return embedding, self.classifier(embedding)
 
     def loss(
         self, embedding: Tensor, logits: Tensor | None, targets: Tensor, label_vectors: Tensor, step: StepInfo
     ) -> Tensor:
-        """Eq. (5) + eq. (6), per clip."""
-        margin = self.config.margin_zsl if step.task == TASK_ZSL else self.config.margin_recognition
+        """Eq. (5) + eq. (6), per clip (eq. 6 weighted by ``softmax_weight_zsl`` in zero-shot runs)."""
+        zsl = step.task == TASK_ZSL
+        margin = self.config.margin_zsl if zsl else self.config.margin_recognition
+        softmax_weight = self.config.softmax_weight_zsl if zsl else 1.0
         assert logits is not None
-        scored = F.normalize(embedding.float(), dim=1) if self.config.normalize_embedding else embedding.float()
+        scored = embedding.float()
+        if self.config.normalize_embedding:
+            scored = F.normalize(scored, dim=1)
         hinge = hinge_rank_loss(scored, targets, label_vectors, margin)
-        if self.config.softmax_weight == 0.0:
-            return hinge
-        return hinge + self.config.softmax_weight * softmax_loss(logits, targets)
+        # Eq. (6) is always computed, so the classifier takes part in every step (DDP needs that).
+        return hinge + softmax_weight * softmax_loss(logits, targets)
 
 
 register_model(
@@ -118,7 +121,15 @@ register_model(
                 "train": {"optimizer": "adam", "lr": 1e-4, "lr_halve_every": 15, "epochs": 60},
             },
             "small": {
-                "model": {"hidden_size": 128, "mlp_hidden": 256, "max_len": 64},
+                # See docs/models.md for the measurements behind each setting.
+                "model": {
+                    "hidden_size": 128,
+                    "mlp_hidden": 256,
+                    "max_len": 64,
+                    "normalize_embedding": True,
+                    "softmax_weight_zsl": 0.1,
+                    "input_scale": 3.0,
+                },
                 "train": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30},
             },
         },

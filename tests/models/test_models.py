@@ -1,5 +1,7 @@
 """Shapes of every registered model, padding invariance, and the registry."""
 
+import math
+
 import pytest
 import torch
 
@@ -76,5 +78,29 @@ def test_ste_weighted_concatenation():
     features, lengths = _batch([5, 5])
     with torch.no_grad():
         e = model.encode(features, lengths)
-        app, _ = model.appearance_gru(features["appearance"])
+        app, _ = model.appearance_gru(features["appearance"] * model.config.input_scale)
+    assert model.config.input_scale == 3.0
     assert torch.allclose(e[:, :128], 0.5 * app.mean(dim=1), atol=1e-6)
+
+
+def test_ste_loss_options_by_hand():
+    """Cosine hinge (eq. 5 on the unit embedding) + eq. 6 weighted 0.1 in zero-shot, 1 otherwise."""
+    from desktop_app.models.base import TASK_RECOGNITION, TASK_ZSL, StepInfo
+
+    spec = get_model_spec("ste")
+    model = spec.build(spec.config("small"), SHAPE)
+    embedding = torch.tensor([[3.0, 4.0] + [0.0] * (SHAPE.word_dim - 2)])
+    labels = torch.zeros(2, SHAPE.word_dim)
+    labels[0, 0], labels[1, 1] = 1.0, 1.0
+    logits = torch.tensor([[0.0, 0.0]])
+    target = torch.tensor([0])
+    # cosines 0.6 (own), 0.8 (other): hinge = 0.4 − 0.6 + 0.8 = 0.6 (zsl) / 0.55 − 0.6 + 0.8 = 0.75
+    ce = math.log(2.0)
+    zsl = model.loss(embedding, logits, target, labels, StepInfo(task=TASK_ZSL))
+    rec = model.loss(embedding, logits, target, labels, StepInfo(task=TASK_RECOGNITION))
+    assert zsl.item() == pytest.approx(0.6 + 0.1 * ce, abs=1e-5)
+    assert rec.item() == pytest.approx(0.75 + ce, abs=1e-5)
+    # the paper preset is the seed as written: dot products, eq. 6 weight 1
+    paper = spec.build(spec.config("paper"), SHAPE)
+    dot = paper.loss(embedding, logits, target, labels, StepInfo(task=TASK_ZSL))
+    assert dot.item() == pytest.approx(0.4 - 3.0 + 4.0 + ce, abs=1e-5)
