@@ -100,12 +100,20 @@ def evaluate_table(
         table = zsl_table(metas, models, splits, folds)
     else:
         rows = []
+        word_space, head = f"split {split}", f"split {split} head"
         for model in models:
-            found = [m for m in metas if m["model"]["name"] == model]
-            cell = summarize([m["metrics"]["recognition"]["accuracy"] for m in found])
-            cell["chance"] = found[0]["metrics"]["recognition"]["chance"] if found else None
-            rows.append({"model": model, "cells": {f"split {split}": cell}})
-        table = {"task": "recognition", "metric": "accuracy", "columns": [f"split {split}"], "rows": rows}
+            scores = [m["metrics"]["recognition"] for m in metas if m["model"]["name"] == model]
+            cells = {
+                word_space: summarize([s["accuracy"] for s in scores]),
+                head: summarize(
+                    [s["classifier_accuracy"] for s in scores if s.get("classifier_accuracy") is not None]
+                ),
+            }
+            for cell in cells.values():
+                cell["chance"] = scores[0]["chance"] if scores else None
+            rows.append({"model": model, "cells": cells})
+        # Word space: nearest training label vector by cosine; head: the classifier head's argmax.
+        table = {"task": "recognition", "metric": "accuracy", "columns": [word_space, head], "rows": rows}
     table["preset"] = preset
     write_json(ws.runs_dir / TABLES_DIR / f"{task}.json", table)
     return table, format_table(table)

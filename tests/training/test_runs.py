@@ -109,3 +109,19 @@ def test_finished_run_is_not_overwritten_silently(trained):
     ws, data, _ = trained
     with pytest.raises(ActionLensError, match="--overwrite"):
         train_in_workspace(ws, "ste", zsl_split="50/50", fold=0, epochs=1, source=data.source, vectors=None)
+
+
+def test_recognition_is_scored_in_the_word_space_and_by_the_head(tmp_path):
+    data = synthetic_actions(num_classes=6, clips_per_class=8, word_dim=8, seed=5)
+    ws, vectors = synthetic_workspace(tmp_path / "ws", data)
+    common = {"epochs": 6, "source": data.source, "vectors": vectors, "train_overrides": {"num_threads": 1}}
+    ste = train_in_workspace(ws, "ste", **common)
+    ridge = train_in_workspace(ws, "pooled-ridge", **common)
+    with_head = evaluate_run(ws, ste, source=data.source)
+    without_head = evaluate_run(ws, ridge, source=data.source)
+    for metrics in (with_head, without_head):
+        assert metrics["test_clips"] == 12 and metrics["chance"] == pytest.approx(1 / 6)
+        assert metrics["accuracy"] > 2 * metrics["chance"]  # clear-cut synthetic classes
+    assert 0.0 <= with_head["classifier_accuracy"] <= 1.0
+    assert without_head["classifier_accuracy"] is None  # ridge has no classifier head
+    ws.close()
