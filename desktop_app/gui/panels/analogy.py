@@ -37,17 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.analysis.retrieval import ClassHit, ClipHit, WordHit
 from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.gui.dnd import parse_operands
 from desktop_app.gui.models import AppModels
-from desktop_app.gui.panels.query import (
-    ClassResult,
-    ClipResult,
-    ResultTables,
-    WordResult,
-    no_embeddings_message,
-    word_vectors_of,
-)
+from desktop_app.gui.panels.query import ResultTables, no_embeddings_message, word_vectors_of
 from desktop_app.progress import Progress
 from desktop_app.workspace import Workspace
 
@@ -467,9 +461,9 @@ class AnalogyPanel(QWidget):
     def _show_result(self, text: str, result: AnalogyResult) -> None:
         score_name = "Cosine" if result.metric == "cosine" else "Distance"
         self.results.show_results(
-            [ClipResult(c["clip_id"], c["name"], c["class_name"], c["score"]) for c in result.clips],
-            [ClassResult(c["class_id"], c["name"], c["phrase"], c["score"]) for c in result.classes],
-            [WordResult(w["word"], w["score"]) for w in result.words],
+            [ClipHit(c["clip_id"], c["name"], c["class_name"], c["score"]) for c in result.clips],
+            [ClassHit(c["class_id"], c["name"], c["phrase"], c["score"]) for c in result.classes],
+            [WordHit(w["word"], w["score"]) for w in result.words],
             score_name,
         )
         best = f"; nearest class: <b>{html.escape(result.classes[0]['phrase'])}</b>" if result.classes else ""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import html
 import re
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QSize, QStringListModel, Qt, Signal
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.analysis.retrieval import ClassHit, ClipHit, WordHit
 from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.gui.dnd import OPERANDS_MIME, operands_mime_data
 from desktop_app.gui.models import AppModels
@@ -115,34 +115,6 @@ def run_query(
 
 
 # --------------------------------------------------------------------------- result tables
-@dataclass(frozen=True)
-class ClipResult:
-    """One clip result as the tables show it."""
-
-    clip_id: int
-    name: str
-    class_name: str | None
-    score: float
-
-
-@dataclass(frozen=True)
-class ClassResult:
-    """One class result."""
-
-    class_id: int
-    name: str
-    phrase: str
-    score: float
-
-
-@dataclass(frozen=True)
-class WordResult:
-    """One word result."""
-
-    word: str
-    score: float
-
-
 class OperandTable(QTableWidget):
     """A result table whose rows drag out as analogy operands (each row's operand in column 0)."""
 
@@ -261,9 +233,9 @@ class ResultTables(QWidget):
 
     def show_results(
         self,
-        clips: list[ClipResult],
-        classes: list[ClassResult],
-        words: list[WordResult],
+        clips: list[ClipHit],
+        classes: list[ClassHit],
+        words: list[WordHit],
         score_name: str = "Cosine",
     ) -> None:
         """Fill the three tables (best first); ``score_name`` heads the score columns."""
@@ -288,7 +260,7 @@ class ResultTables(QWidget):
         self.classes_title.setText(f"<b>Classes</b> ({len(classes)})")
         self.words_title.setText(f"<b>Words</b> ({len(words)})")
 
-    def _fill_clips(self, rows: list[ClipResult]) -> None:
+    def _fill_clips(self, rows: list[ClipHit]) -> None:
         self.clips.clearSelection()
         self.clips.setRowCount(len(rows))
         wm = self.models.workspace
@@ -310,7 +282,7 @@ class ResultTables(QWidget):
             self.clips.setItem(r, 3, _score_item(hit.score))
         self._mark_current_selection()
 
-    def _fill_classes(self, rows: list[ClassResult]) -> None:
+    def _fill_classes(self, rows: list[ClassHit]) -> None:
         self.classes.setRowCount(len(rows))
         for r, hit in enumerate(rows):
             item = QTableWidgetItem(hit.phrase or hit.name)
@@ -322,7 +294,7 @@ class ResultTables(QWidget):
             self.classes.setItem(r, 0, item)
             self.classes.setItem(r, 1, _score_item(hit.score))
 
-    def _fill_words(self, rows: list[WordResult]) -> None:
+    def _fill_words(self, rows: list[WordHit]) -> None:
         self.words.setRowCount(len(rows))
         for r, hit in enumerate(rows):
             item = QTableWidgetItem(hit.word)
@@ -619,11 +591,11 @@ class QueryPanel(QWidget):
     def _show_answer(self, text: str, answer: tuple[Retriever, RetrievalResult]) -> None:
         retriever, result = answer
         self._retriever = retriever
-        clips = [ClipResult(h.clip_id, h.name, h.class_name, h.score) for h in result.clips]
+        clips = result.clips
         self.results.show_results(
             clips,
-            [ClassResult(h.class_id, h.name, h.phrase, h.score) for h in result.classes],
-            [WordResult(h.word, h.score) for h in result.words],
+            result.classes,
+            result.words,
         )
         self._show_message(
             f"<b>{html.escape(text)}</b>: {len(clips)} clips, best cosine {clips[0].score:.3f}"
