@@ -43,12 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"actionlens {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"desktop_app.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command whose module is not there yet
-            if exc.name != f"desktop_app.cli.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"desktop_app.cli.{name}")
         module.register(subparsers)
     return parser
 
