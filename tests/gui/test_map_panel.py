@@ -302,3 +302,21 @@ def test_the_palette_tells_dozens_of_classes_apart():
     # Neighbouring classes differ clearly, not by a shade.
     for a, b in itertools.pairwise(colours):
         assert abs(a.hueF() - b.hueF()) > 0.1 or abs(a.valueF() - b.valueF()) > 0.05
+
+
+def test_dragging_a_point_carries_it_or_the_selection_as_operands(map_panel, models):
+    from desktop_app.gui.dnd import operands_mime_data, parse_operands
+
+    coords, ids = map_panel.coords, map_panel.ids
+    scene = map_panel.view_box.mapViewToScene(QPointF(*map(float, coords[0])))
+    alone = map_panel.drag_operands_at(scene)
+    assert [(o["kind"], o["id"]) for o in alone] == [("clip", int(ids[0]))]
+
+    models.selection.set({int(ids[0]), int(ids[1])}, "test")
+    together = map_panel.drag_operands_at(scene)
+    assert sorted(o["id"] for o in together) == sorted([int(ids[0]), int(ids[1])])
+    # What the drag carries is what the Analogy slots read.
+    assert [o["id"] for o in parse_operands(operands_mime_data(together))] == [o["id"] for o in together]
+
+    far = map_panel.view_box.mapViewToScene(QPointF(*map(float, coords.max(axis=0) * 10)))
+    assert map_panel.drag_operands_at(far) == []  # empty space pans instead

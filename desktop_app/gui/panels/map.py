@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QDrag, QIcon, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -146,6 +146,9 @@ class MapViewBox(pg.ViewBox):
     def __init__(self) -> None:
         super().__init__()
         self.tool = "pan"  # "pan", "lasso" or "rect"
+        #: Called with the scene position where a pan-mode left drag starts; returns True when it
+        #: dragged the points there out of the map (as analogy operands) instead of panning.
+        self.drag_points: Callable[[QPointF], bool] | None = None
         self._path: list[tuple[float, float]] = []
         self._outline = QGraphicsPathItem()
         pen = QPen(QColor(30, 30, 30), 0)
@@ -198,7 +201,12 @@ class MapViewBox(pg.ViewBox):
         self._outline.setPath(path)
 
     def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
-        if self.tool == "pan" or ev.button() != Qt.MouseButton.LeftButton:
+        left = ev.button() == Qt.MouseButton.LeftButton
+        if self.tool == "pan" and left and ev.isStart() and self.drag_points is not None:
+            if self.drag_points(ev.buttonDownScenePos()):
+                ev.accept()
+                return
+        if self.tool == "pan" or not left:
             super().mouseDragEvent(ev, axis)
             return
         ev.accept()
@@ -346,7 +354,9 @@ class MapPanel(QWidget):
             "Draw where points are dense as shading under them (helps when zoomed out)"
         )
         self.pan_button = self._tool_button(
-            "Pan", "Drag to pan, wheel to zoom, click a point to select and play it"
+            "Pan",
+            "Drag the background to pan, wheel to zoom, click a point to select and play it; "
+            "drag a point (or the selection) into the Analogy panel",
         )
         self.lasso_button = self._tool_button(
             "Lasso", "Drag a freehand outline to select the points inside it (Shift or Ctrl adds)"
@@ -447,6 +457,7 @@ class MapPanel(QWidget):
     def _build_plot(self) -> None:
         palette = self.palette()
         self.view_box = MapViewBox()
+        self.view_box.drag_points = self._drag_points
         self.plot_widget = pg.PlotWidget(
             viewBox=self.view_box, background=palette.color(QPalette.ColorRole.Base)
         )
@@ -1192,6 +1203,39 @@ class MapPanel(QWidget):
             self.models.selection.set(
                 self._clips_of_rows(np.flatnonzero(self._group_of_point == group)), PANEL_ID
             )
+
+    def drag_operands_at(self, scene_pos: QPointF) -> list[dict[str, Any]]:
+        """The analogy operands a drag starting at ``scene_pos`` carries: the point under it, or
+        every selected point when it is one of them (clips, or classes on a class-means map)."""
+        row = self._nearest_row(scene_pos)
+        if row is None:
+            return []
+        selected = self._selected_rows()
+        rows = selected.tolist() if row in set(selected.tolist()) else [row]
+        if self.of == "classes":
+            by_id = self.models.workspace.classes()
+            return [
+                {"kind": "class", "id": int(self.ids[r]), "label": by_id[int(self.ids[r])].phrase}
+                for r in rows
+                if int(self.ids[r]) in by_id
+            ]
+        return [
+            {
+                "kind": "clip",
+                "id": int(self.ids[r]),
+                "label": self.models.workspace.clip_label(int(self.ids[r])),
+            }
+            for r in rows
+        ]
+
+    def _drag_points(self, scene_pos: QPointF) -> bool:
+        operands = self.drag_operands_at(scene_pos)
+        if not operands:
+            return False
+        drag = QDrag(self.plot_widget)
+        drag.setMimeData(operands_mime_data(operands))
+        drag.exec(Qt.DropAction.CopyAction)
+        return True
 
     def _on_points_clicked(self, _item: object, points: Sequence[Any], ev: Any) -> None:
         if not len(points):
