@@ -41,6 +41,7 @@ def describe_workspace(ws: Workspace) -> dict[str, Any]:
         "runs": ws.catalog.runs(),
         "embeddings": sorted(p.name for p in ws.embeddings_dir.iterdir() if p.is_dir()),
         "maps": sorted(p.stem for p in ws.maps_dir.glob("*.json")),
+        "active_run": ws.manifest.get("active_run"),
     }
     missing = []
     if not clips:
@@ -82,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         )
     for r in info["runs"]:
         print(f"run         {r['id']} ({r['model']}, {r['status']})")
+    if info["embeddings"]:
+        print(f"embeddings  {', '.join(info['embeddings'])} (active: {info['active_run'] or '-'})")
+    if info["maps"]:
+        print(f"maps        {len(info['maps'])} cached")
     for bad in info["bad_clips"][:20]:
         print(f"unusable    {bad['name']}: {bad['reason']}")
     for line in info["missing"]:
