@@ -73,10 +73,18 @@ DEMO_PRESET = "small"
 
 
 def _stage_train(build: DemoBuild, progress: Progress) -> None:
-    from desktop_app.training.experiment import train_in_workspace
+    from desktop_app.training.runs import META, read_meta
     from desktop_app.workspace import Workspace
 
     with Workspace.open(build.workspace) as ws:
+        active = ws.manifest.get("active_run")
+        if active and (ws.runs_dir / active / META).is_file():
+            if read_meta(ws.runs_dir / active).get("status") == "complete":
+                build.report["run"] = active
+                return  # a finished demo opens without loading torch
+
+        from desktop_app.training.experiment import train_in_workspace
+
         # resume=True: a finished run is returned as it is, an interrupted one continues.
         run = train_in_workspace(ws, DEMO_MODEL, preset=DEMO_PRESET, resume=True, progress=progress)
         ws.update_manifest(active_run=run.run_id)
