@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -42,6 +41,7 @@ from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.gui.dnd import parse_operands
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels.query import ResultTables, no_embeddings_message, word_vectors_of
+from desktop_app.gui.widgets import MessageStack
 from desktop_app.progress import Progress
 from desktop_app.workspace import Workspace
 
@@ -308,14 +308,8 @@ class AnalogyPanel(QWidget):
         content_layout.addLayout(controls)
         content_layout.addWidget(self.expression_label)
         content_layout.addWidget(splitter, 1)
-        self.state = QLabel()
-        self.state.setWordWrap(True)
-        self.state.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.state.setTextFormat(Qt.TextFormat.RichText)
-        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.state)
-        self.stack.addWidget(content)
+        self.stack = MessageStack(content)
+        self.state = self.stack.message
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack)
@@ -604,10 +598,9 @@ class AnalogyPanel(QWidget):
         self._tests_stale = True
         message = no_embeddings_message(self.models)
         if message is not None:
-            self.state.setText(message)
-            self.stack.setCurrentIndex(0)
+            self.stack.show_message(message)
             return
-        self.stack.setCurrentIndex(1)
+        self.stack.show_content()
         self._schedule(True)
         if self.test_toggle.isChecked():
             self._run_tests()

@@ -45,7 +45,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -55,6 +54,7 @@ from desktop_app.atomic import atomic_path
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels.map_points import density_image, points_in_polygon, write_map_csv
+from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "map"
 #: (combo text, method id) of the layouts the panel offers.
@@ -440,12 +440,6 @@ class MapPanel(QWidget):
         self.legend.setUniformItemSizes(True)
         self.legend.setMinimumWidth(120)
 
-        self.message = QLabel()
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setMargin(16)
-
     def _tool_button(self, text: str, tip: str) -> QToolButton:
         button = QToolButton()
         button.setText(text)
@@ -558,9 +552,8 @@ class MapPanel(QWidget):
         content_layout.addWidget(splitter, 1)
         content_layout.addLayout(bottom)
 
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.message)
-        self.stack.addWidget(content)
+        self.stack = MessageStack(content)
+        self.message = self.stack.message
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack)
@@ -691,8 +684,7 @@ class MapPanel(QWidget):
             return None
 
     def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.stack.setCurrentIndex(0)
+        self.stack.show_message(text)
 
     def _on_run(self, run_id: str | None) -> None:
         self.models.tasks.cancel(PANEL_ID)
@@ -886,7 +878,7 @@ class MapPanel(QWidget):
         self.coords = np.ascontiguousarray(coords, dtype=np.float32).reshape(-1, 2)
         if not same_points:
             self._index_points()
-        self.stack.setCurrentIndex(1)
+        self.stack.show_content()
         self._recolour()
         self._update_density()
 

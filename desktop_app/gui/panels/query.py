@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -45,6 +44,7 @@ from desktop_app.analysis.retrieval import ClassHit, ClipHit, WordHit
 from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.gui.dnd import OPERANDS_MIME, operands_mime_data
 from desktop_app.gui.models import AppModels
+from desktop_app.gui.widgets import MessageStack
 from desktop_app.progress import Progress
 
 if TYPE_CHECKING:
@@ -441,14 +441,8 @@ class QueryPanel(QWidget):
         content_layout.addWidget(self.message)
         content_layout.addWidget(splitter, 1)
 
-        self.state = QLabel()
-        self.state.setWordWrap(True)
-        self.state.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.state.setTextFormat(Qt.TextFormat.RichText)
-        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.state)
-        self.stack.addWidget(content)
+        self.stack = MessageStack(content)
+        self.state = self.stack.message
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack)
@@ -499,10 +493,9 @@ class QueryPanel(QWidget):
         self.vocabulary.setStringList([])
         message = no_embeddings_message(self.models)
         if message is not None:
-            self.state.setText(message)
-            self.stack.setCurrentIndex(0)
+            self.stack.show_message(message)
             return
-        self.stack.setCurrentIndex(1)
+        self.stack.show_content()
         self._show_message("Type words and press Enter, e.g. <i>basketball</i> or <i>spin ball</i>.")
         try:
             space = self.models.workspace.space()

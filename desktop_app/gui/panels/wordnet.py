@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from desktop_app.errors import ActionLensError
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels import preview_panel
+from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "wordnet"
 #: One colormap for all four matrices (perceptually uniform, readable on dark and light palettes).
@@ -146,14 +146,8 @@ class WordNetPanel(QWidget):
         heat_layout.addWidget(self.graphics, 1)
         heat_layout.addWidget(self.hover_label)
 
-        self.message = QLabel()
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setTextFormat(Qt.TextFormat.RichText)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.message)
-        self.stack.addWidget(heatmaps)
+        self.stack = MessageStack(heatmaps)
+        self.message = self.stack.message
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -306,12 +300,11 @@ class WordNetPanel(QWidget):
             + ("\n".join(view.dropped) if view.dropped else "none")
         )
         self._draw()
-        self.stack.setCurrentIndex(1)
+        self.stack.show_content()
 
     # ------------------------------------------------------------ drawing
     def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.stack.setCurrentIndex(0)
+        self.stack.show_message(text)
 
     def _draw(self) -> None:
         if self.view is None:
