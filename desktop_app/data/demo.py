@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop_app.atomic import write_json
+from desktop_app.atomic import atomic_path, write_json
 from desktop_app.data.records import ClassRecord
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
@@ -923,26 +922,20 @@ def write_video(path: Path, frames: np.ndarray, fps: float) -> None:
     """
     import cv2
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial.mp4")
     height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*FOURCC), float(fps), (int(width), int(height)))
-    if not writer.isOpened():
-        raise ActionLensError(
-            f"OpenCV cannot write {FOURCC} video to {tmp}; install opencv-python-headless with FFmpeg support"
+    with atomic_path(path, suffix=".mp4") as tmp:
+        writer = cv2.VideoWriter(
+            str(tmp), cv2.VideoWriter.fourcc(*FOURCC), float(fps), (int(width), int(height))
         )
-    try:
-        for frame in frames:
-            writer.write(np.ascontiguousarray(frame))
-    finally:
-        writer.release()
-    try:
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        if not writer.isOpened():
+            raise ActionLensError(
+                f"OpenCV cannot write {FOURCC} video to {tmp}; install opencv-python-headless with FFmpeg support"
+            )
+        try:
+            for frame in frames:
+                writer.write(np.ascontiguousarray(frame))
+        finally:
+            writer.release()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1120,7 +1113,7 @@ def generate_demo_dataset(
         "stories": bool(stories),
     }
     reuse = _prepare_output(out, marker)
-    for stale in out.glob("*/.*.partial.mp4"):
+    for stale in out.glob("*/.*.tmp.mp4"):  # what a crash mid-write leaves (atomic_path)
         stale.unlink()
 
     clips = plan_clips(p, seed)

@@ -73,7 +73,7 @@ def test_layout_matches_ucf101(tiny: Path) -> None:
     assert max(groups["train"]) < min(groups["test"])  # the last groups are the test split
     on_disk = sorted(str(p.relative_to(tiny)) for p in tiny.glob("*/v_*.mp4") if p.parent.name != "stories")
     assert sorted(listed) == on_disk
-    assert not list(tiny.rglob("*.partial.mp4"))
+    assert not list(tiny.rglob("*.tmp.mp4"))  # no temp file of a write left behind
 
 
 def test_demo_index_describes_classes(tiny: Path) -> None:
