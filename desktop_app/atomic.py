@@ -1,4 +1,5 @@
-"""Atomic file writes: a temp file in the same directory, fsync, then ``os.replace``.
+"""Atomic file writes (a temp file in the same directory, fsync, then ``os.replace``) and the
+matching JSON read.
 
 A reader never sees a half-written file, and a crash leaves either the old file or the new one.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from desktop_app.errors import ActionLensError
 
 
 @contextlib.contextmanager
@@ -56,3 +59,15 @@ def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
     # Through a file handle: given a path, np.save would append ".npy" to the temp name.
     with atomic_open(path, "wb") as fh:
         np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def read_json(path: Path, fix: str, error: type[ActionLensError] = ActionLensError) -> Any:
+    """Read a JSON file we wrote, or raise ``error`` saying the file is damaged and what to do.
+
+    ``fix`` is the remedy for this kind of file ("train the run again" …); the message is
+    ``"{path} is damaged ({reason}); {fix}"``. Format and version checks stay with the caller.
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise error(f"{path} is damaged ({exc}); {fix}") from exc

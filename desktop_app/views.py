@@ -15,14 +15,13 @@ understand with a message naming it. This module never imports Qt.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from desktop_app.atomic import write_json
+from desktop_app.atomic import read_json, write_json
 from desktop_app.errors import ActionLensError
 
 VIEWS_FORMAT = "actionlens-views"
@@ -101,10 +100,7 @@ def read_views(workspace_root: str | os.PathLike[str]) -> list[SavedView]:
     path = views_path(workspace_root)
     if not path.is_file():
         return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ActionLensError(f"{path} is damaged ({exc}); delete it to start with no saved views") from exc
+    data = read_json(path, "delete it to start with no saved views")
     if not isinstance(data, dict) or data.get("format") != VIEWS_FORMAT:
         raise ActionLensError(f"{path} is not an ActionLens views file; move it out of the workspace")
     version = data.get("version")

@@ -24,3 +24,16 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         raise RuntimeError("crash halfway")
     assert (tmp_path / "m.json").read_text().strip().replace(" ", "").replace("\n", "") == '{"version":1}'
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_read_json_names_the_damaged_file_and_the_fix(tmp_path: Path) -> None:
+    from desktop_app.atomic import read_json
+    from desktop_app.errors import ActionLensError, WorkspaceError
+
+    write_json(tmp_path / "ok.json", {"a": 1})
+    assert read_json(tmp_path / "ok.json", "unused") == {"a": 1}
+    (tmp_path / "bad.json").write_text('{"a": ')
+    with pytest.raises(WorkspaceError, match=r"bad\.json is damaged .*; restore it"):
+        read_json(tmp_path / "bad.json", "restore it", WorkspaceError)
+    with pytest.raises(ActionLensError, match=r"missing\.json is damaged"):
+        read_json(tmp_path / "missing.json", "create it")

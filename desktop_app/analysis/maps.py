@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from desktop_app.atomic import write_json, write_npy
+from desktop_app.atomic import read_json, write_json, write_npy
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
 
@@ -652,12 +652,7 @@ def save_map(ws: Workspace, result: Map2D) -> None:
 
 
 def _read_map_json(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ActionLensError(
-            f"{path} is not a readable map ({exc}); delete it or compute the map again with --force"
-        ) from exc
+    meta = read_json(path, "delete it or compute the map again with --force")
     if not isinstance(meta, dict) or meta.get("format") != MAP_FORMAT:
         raise ActionLensError(f"{path} is not an ActionLens map file; delete it")
     if int(meta.get("version", 0)) > MAP_VERSION:

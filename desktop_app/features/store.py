@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from desktop_app.atomic import atomic_open, write_json
+from desktop_app.atomic import atomic_open, read_json, write_json
 from desktop_app.errors import ActionLensError
 
 if TYPE_CHECKING:
@@ -95,12 +95,7 @@ def _read_records(path: Path, dtype: np.dtype) -> np.ndarray:
 
 def _read_meta(directory: Path) -> dict[str, Any]:
     path = directory / META
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ActionLensError(
-            f"{path} is missing or damaged ({exc}); delete {directory} and run `actionlens extract` again"
-        ) from exc
+    meta = read_json(path, f"delete {directory} and run `actionlens extract` again")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ActionLensError(
             f"{path} is not an ActionLens feature store; delete {directory} or check the path"

@@ -22,7 +22,6 @@ Weights are written before the metadata, so a ``meta.json`` always describes wei
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop_app.atomic import atomic_path, write_json, write_npy
+from desktop_app.atomic import atomic_path, read_json, write_json, write_npy
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress
 
@@ -69,10 +68,7 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(run_dir) / META
     if not path.is_file():
         raise ActionLensError(f"{path} is missing; train the run again (actionlens train)")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ActionLensError(f"{path} is damaged ({exc}); train the run again") from exc
+    meta = read_json(path, "train the run again")
     if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
         raise ActionLensError(f"{path} is not an ActionLens run; check the run directory")
     if not isinstance(meta.get("version"), int) or meta["version"] > RUN_VERSION:

@@ -15,7 +15,6 @@ Layout (see ``docs/workspace.md``)::
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from desktop_app.atomic import write_json
+from desktop_app.atomic import read_json, write_json
 from desktop_app.data.records import ImportResult, Skipped
 from desktop_app.errors import WorkspaceError
 from desktop_app.workspace.catalog import (
@@ -248,12 +247,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{path} is missing: {root} is not an ActionLens workspace "
             "(create one with `actionlens import` or `actionlens demo`)"
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkspaceError(
-            f"{path} is damaged ({exc}); restore it from a backup or re-create the workspace"
-        ) from exc
+    manifest = read_json(path, "restore it from a backup or re-create the workspace", WorkspaceError)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise WorkspaceError(f"{path} is not an ActionLens workspace manifest; check the path")
     version = manifest.get("schema_version")
