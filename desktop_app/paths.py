@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: The repository's ``resources/`` (curated label table, WordNet's ``lexnames`` …).
-RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
+#: The package's ``resources/`` (curated label table, UCF101 class list, WordNet's ``lexnames``):
+#: package data, so a plain wheel install finds them as a checkout does.
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 
 
 def user_cache_dir() -> Path:

@@ -3,7 +3,7 @@
 # the demo workspace (no argument) or run the whole test suite (`test`).
 #
 #   bash packaging/bootstrap.sh         # set up, build the demo workspace, open the app
-#   bash packaging/bootstrap.sh test    # set up, then ruff + mypy + pytest
+#   bash packaging/bootstrap.sh test    # set up, then ruff + mypy + pytest + a wheel-install check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
@@ -49,6 +49,8 @@ if [ "$mode" = test ]; then
     .venv/bin/ruff format --check .
     .venv/bin/mypy
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q
+    # A plain wheel install (not editable) must find its package data and run the demo and app.
+    bash packaging/check_wheel.sh .venv/bin/python
 else
     .venv/bin/python -m pip install -q -e .
     exec .venv/bin/actionlens demo

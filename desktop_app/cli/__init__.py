@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from desktop_app import __version__
+from desktop_app import __version__, quiet_video_library_logs
 from desktop_app.errors import ActionLensError, TaskCancelled
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; a failure prints one line ``actionlens: error: …`` and returns non-zero."""
+    quiet_video_library_logs()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -22,7 +22,7 @@ vectors and WordNet's own morphology can lemmatise it later.
 
 Label table format
 ------------------
-A UTF-8 JSON file (the default is ``resources/label_table.json``; users may pass their own)::
+A UTF-8 JSON file (the default is ``desktop_app/desktop_app/resources/label_table.json``; users may pass their own)::
 
     {
       "format": "actionlens-label-table",
@@ -194,7 +194,7 @@ class LabelTable:
 
     @staticmethod
     def default() -> LabelTable:
-        """The curated table shipped in ``resources/label_table.json`` (read once)."""
+        """The curated table shipped in ``desktop_app/desktop_app/resources/label_table.json`` (read once)."""
         return _default_table()
 
     def lookup(self, name: str) -> LabelEntry | None:

@@ -20,7 +20,7 @@ Where WordNet comes from, in order (see :meth:`WordNet.load`):
 
 NLTK 3.10's reader refuses any path outside ``nltk.data.path`` and needs a ``lexnames`` file that
 Debian does not ship, so a plain WordNet directory (Debian's, or a WordNet ``dict/``) is copied,
-with ``resources/wordnet/lexnames`` added where missing, into
+with ``desktop_app/resources/wordnet/lexnames`` added where missing, into
 ``<user cache>/nltk_data/corpora/wordnet/`` (built in a temporary directory, then renamed) and
 ``<user cache>/nltk_data`` is put on ``nltk.data.path``.
 """
@@ -339,7 +339,7 @@ def _open_reader(data_root: Path, resource: str) -> WordNetCorpusReader:
 def copy_into_cache(source: str | os.PathLike[str], cache_root: str | os.PathLike[str]) -> Path:
     """Copy a plain WordNet directory into ``<cache_root>/corpora/wordnet`` for NLTK's reader.
 
-    Adds ``lexnames`` from ``resources/wordnet/lexnames`` when the source lacks it (Debian).
+    Adds ``lexnames`` from ``desktop_app/resources/wordnet/lexnames`` when the source lacks it (Debian).
     The copy is built in a temporary directory beside the target and renamed into place, so a
     reader never sees half a copy. An existing copy of the same files (sizes and modification
     times recorded in ``actionlens-source.json``) is reused.
