@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from desktop_app.progress import ProgressBase
@@ -21,6 +24,37 @@ def add_workspace_arg(parser: argparse.ArgumentParser, required: bool = True) ->
 def add_json_arg(parser: argparse.ArgumentParser) -> None:
     """Add ``--json``: print one JSON document on stdout instead of text."""
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def add_wait_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--wait``: wait for another writer of the same resource instead of refusing."""
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another process is writing the same feature store or run, wait for it instead of stopping",
+    )
+
+
+def _note(message: str) -> None:
+    print(f"actionlens: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def writer_lock(workspace_root: Path, resource: str | None, args: argparse.Namespace) -> Iterator[None]:
+    """Hold the workspace's writer lock on ``resource`` (see ``desktop_app.workspace.lock``).
+
+    A second writer stops at once with a one-line error naming the holder, or waits with a
+    message on stderr when ``args.wait`` is set. ``resource`` None takes no lock (a worker rank
+    of a distributed run, whose main rank holds it).
+    """
+    from desktop_app.workspace.lock import writer_lock as hold
+
+    if resource is None:
+        yield
+        return
+    wait = bool(getattr(args, "wait", False))
+    with hold(Path(workspace_root), resource, wait=wait, on_wait=_note, on_takeover=_note):
+        yield
 
 
 def open_workspace(args: argparse.Namespace, readonly: bool = False) -> Workspace:

@@ -8,9 +8,11 @@ import sys
 from desktop_app.cli.common import (
     TerminalProgress,
     add_json_arg,
+    add_wait_arg,
     add_workspace_arg,
     open_workspace,
     print_json,
+    writer_lock,
 )
 
 
@@ -32,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "extract",
         help="extract appearance / motion / audio feature sequences of every clip",
         description="Decode every clip, sample frames, compute optical flow and per-frame features, "
-        "store them in WS/features/<store>/ and fit the PCA on the training split. Interrupted runs "
-        "resume where they stopped.",
+        "store them in WS/features/<store>/ (raw: each run fits its own PCA on its training clips). "
+        "Interrupted runs resume where they stopped.",
     )
     add_workspace_arg(p)
     p.add_argument(
@@ -61,14 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="FILE", help="state-dict file for torchvision:<arch>")
     p.add_argument("--features-from", metavar="PATH", help="directory of <clip>.npy/.npz, or an HDF5 file")
     p.add_argument("--no-audio", action="store_true", help="skip the log-mel audio stream")
-    p.add_argument("--pca-dims", type=int, default=500, help="at most this many PCA dimensions (default 500)")
+    add_wait_arg(p)
     add_json_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the extraction and print a summary (clips/s, bad clips)."""
-    from desktop_app.features.extract import ExtractSettings, extract_features
+    from desktop_app.features.extract import ExtractSettings, extract_features, resolve_settings
+    from desktop_app.features.store import store_name
 
     settings = ExtractSettings(
         extractor=args.extractor,
@@ -79,11 +82,15 @@ def run(args: argparse.Namespace) -> int:
         weights=args.weights,
         features_from=args.features_from,
         audio=not args.no_audio,
-        pca_dims=args.pca_dims,
     )
     ws = open_workspace(args)
     try:
-        with TerminalProgress("extract", quiet=args.json) as progress:
+        # One writer per feature store: two processes appending to one store interleave records.
+        store = settings.name or store_name(resolve_settings(ws, settings))
+        with (
+            writer_lock(ws.root, f"feature store {store}", args),
+            TerminalProgress("extract", quiet=args.json) as progress,
+        ):
             summary = extract_features(ws, settings, progress=progress, workers=args.workers)
     finally:
         ws.close()

@@ -7,9 +7,11 @@ import argparse
 from desktop_app.cli.common import (
     TerminalProgress,
     add_json_arg,
+    add_wait_arg,
     add_workspace_arg,
     open_workspace,
     print_json,
+    writer_lock,
 )
 
 MODEL_NAMES = "ste, action2vec, pooled-ridge, lstm, stacked-lstm"
@@ -39,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: CUDA when present"
     )
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    add_wait_arg(p)
     add_json_arg(p)
     p.set_defaults(func=run)
 
@@ -46,14 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train, save the run, and print its id and validation accuracy."""
     from desktop_app.evaluation.zsl import check_zsl_split
-    from desktop_app.training.experiment import train_in_workspace
+    from desktop_app.training.experiment import default_run_id, train_in_workspace
     from desktop_app.training.trainer import distributed_context
 
     if args.zsl_split:
         check_zsl_split(args.zsl_split)
     ctx = distributed_context()
+    run_id = args.run_id or default_run_id(args.model, args.preset, args.zsl_split, args.fold, args.split)
     with (
         open_workspace(args) as ws,
+        # One writer per run id (the main rank holds it for all ranks of a distributed run).
+        writer_lock(ws.root, f"run {run_id}" if ctx.is_main else None, args),
         TerminalProgress(f"train {args.model}", quiet=args.json or not ctx.is_main) as bar,
     ):
         result = train_in_workspace(
