@@ -306,7 +306,8 @@ class Retriever:
         self.space = space
         ids = space.embedded_clip_ids
         self.clip_index = ClipIndex(np.asarray(space.clip_embeddings[ids]), ids, method)
-        self.class_unit = unit_rows(space.class_means)
+        # The class vectors analogies use: the mean of unit clip embeddings, re-normalised.
+        self.class_unit = unit_rows(space.unit_class_means)
 
     def query_vector(self, query: str | Sequence[str]) -> tuple[np.ndarray, set[str], set[int], set[int]]:
         """The vector of a query and the operands it names (to leave out of the results).
@@ -436,14 +437,16 @@ def nearest_words(
 ) -> list[WordHit]:
     """The ``k`` frequent words nearest ``vector``.
 
-    ``metric="cosine"`` ranks by cosine (score = cosine); ``"euclidean"`` by distance (score =
-    distance, smallest first). Only the ``vocabulary_limit`` most frequent words are searched.
+    ``metric="cosine"`` ranks by cosine (score = cosine); ``"euclidean"`` by distance to the
+    *unit* word vectors (score = distance, smallest first; on unit rows this ranks as cosine
+    does). Only the ``vocabulary_limit`` most frequent words are searched.
     """
     excluded = [w.casefold() for w in exclude]
     if metric == "cosine":
         hits = word_vectors.most_similar(vector, k, vocabulary_limit=vocabulary_limit, exclude=excluded)
         return [WordHit(w, s) for w, s in hits]
-    rows = np.asarray(word_vectors.keyed_vectors.vectors[:vocabulary_limit], dtype=np.float32)
+    # Unit rows: the scale analogy operands are on (desktop_app.analysis.analogy).
+    rows = unit_rows(word_vectors.keyed_vectors.vectors[:vocabulary_limit])
     distances = np.linalg.norm(rows - np.asarray(vector, dtype=np.float32).reshape(1, -1), axis=1)
     take = min(len(distances), k + len(excluded))
     top = np.argpartition(distances, take - 1)[:take] if take < len(distances) else np.arange(len(distances))
@@ -454,26 +457,43 @@ def nearest_words(
 
 
 def demo_query_table(
-    retriever: Retriever, queries: Sequence[str] = DEMO_QUERIES, k: int = 10
+    retriever: Retriever,
+    queries: Sequence[str] = DEMO_QUERIES,
+    k: int = 10,
+    *,
+    split: str | None = None,
+    role: str | None = "test",
 ) -> list[dict[str, Any]]:
     """Seed 000's Table I for a workspace: each query word with the classes of its top-k clips.
 
-    Words the vectors lack are reported with ``error`` instead of failing the table.
+    Seed 000 (section IV.E) retrieves among the *test* videos, so by default only the test clips
+    of ``split`` (default: the workspace's first split) are ranked; ``role=None`` with
+    ``split=None`` ranks every clip. Words the vectors lack are reported with ``error`` instead
+    of failing the table.
 
     Returns
     -------
     list of dict
         ``{"query", "clip_classes": [class name of each of the k clips, best first],
-        "top_class": the most frequent of them, "nearest_classes": [class phrases]}``.
+        "top_class": the most frequent of them, "nearest_classes": [class phrases],
+        "split", "role"}``.
     """
     from desktop_app.errors import UnknownWordError
 
+    if role is not None and split is None:
+        names = retriever.space.ws.catalog.split_names()
+        split = names[0] if names else None
+        if split is None:
+            raise ActionLensError(
+                f"{retriever.space.ws.root} has no splits, so there are no test clips to rank; "
+                "pass role=None to rank every clip"
+            )
     table: list[dict[str, Any]] = []
     for query in queries:
         try:
-            result = retriever.search(query, k, num_words=0)
+            result = retriever.search(query, k, split=split, role=role, num_words=0)
         except UnknownWordError as exc:
-            table.append({"query": query, "error": str(exc)})
+            table.append({"query": query, "error": str(exc), "split": split, "role": role})
             continue
         names = [h.class_name or "-" for h in result.clips]
         top = max(set(names), key=lambda n: (names.count(n), -names.index(n))) if names else None
@@ -483,6 +503,8 @@ def demo_query_table(
                 "clip_classes": names,
                 "top_class": top,
                 "nearest_classes": [h.phrase for h in result.classes],
+                "split": split,
+                "role": role,
             }
         )
     return table

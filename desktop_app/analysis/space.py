@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from desktop_app.words.vectors import WordVectors
 
 
+def run_word_vectors(meta: dict[str, Any]) -> WordVectors:
+    """The word vectors a run was trained against, by the source recorded in its ``meta.json``."""
+    from desktop_app.words.vectors import WordVectors
+
+    recorded = (meta.get("word_vectors") or {}).get("source") or {}
+    return WordVectors.load(recorded.get("path") or recorded.get("name"))
+
+
 def runs_with_embeddings(ws: Workspace) -> list[str]:
     """Ids of the runs that have embeddings in ``ws``, oldest first."""
     return [r["id"] for r in ws.catalog.runs() if (ws.embeddings_dir / r["id"] / "clips.npy").is_file()]
@@ -49,8 +57,9 @@ class EmbeddingSpace:
     clip_embeddings
         ``(num_clips, D)`` float32, memory-mapped; row = clip id; NaN rows have no embedding.
     class_means
-        ``(num_classes_embedded, D)``: row ``i`` is the mean of class ``class_ids[i]`` (seed 001
-        averages a class's clip embeddings to get the class's vector).
+        ``(num_classes_embedded, D)``: row ``i`` is the mean of class ``class_ids[i]``'s raw clip
+        embeddings, as ``actionlens embed`` writes it (seed 001 averages a class's clip embeddings
+        to get the class's vector). Arithmetic and ranking use :attr:`unit_class_means` instead.
     """
 
     ws: Workspace
@@ -109,6 +118,18 @@ class EmbeddingSpace:
         """Class id per clip id (-1 for unlabelled clips)."""
         return np.array([c.class_id if c.class_id is not None else -1 for c in self.clips], dtype=np.int64)
 
+    @cached_property
+    def unit_class_means(self) -> np.ndarray:
+        """``(num_classes_embedded, D)`` float32 class vectors on the unit scale, rows as
+        :attr:`class_means`: the mean of the class's *unit-length* clip embeddings, re-normalised.
+
+        See :func:`desktop_app.analysis.analogy.unit_class_means` for why.
+        """
+        from desktop_app.analysis.analogy import unit_class_means
+
+        ids = self.embedded_clip_ids
+        return unit_class_means(self.clip_embeddings, ids, self.clip_class_ids[ids], self.class_ids)
+
     def class_row(self, class_id: int) -> int:
         """The row of ``class_means`` for a class id (``KeyError`` when it has no clip embedded)."""
         rows = np.flatnonzero(self.class_ids == class_id)
@@ -127,7 +148,4 @@ class EmbeddingSpace:
     @cached_property
     def word_vectors(self) -> WordVectors:
         """The word vectors this run was trained against (by the source recorded in its metadata)."""
-        from desktop_app.words.vectors import WordVectors
-
-        recorded = (self.meta.get("word_vectors") or {}).get("source") or {}
-        return WordVectors.load(recorded.get("path") or recorded.get("name"))
+        return run_word_vectors(self.meta)

@@ -9,14 +9,18 @@ from desktop_app.analysis.analogy import (
     ClassLabel,
     Expression,
     Operand,
+    heldout_analogy_test,
     nearest_rows,
     solve,
     space_analogy_tests,
     systematic_analogy_test,
+    to_unit,
+    unit_class_means,
 )
 from desktop_app.errors import ActionLensError
+from desktop_app.words.vectors import WordVectors
 
-from .conftest import PHRASES, WORDS, make_space, word_vectors
+from .conftest import DIM, PHRASES, WORDS, make_space, word_vectors
 
 
 def test_parse_string_and_terms_agree() -> None:
@@ -52,17 +56,19 @@ def test_clip_operand_needs_a_number() -> None:
 
 
 def test_arithmetic_on_constructed_vectors(perfect_space) -> None:
-    # roll ball − ball + box = (roll + ball)/2 − ball + box; nearest class other than the
-    # operand is roll box (distance² 0.5 vs 1 for bounce box, 2 for roll ball).
+    # Every operand is unit length: the class mean of roll ball is (roll + ball)/√2, so
+    # roll ball − ball + box = (r, 0, r − 1, 1, …) with r = 1/√2; the nearest class other than the
+    # operand is roll box, at distance √2 − 1 from its unit vector (r, 0, 0, r).
+    r = 1 / np.sqrt(2)
     expression = Expression.parse("class:roll ball - word:ball + word:box")
-    expected = 0.5 * np.eye(len(WORDS))[0] - 0.5 * np.eye(len(WORDS))[2] + np.eye(len(WORDS))[3]
+    expected = r * np.eye(DIM)[0] + (r - 1) * np.eye(DIM)[2] + np.eye(DIM)[3]
     np.testing.assert_allclose(expression.vector(perfect_space), expected, atol=1e-6)
     for metric in ("euclidean", "cosine"):
         result = solve(perfect_space, expression, k=4, metric=metric)
         assert result.classes[0]["phrase"] == "roll box"
         assert result.clips[0]["class_name"] == "RollBox"
     euclid = solve(perfect_space, expression, metric="euclidean")
-    assert euclid.classes[0]["score"] == pytest.approx(np.sqrt(0.5), abs=1e-6)
+    assert euclid.classes[0]["score"] == pytest.approx(np.sqrt(2) - 1, abs=1e-6)
 
 
 def test_operands_are_left_out(perfect_space) -> None:
@@ -105,3 +111,117 @@ def test_space_analogy_tests_model_and_word_vectors() -> None:
     model, words = space_analogy_tests(space)
     assert (words.count, words.passed) == (8, 8)
     assert model.count == 8 and model.passed < 8
+
+
+# ------------------------------------------------------------------- realistic, unequal norms
+def realistic_vectors(seed: int = 0) -> tuple[WordVectors, list[str], np.ndarray]:
+    """Random word vectors scaled to norms 4–6 (as GloVe's), and class means of norm ≈ 0.4 (as a
+    model's) pointing at each class's label vector, with a little noise."""
+    rng = np.random.default_rng(seed)
+    verbs, nouns = ["roll", "bounce", "spin", "slide"], ["ball", "box", "coin", "ring", "star"]
+    words = verbs + nouns + ["far"]
+    vectors = rng.standard_normal((len(words), 50))
+    vectors *= rng.uniform(4, 6, (len(words), 1)) / np.linalg.norm(vectors, axis=1, keepdims=True)
+    wv = WordVectors.from_arrays(words, vectors.astype(np.float32), name="realistic")
+    phrases = [f"{v} {n}" for v in verbs for n in nouns]
+    labels = np.stack([wv.phrase_vector(p) for p in phrases]).astype(np.float64)
+    labels /= np.linalg.norm(labels, axis=1, keepdims=True)
+    means = 0.4 * labels + 0.02 * rng.standard_normal(labels.shape)
+    return wv, phrases, means
+
+
+def test_systematic_test_puts_nouns_and_class_means_on_one_scale() -> None:
+    # Raw nouns (norm ≈ 5) added to class means (norm ≈ 0.4) would swamp the class part: the
+    # seed's literal arithmetic fails most of these 80 comparisons; on the unit scale all pass.
+    wv, phrases, means = realistic_vectors()
+    labels = [ClassLabel(p, *p.split()) for p in phrases]
+    assert np.median(np.linalg.norm(means, axis=1)) == pytest.approx(0.4, abs=0.05)
+    result = systematic_analogy_test(labels, means, wv.vector)
+    assert result.count == 4 * 5 * 4
+    assert result.passed == result.count
+    # Scale does not matter any more: the same means at norm 40 give the same answers.
+    assert systematic_analogy_test(labels, 100 * means, wv.vector).passed == result.count
+
+
+def test_solve_with_unequal_norms_finds_the_analogy_class() -> None:
+    wv, phrases, means = realistic_vectors(1)
+    rng = np.random.default_rng(2)
+    clips = np.concatenate([means + 0.01 * rng.standard_normal(means.shape) for _ in range(2)])
+    space = make_space(phrases, means, clips, list(range(len(phrases))) * 2)
+    space.word_vectors = wv
+    for metric in ("euclidean", "cosine"):
+        result = solve(space, "class:roll ball - word:ball + word:coin", k=2, metric=metric)
+        assert result.classes[0]["phrase"] == "roll coin"
+        assert {c["class_name"] for c in result.clips} == {"RollCoin"}
+    vector = Expression.parse("class:roll ball - word:ball + word:coin").vector(space)
+    # Three unit operands: the sum is no longer dominated by the nouns.
+    assert 1.0 < float(np.linalg.norm(vector)) < 2.0
+
+
+def test_unit_class_means_weigh_every_clip_alike() -> None:
+    # One class, two clips: a long one along x, a short one along y; the raw mean points at the
+    # long clip, the mean of unit clips halfway between them.
+    embeddings = np.array([[10.0, 0.0], [0.0, 0.1], [np.nan, np.nan], [3.0, 4.0]])
+    means = unit_class_means(embeddings, np.array([0, 1, 2, 3]), np.array([7, 7, 7, 9]), np.array([9, 7, 8]))
+    np.testing.assert_allclose(means[0], [0.6, 0.8], atol=1e-6)
+    np.testing.assert_allclose(means[1], [np.sqrt(0.5), np.sqrt(0.5)], atol=1e-6)
+    assert np.isnan(means[2]).all()  # class 8 has no clip
+    np.testing.assert_allclose(to_unit(np.array([[0.0, 0.0], [0.0, 2.0]])), [[0.0, 0.0], [0.0, 1.0]])
+
+
+# --------------------------------------------------------------------------- held-out test
+#: roll coin and bounce box are unseen; the seen → unseen pairs are roll ball → roll coin,
+#: roll box → roll coin and bounce ball → bounce box.
+UNSEEN = np.array([name in ("roll coin", "bounce box") for name in PHRASES])
+
+
+def phrase_means() -> tuple[list[ClassLabel], np.ndarray]:
+    wv = word_vectors()
+    labels = [ClassLabel(p, p.split()[0], p.split()[1]) for p in PHRASES]
+    return labels, np.stack([wv.phrase_vector(p) for p in PHRASES])
+
+
+def test_heldout_test_asks_only_seen_to_unseen_analogies() -> None:
+    labels, means = phrase_means()
+    wv = word_vectors()
+    result = heldout_analogy_test(labels, means, wv.vector, UNSEEN)
+    pairs = {(c.source, c.expected) for c in result.comparisons}
+    assert pairs == {("roll ball", "roll coin"), ("roll box", "roll coin"), ("bounce ball", "bounce box")}
+    assert result.passed == 3
+
+    broken = means.copy()  # the model puts roll coin's clips away from "coin"
+    broken[PHRASES.index("roll coin")] = np.eye(DIM)[WORDS.index("far")] - np.eye(DIM)[WORDS.index("coin")]
+    failed = heldout_analogy_test(labels, broken, wv.vector, UNSEEN, candidates="all")
+    # unit(roll ball) − ball + coin = (r, 0, r − 1, 0, 1) with r = 1/√2: the nearest unit class
+    # is the one of largest dot product, roll box (r² = 0.5; roll ball 2r² − r, roll coin −r).
+    nearest = {(c.source, c.expected): c.nearest for c in failed.comparisons}
+    assert nearest[("roll ball", "roll coin")] == "roll box"
+    assert failed.passed == 1  # only bounce ball → bounce box
+    # Among the unseen classes only, bounce box (dot 0) beats the broken roll coin (dot −r).
+    unseen_only = heldout_analogy_test(labels, broken, wv.vector, UNSEEN, candidates="unseen")
+    assert {c.nearest for c in unseen_only.comparisons} == {"bounce box"}
+    assert unseen_only.passed == 1
+
+
+def test_noun_only_baseline_answers_from_the_new_noun_alone() -> None:
+    labels, means = phrase_means()
+    wv = word_vectors()
+    # "coin" has one class, so it is found; "box" is as near roll box as bounce box (a tie,
+    # broken by row order: roll box), so it fails among all classes ...
+    among_all = heldout_analogy_test(labels, means, wv.vector, UNSEEN, "noun only", "all", noun_only=True)
+    assert {(c.expected, c.nearest) for c in among_all.comparisons} == {
+        ("roll coin", "roll coin"),
+        ("bounce box", "roll box"),
+    }
+    assert (among_all.count, among_all.passed) == (3, 2)
+    # ... and passes among the unseen classes, where only bounce box has the noun.
+    among_unseen = heldout_analogy_test(
+        labels, means, wv.vector, UNSEEN, "noun only", "unseen", noun_only=True
+    )
+    assert (among_unseen.count, among_unseen.passed) == (3, 3)
+
+
+def test_heldout_test_rejects_a_mask_of_the_wrong_size() -> None:
+    labels, means = phrase_means()
+    with pytest.raises(ActionLensError, match="unseen mask"):
+        heldout_analogy_test(labels, means, word_vectors().vector, UNSEEN[:3])

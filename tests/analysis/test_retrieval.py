@@ -101,3 +101,23 @@ def test_demo_query_table_reports_unknown_words(perfect_space) -> None:
     assert table[0]["clip_classes"][0] in {"RollBall", "BounceBall"}
     assert "planet" in table[1]["error"]
     assert "basketball" in DEMO_QUERIES
+
+
+def test_demo_query_table_ranks_test_clips_only_as_seed_000_does(perfect_space) -> None:
+    retriever = Retriever(perfect_space)
+    # Ten clips, five of them the test clips of split 1: k = 10 gets those five and no more.
+    (row,) = demo_query_table(retriever, ["roll ball"], k=10)
+    assert (row["split"], row["role"]) == ("1", "test")
+    assert len(row["clip_classes"]) == 5
+    (every,) = demo_query_table(retriever, ["roll ball"], k=10, role=None)
+    assert len(every["clip_classes"]) == 10 and every["role"] is None
+
+
+def test_expression_queries_rank_classes_on_the_unit_scale(perfect_space) -> None:
+    # Class means ten times longer change nothing: classes are ranked by their unit means.
+    perfect_space.class_means = perfect_space.class_means * 10
+    result = Retriever(perfect_space).search(
+        "class:roll ball - word:ball + word:box", k=3, exclude_operands=True
+    )
+    assert result.classes[0].phrase == "roll box"
+    assert "roll ball" not in {h.phrase for h in result.classes}
