@@ -849,6 +849,7 @@ def zsl_analogy_table(
     folds: int | None = None,
     candidates: HeldoutCandidates = "all",
     purpose: str = "test",
+    details: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Both analogy tests over the workspace's zero-shot runs, mean ± std over runs per model.
@@ -861,7 +862,8 @@ def zsl_analogy_table(
     dict
         ``{"split", "candidates", "runs": [RunAnalogyReport.to_json()…],
         "models": {model: {"runs": [ids], "seed_test": {system: summary},
-        "heldout": {system: summary}}}}`` with summaries from :func:`summarize_fractions`.
+        "heldout": {system: summary}}}}`` with summaries from :func:`summarize_fractions`;
+        each run's comparisons are listed when ``details``.
     """
     from desktop_app.analysis.space import run_word_vectors
     from desktop_app.progress import NullProgress, SubProgress
@@ -907,6 +909,6 @@ def zsl_analogy_table(
         "split": split,
         "candidates": candidates,
         "purpose": purpose,
-        "runs": [r.to_json() for r in reports],
+        "runs": [r.to_json(details) for r in reports],
         "models": by_model,
     }

@@ -14,11 +14,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help='solve an analogy such as "class:bounce ball" - word:ball + word:box',
         description="Add and subtract clips (clip:ID), class means (class:NAME) and words "
         "(word:WORD, phrases allowed) and list the nearest clips, classes and words, operands "
-        "left out. Give operands and the signs + and - as separate arguments.",
+        "left out. Every operand is scaled to unit length first (a class is the re-normalised "
+        "mean of its unit clip embeddings), so word vectors do not outweigh embeddings. Give "
+        "operands and the signs + and - as separate arguments.",
     )
     add_workspace_arg(p)
     p.add_argument("--run", help="run whose embeddings to use (default: the workspace's active run)")
-    p.add_argument("--metric", default="cosine", choices=("cosine", "euclidean"), help="default cosine")
+    p.add_argument(
+        "--metric",
+        default="cosine",
+        choices=("cosine", "euclidean"),
+        help="score shown (default cosine); on unit vectors both rank alike",
+    )
     p.add_argument("-k", type=int, default=10, help="number of clips (default 10)")
     add_json_arg(p)
     # argparse reads a lone "-" or "+" as a positional item, so the signs stay in the list.

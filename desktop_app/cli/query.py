@@ -18,12 +18,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_workspace_arg(p)
     p.add_argument(
-        "words", nargs="+", metavar="WORDS", help="query words, or an expression such as 'class:roll ball'"
+        "words",
+        nargs="*",
+        metavar="WORDS",
+        help="query words, or an expression such as 'class:roll ball' (with --table: the query words)",
     )
     p.add_argument("-k", type=int, default=10, help="number of clips (default 10)")
     p.add_argument("--run", help="run whose embeddings to search (default: the workspace's active run)")
-    p.add_argument("--split", help="only clips of this split")
-    p.add_argument("--role", help="only clips of this role in the split (train, test …)")
+    p.add_argument("--split", help="only clips of this split (with --role; alone: every clip of it)")
+    p.add_argument(
+        "--role",
+        help="only clips of this role in the split: train, test … (a role alone means the first split)",
+    )
+    p.add_argument(
+        "--table",
+        action="store_true",
+        help="seed 000's Table I: for each query word (default: the demo's words that name no "
+        "class) the classes of its top-k clips, among the test clips of the split (default: the "
+        "first), as seed 000 retrieves among test videos; --role '' ranks every clip",
+    )
     p.add_argument(
         "--class",
         dest="classes",
@@ -45,7 +58,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the query and print the three ranked lists."""
     from desktop_app.analysis.retrieval import Retriever
     from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.errors import ActionLensError
 
+    if args.table:
+        return _run_table(args)
+    if not args.words:
+        raise ActionLensError("give query words, e.g. `actionlens query --workspace WS basketball`")
     with open_workspace(args, readonly=True) as ws:
         space = EmbeddingSpace.load(ws, args.run)
         retriever = Retriever(space, args.method)
@@ -61,4 +79,37 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {rank:>3}. {hit.score:+.3f}  clip {hit.clip_id:<6} {hit.class_name or '-':<24} {hit.name}")
     print("classes: " + ", ".join(f"{h.phrase} ({h.score:+.3f})" for h in result.classes))
     print("words:   " + ", ".join(f"{h.word} ({h.score:+.3f})" for h in result.words))
+    return 0
+
+
+def _run_table(args: argparse.Namespace) -> int:
+    """Print seed 000's Table I (word → classes of the top-k clips) over test clips."""
+    from collections import Counter
+
+    from desktop_app.analysis.retrieval import DEMO_QUERIES, Retriever, demo_query_table
+    from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.errors import ActionLensError
+
+    if args.classes:
+        raise ActionLensError("--class does not go with --table; the table ranks clips of every class")
+    role = "test" if args.role is None else (args.role or None)
+    queries = args.words or list(DEMO_QUERIES)
+    with open_workspace(args, readonly=True) as ws:
+        space = EmbeddingSpace.load(ws, args.run)
+        table = demo_query_table(Retriever(space, args.method), queries, args.k, split=args.split, role=role)
+    if args.json:
+        print_json({"run": space.run_id, "k": args.k, "rows": table})
+        return 0
+    where = f"{role} clips of split {table[0]['split']}" if table and role else "every clip"
+    print(f"word → clips in run {space.run_id}, top {args.k} among the {where} (seed 000, Table I)")
+    print("| query | classes of the top clips | nearest class |")
+    print("|---|---|---|")
+    for row in table:
+        if "error" in row:
+            print(f"| {row['query']} | {row['error']} | |")
+            continue
+        counts = Counter(row["clip_classes"]).most_common()
+        shown = ", ".join(f"{name} ×{n}" for name, n in counts[:3]) + (" …" if len(counts) > 3 else "")
+        nearest = row["nearest_classes"][0] if row["nearest_classes"] else "-"
+        print(f"| {row['query']} | {shown} | {nearest} |")
     return 0
