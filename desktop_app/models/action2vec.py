@@ -9,8 +9,20 @@ form the seed writes out) sits before LSTM-1 and between the LSTMs: at step ``t`
 
     e_j(t) = wᵀ tanh(W_a x_j + U_a h_{t−1} + b_a),   α_j(t) = softmax_j e_j(t),   c_t = Σ_j α_j(t) x_j
 
-and the LSTM reads ``c_t`` instead of ``x_t``. The loss is ``L_Dual = L_PR + λ·L_CE``
-(:func:`desktop_app.models.losses.dual_loss`).
+Two readings of what the LSTM then reads (``Action2VecConfig.attention_form``):
+
+* ``"input-feeding"`` (model ``action2vec``): ``[x_t; c_t]`` — the context beside the step's own
+  input, as Bahdanau's decoder reads its previous output beside ``c_i`` (``s_i = f(s_{i−1},
+  y_{i−1}, c_i)``) and Luong et al.'s "input feeding" does. The LSTM still walks the steps in
+  order, so the embedding depends on time order.
+* ``"literal"`` (model ``action2vec-literal``, and every ``action2vec`` run saved before the
+  option existed): ``c_t`` replaces ``x_t``, as seed 001 words it ("instead of … (x1, …, xn) … a
+  new sequence (c1, …, cn)"). The scores depend on content and ``h_{t−1}`` only, and ``c_t`` is a
+  sum over all steps, so by induction from ``h_0 = 0`` every ``h_t`` is the same under any
+  permutation of the steps: LSTM-1 cannot tell the order inside a sub-sequence, LSTM-2 the order
+  of the sub-sequences, and a reversed clip gets the same embedding.
+
+The loss is ``L_Dual = L_PR + λ·L_CE`` (:func:`desktop_app.models.losses.dual_loss`).
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from desktop_app.errors import ActionLensError
 from desktop_app.models.base import JointEmbeddingModel, StepInfo, concat_streams, last_valid, lengths_mask
 from desktop_app.models.losses import dual_loss, dual_loss_weight
 from desktop_app.models.registry import JOINT_EMBEDDING, ModelShape, ModelSpec, register_model
@@ -49,14 +62,24 @@ class SoftAttention(nn.Module):
         return torch.bmm(weights[:, None, :], inputs).squeeze(1)
 
 
+#: What the LSTM reads at step t: ``[x_t; c_t]`` (order-aware) or ``c_t`` alone (seed 001 literally).
+ATTENTION_FORMS = ("input-feeding", "literal")
+
+
 class AttentiveLSTM(nn.Module):
     """An LSTM over a ``(N, L, D)`` sequence whose step ``t`` reads the attention context ``c_t``
-    (or ``x_t`` itself when ``attention`` is false); returns all outputs ``(N, L, H)``."""
+    beside ``x_t`` (``form="input-feeding"``), ``c_t`` alone (``form="literal"``), or ``x_t``
+    alone when ``attention`` is false; returns all outputs ``(N, L, H)``."""
 
-    def __init__(self, input_size: int, hidden_size: int, attention: bool, attention_size: int) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, attention: bool, attention_size: int, form: str = "literal"
+    ) -> None:
         super().__init__()
+        if form not in ATTENTION_FORMS:
+            raise ActionLensError(f"unknown attention_form {form!r}; use one of {', '.join(ATTENTION_FORMS)}")
         self.hidden_size = hidden_size
-        self.cell = nn.LSTMCell(input_size, hidden_size)
+        self.feed_input = attention and form == "input-feeding"
+        self.cell = nn.LSTMCell(input_size * (2 if self.feed_input else 1), hidden_size)
         self.attention = SoftAttention(input_size, hidden_size, attention_size) if attention else None
 
     def forward(self, inputs: Tensor, mask: Tensor) -> Tensor:
@@ -70,6 +93,8 @@ class AttentiveLSTM(nn.Module):
         for t in range(steps):
             if self.attention is not None and keys is not None:
                 step_input = self.attention(inputs, keys, h, attend_mask)
+                if self.feed_input:
+                    step_input = torch.cat([inputs[:, t], step_input], dim=1)
             else:
                 step_input = inputs[:, t]
             h, c = self.cell(step_input, (h, c))
@@ -113,6 +138,11 @@ class Action2VecConfig:
     lstm1_dropout: float = 0.5
     lstm2_size: int = 512
     attention: bool = True
+    #: ``"input-feeding"``: the LSTM reads ``[x_t; c_t]`` (order-aware; both presets of
+    #: ``action2vec``); ``"literal"``: ``c_t`` replaces ``x_t`` (blind to time order; the
+    #: ``action2vec-literal`` ablation). The default is ``"literal"`` because run metadata saved
+    #: before this field existed describes that model; see ``docs/models.md``.
+    attention_form: str = "literal"
     #: Width of the attention's hidden layer (not given in the seed).
     attention_size: int = 256
     #: ``"dual"`` (L_PR + λ·L_CE) or ``"cosine"`` (L_PR only).
@@ -142,10 +172,13 @@ class Action2Vec(JointEmbeddingModel):
                 f"Action2Vec needs feature streams {missing}; the features have {sorted(shape.input_dims)}"
             )
         input_size = sum(shape.input_dims[s] for s in self.streams)
-        self.lstm1 = AttentiveLSTM(input_size, config.lstm1_size, config.attention, config.attention_size)
+        form = config.attention_form
+        self.lstm1 = AttentiveLSTM(
+            input_size, config.lstm1_size, config.attention, config.attention_size, form
+        )
         self.dropout = nn.Dropout(config.lstm1_dropout)
         self.lstm2 = AttentiveLSTM(
-            config.lstm1_size, config.lstm2_size, config.attention, config.attention_size
+            config.lstm1_size, config.lstm2_size, config.attention, config.attention_size, form
         )
         self.projection = nn.Linear(config.lstm2_size, shape.word_dim)
         self.classifier = nn.Linear(shape.word_dim, shape.num_classes)
@@ -175,30 +208,57 @@ class Action2Vec(JointEmbeddingModel):
         return seed001_loss(self.config, embedding, logits, targets, label_vectors, step)
 
 
+#: Tuning of both Action2Vec models; the attention form is added per model below.
+_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "paper": {
+        "model": {},
+        "train": {"optimizer": "adam", "lr": 1e-3, "lr_halve_every": 0, "epochs": 60},
+    },
+    "small": {
+        "model": {
+            "hard_negatives": False,
+            "max_len": 48,
+            "subseq_len": 6,
+            "lstm1_size": 128,
+            "lstm2_size": 96,
+            "attention_size": 64,
+            "input_scale": 3.0,
+        },
+        "train": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30},
+    },
+}
+
+
+def _presets(attention_form: str) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        name: {**parts, "model": {**parts["model"], "attention_form": attention_form}}
+        for name, parts in _PRESETS.items()
+    }
+
+
 register_model(
     ModelSpec(
         name="action2vec",
         task=JOINT_EMBEDDING,
-        summary="seed 001: hierarchical LSTM (1024 over sub-sequences, 512) with soft attention; dual loss",
+        summary=(
+            "seed 001: hierarchical LSTM (1024 over sub-sequences, 512) with soft attention "
+            "read beside each step's input (order-aware); dual loss"
+        ),
         config_cls=Action2VecConfig,
         builder=Action2Vec,
-        presets={
-            "paper": {
-                "model": {},
-                "train": {"optimizer": "adam", "lr": 1e-3, "lr_halve_every": 0, "epochs": 60},
-            },
-            "small": {
-                "model": {
-                    "hard_negatives": False,
-                    "max_len": 48,
-                    "subseq_len": 6,
-                    "lstm1_size": 128,
-                    "lstm2_size": 96,
-                    "attention_size": 64,
-                    "input_scale": 3.0,
-                },
-                "train": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30},
-            },
-        },
+        presets=_presets("input-feeding"),
+    )
+)
+register_model(
+    ModelSpec(
+        name="action2vec-literal",
+        task=JOINT_EMBEDDING,
+        summary=(
+            "seed 001 ablation: action2vec with the attention context in place of each step's input, "
+            "as written (blind to time order)"
+        ),
+        config_cls=Action2VecConfig,
+        builder=Action2Vec,
+        presets=_presets("literal"),
     )
 )
