@@ -174,3 +174,18 @@ def test_an_unknown_attention_form_is_refused():
     spec = get_model_spec("action2vec")
     with pytest.raises(ActionLensError, match="attention_form 'luong'"):
         spec.build(spec.config("small", attention_form="luong"), SHAPE)
+
+
+@pytest.mark.parametrize("name", ["action2vec", "action2vec-literal"])
+def test_padding_does_not_change_a_clip_in_either_form(name):
+    model = _model(name, "small")
+    clips = _clips(n=2, seed=4)
+    clips = {s: f.clone() for s, f in clips.items()}
+    for f in clips.values():
+        f[0, 20:] = 0  # clip 0 is 20 steps long, padded to 48
+    lengths = torch.tensor([20, STEPS])
+    with torch.no_grad():
+        padded, logits = model(clips, {s: lengths for s in clips})
+        alone, _ = model({s: f[:1, :20] for s, f in clips.items()}, {s: lengths[:1] for s in clips})
+    assert logits.shape == (2, SHAPE.num_classes)
+    assert torch.allclose(padded[0], alone[0], atol=1e-5)
