@@ -112,6 +112,48 @@ def test_history_lists_queries_newest_first_and_a_click_runs_one_again(query_pan
     assert box_top in models.query.scores  # all 24 clips are ranked either way
 
 
+def _choose_with_keys(combo, index: int) -> None:
+    """Pick a combo item with the arrow keys, as a person at the keyboard would."""
+    combo.setFocus()
+    key = Qt.Key.Key_Down if index > combo.currentIndex() else Qt.Key.Key_Up
+    while combo.currentIndex() != index:
+        before = combo.currentIndex()
+        QTest.keyClick(combo, key)
+        assert combo.currentIndex() != before, "the arrow key did not move the choice"
+
+
+def _shown_ids(panel: QueryPanel) -> set[int]:
+    table = panel.results.clips
+    return {table.operand(r)["id"] for r in range(table.rowCount())}
+
+
+def test_the_search_can_be_limited_to_a_splits_test_or_train_clips(query_panel, models, qtbot):
+    roles = models.workspace.workspace.catalog.split("1")
+    test_ids = {c for c, role in roles.items() if role == "test"}
+    train_ids = {c for c, role in roles.items() if role == "train"}
+    assert test_ids and train_ids
+    scope = query_panel.scope
+    labels = [scope.itemText(i) for i in range(scope.count())]
+    assert labels[0] == "All clips"
+    assert f"Split 1: test clips ({len(test_ids)})" in labels
+    assert f"Split 1: train clips ({len(train_ids)})" in labels
+
+    _choose_with_keys(scope, labels.index(f"Split 1: test clips ({len(test_ids)})"))
+    _search(qtbot, query_panel, "spin ball")
+    qtbot.waitUntil(lambda: "among the test clips of split 1" in query_panel.message.text(), timeout=WAIT_MS)
+    assert _shown_ids(query_panel) == test_ids  # k = 25 is more than there are: all of them, no other
+    assert set(models.query.scores) == test_ids
+
+    # Changing the scope searches the same query again, now among the training clips.
+    _choose_with_keys(scope, labels.index(f"Split 1: train clips ({len(train_ids)})"))
+    qtbot.waitUntil(lambda: "among the train clips of split 1" in query_panel.message.text(), timeout=WAIT_MS)
+    assert _shown_ids(query_panel) == train_ids
+
+    _choose_with_keys(scope, 0)
+    qtbot.waitUntil(lambda: query_panel.results.clips.rowCount() == 24, timeout=WAIT_MS)
+    assert "among" not in query_panel.message.text()
+
+
 def test_completion_offers_frequent_words(query_panel, qtbot):
     qtbot.waitUntil(lambda: query_panel.vocabulary.rowCount() > 10_000, timeout=WAIT_MS)
     QTest.keyClicks(query_panel.search, "spin baske")

@@ -7,6 +7,10 @@ word → video retrieval, Table I), the nearest classes and the nearest words. S
 worker (owner ``"query"``); the vocabulary for completion is read in a quiet background task
 because loading the word vectors takes about a second.
 
+A scope control limits the ranked clips to one split's train or test clips (seed 000 retrieves
+among test videos); the filter is applied by the core search
+(:meth:`~desktop_app.analysis.retrieval.Retriever.search`'s ``split``/``role``).
+
 The results go to the shared :class:`~desktop_app.gui.models.QueryModel` so the map can colour
 by score; clicking a clip selects and plays it; every result row can be dragged to the Analogy
 panel (:data:`~desktop_app.gui.dnd.OPERANDS_MIME`).
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QMimeData, QSize, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QCompleter,
     QHBoxLayout,
     QHeaderView,
@@ -88,11 +93,18 @@ def load_vocabulary(space: EmbeddingSpace, limit: int, progress: Progress) -> li
 
 
 def run_query(
-    space: EmbeddingSpace, retriever: Retriever | None, text: str, k: int, progress: Progress
+    space: EmbeddingSpace,
+    retriever: Retriever | None,
+    text: str,
+    k: int,
+    scope: tuple[str, str | None] | None,
+    progress: Progress,
 ) -> tuple[Retriever, RetrievalResult]:
     """Answer ``text`` over ``space`` (building the clip index on first use).
 
-    Returns the retriever too, so the panel can keep its index for the next query.
+    ``scope`` is ``(split, role)`` to rank only that split's clips of that role (``role``
+    ``None``: every clip of the split), or ``None`` for every clip. Returns the retriever too, so
+    the panel can keep its index for the next query.
 
     Raises
     ------
@@ -109,7 +121,8 @@ def run_query(
         retriever = Retriever(space)
     progress.check_cancelled()
     progress.set_progress(0.6, f"Searching {text!r}")
-    result = retriever.search(text, k, num_classes=8, num_words=15)
+    split, role = scope if scope is not None else (None, None)
+    result = retriever.search(text, k, split=split, role=role, num_classes=8, num_words=15)
     progress.set_progress(1.0, "Done")
     return retriever, result
 
@@ -405,6 +418,13 @@ class QueryPanel(QWidget):
         self.count.setSuffix(" clips")
         self.count.setToolTip("How many clips to retrieve")
         self.count.lineEdit().setToolTip(self.count.toolTip())
+        self.scope = QComboBox()
+        self.scope.setToolTip(
+            "Which clips to rank: every clip, or one split's train or test clips "
+            "(seed 000 retrieves among test clips)"
+        )
+        self.scope.setAccessibleName("Clips searched")
+        self.scope.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.RichText)
@@ -426,6 +446,7 @@ class QueryPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.scope)
         top.addWidget(self.count)
         top.addWidget(self.search_button)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -450,6 +471,7 @@ class QueryPanel(QWidget):
         self.search.returnPressed.connect(self._search_typed)
         self.search.textEdited.connect(self._offer_completions)
         self.search_button.clicked.connect(self._search_typed)
+        self.scope.activated.connect(self._on_scope)
         self.history.itemClicked.connect(self._rerun)
         self.history.itemActivated.connect(self._rerun)
         self.results.wordActivated.connect(self.run_query)
@@ -476,21 +498,54 @@ class QueryPanel(QWidget):
         self._add_history(text)
         self._pending_text = text
         self._show_message(f"Searching <b>{html.escape(text)}</b>…")
+        scope = self.scope.currentData()
         task = self.models.tasks.start(
-            PANEL_ID, f"Query {text!r}", run_query, space, self._retriever, text, self.count.value()
+            PANEL_ID, f"Query {text!r}", run_query, space, self._retriever, text, self.count.value(), scope
         )
-        task.finished.connect(lambda answer, t=text: self._show_answer(t, answer))
+        task.finished.connect(lambda answer, t=text, sc=scope: self._show_answer(t, answer, sc))
         task.failed.connect(lambda exc, t=text: self._show_failure(t, exc))
 
     def history_items(self) -> list[str]:
         """The remembered queries, newest first."""
         return list(self._history)
 
+    def set_scope(self, split: str | None, role: str | None = None) -> None:
+        """Rank only ``split``'s clips of ``role`` (``split=None``: every clip) and search again."""
+        wanted = None if split is None else (split, role)
+        index = next((i for i in range(self.scope.count()) if self.scope.itemData(i) == wanted), -1)
+        if index < 0:
+            raise ActionLensError(f"the workspace has no {role or 'clips of'} split {split!r} to search")
+        self.scope.setCurrentIndex(index)
+        self._on_scope(index)
+
+    # ------------------------------------------------------------ scope
+    def _fill_scopes(self) -> None:
+        # Splits and their roles from the catalog (one grouped query); the choice survives a
+        # run change when the new workspace has the same split and role.
+        previous = self.scope.currentData()
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        workspace = self.models.workspace.workspace
+        counts = workspace.catalog.split_counts() if workspace is not None else {}
+        self.scope.addItem("All clips", None)
+        for split, roles in counts.items():
+            for role in sorted(roles, key=lambda r: (r != "test", r != "train", r)):
+                self.scope.addItem(f"Split {split}: {role} clips ({roles[role]})", (split, role))
+        index = next((i for i in range(self.scope.count()) if self.scope.itemData(i) == previous), 0)
+        self.scope.setCurrentIndex(index)
+        self.scope.setEnabled(self.scope.count() > 1)
+        self.scope.blockSignals(False)
+
+    def _on_scope(self, _index: int) -> None:
+        if self._pending_text:
+            self.run_query(self._pending_text)
+
     # ------------------------------------------------------------ workspace and run
     def _on_run(self, *_: object) -> None:
         self._retriever = None
         self.results.clear()
         self.vocabulary.setStringList([])
+        self._fill_scopes()
         message = no_embeddings_message(self.models)
         if message is not None:
             self.stack.show_message(message)
@@ -581,7 +636,12 @@ class QueryPanel(QWidget):
         self.run_query(item.text())
 
     # ------------------------------------------------------------ results
-    def _show_answer(self, text: str, answer: tuple[Retriever, RetrievalResult]) -> None:
+    def _show_answer(
+        self,
+        text: str,
+        answer: tuple[Retriever, RetrievalResult],
+        scope: tuple[str, str | None] | None = None,
+    ) -> None:
         retriever, result = answer
         self._retriever = retriever
         clips = result.clips
@@ -590,10 +650,15 @@ class QueryPanel(QWidget):
             result.classes,
             result.words,
         )
+        among = (
+            f" among the {html.escape(scope[1] or 'all')} clips of split {html.escape(scope[0])}"
+            if scope
+            else ""
+        )
         self._show_message(
-            f"<b>{html.escape(text)}</b>: {len(clips)} clips, best cosine {clips[0].score:.3f}"
+            f"<b>{html.escape(text)}</b>: {len(clips)} clips{among}, best cosine {clips[0].score:.3f}"
             if clips
-            else f"<b>{html.escape(text)}</b>: no clip has an embedding"
+            else f"<b>{html.escape(text)}</b>: no clip{among} has an embedding"
         )
         self.models.query.set(text, {c.clip_id: c.score for c in clips}, PANEL_ID)
 
