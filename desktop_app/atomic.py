@@ -66,8 +66,12 @@ def read_json(path: Path, fix: str, error: type[ActionLensError] = ActionLensErr
 
     ``fix`` is the remedy for this kind of file ("train the run again" …); the message is
     ``"{path} is damaged ({reason}); {fix}"``. Format and version checks stay with the caller.
+    JSON nested deeper than Python's recursion limit (``[[[[…`` 100 000 deep) is damaged too,
+    not a ``RecursionError`` in every command that opens the file.
     """
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise error(f"{path} is damaged ({exc}); {fix}") from exc
+    except RecursionError as exc:
+        raise error(f"{path} is damaged (nested too deeply to be one of our files); {fix}") from exc

@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--csv", help="kinetics: the annotation CSV (default: the only *.csv in SRC)")
     p.add_argument("--splits-dir", help="hmdb51: the directory of *_test_splitN.txt files")
+    p.add_argument(
+        "--allow-split-overlap",
+        action="store_true",
+        help="ucf101/hmdb51: import clips that a split lists for both training and testing (a "
+        "train/test leak), without a role in that split, instead of refusing the import",
+    )
     add_json_arg(p)
     p.set_defaults(func=run)
 
@@ -39,7 +45,15 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.source)
     if not source.is_dir():
         raise ActionLensError(f"{source} is not a directory; give the root folder of the dataset")
-    options = {k: Path(v) for k, v in (("csv", args.csv), ("splits_dir", args.splits_dir)) if v}
+    options: dict[str, object] = {
+        k: Path(v) for k, v in (("csv", args.csv), ("splits_dir", args.splits_dir)) if v
+    }
+    if args.allow_split_overlap:
+        if args.format not in ("ucf101", "hmdb51"):
+            raise ActionLensError(
+                f"--allow-split-overlap is for ucf101 and hmdb51 split lists, not {args.format}; drop it"
+            )
+        options["allow_split_overlap"] = True
     importer = get_importer(args.format)
     with TerminalProgress(f"import {args.format}", quiet=args.json) as progress:
         result = importer(source, progress=progress, probe=not args.no_probe, **options)
@@ -68,4 +82,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.path}: {s.reason}")
         if len(summary.skipped) > 50:
             print(f"  … and {len(summary.skipped) - 50} more (see --json)")
+    if summary.notes:
+        print(f"imported with changes ({len(summary.notes)}):")
+        for n in summary.notes[:50]:
+            print(f"  {n.path}: {n.note}")
+        if len(summary.notes) > 50:
+            print(f"  … and {len(summary.notes) - 50} more (see --json)")
     return 0

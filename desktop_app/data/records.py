@@ -20,6 +20,9 @@ class VideoInfo:
     duration: float
     content_hash: str
     has_audio: bool = False
+    #: What probing doubted and what it did about it (``"only 8 of the 30 frames … decode"``);
+    #: importers list it in :attr:`ImportResult.notes`. ``None`` for a sound file.
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,25 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something an importer took in but changed or doubts, and what it did (clamped, kept …).
+
+    ``path`` names the file, index line or video id; ``note`` is one line saying what was wrong
+    and what was done (``"2 of 5 timestamps end after the video (120.0 s); clamped to 120.0 s"``).
+    """
+
+    path: str
+    note: str
+
+
 @dataclass
 class ImportResult:
-    """Everything an importer found: the data root, clips, classes and what it skipped."""
+    """Everything an importer found: the data root, clips, classes, what it skipped and noted."""
 
     dataset: str
     data_root: str
     clips: list[ClipRecord] = field(default_factory=list)
     classes: list[ClassRecord] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)

@@ -23,6 +23,14 @@ VIDEO_EXTENSIONS: frozenset[str] = frozenset(
 #: Bytes hashed from each sampled region of a file (see :func:`content_hash`).
 HASH_CHUNK_BYTES = 1 << 20
 
+#: Frame rates outside this range are damaged headers, not videos: a rate of 1/1024 fps made a
+#: 30-frame clip 30 720 s long. Time-lapse below 1 fps and high-speed above 1000 fps are refused too.
+MIN_FPS, MAX_FPS = 1.0, 1000.0
+
+#: A container may list a frame or two more than decode (a dropped last frame); more missing
+#: frames mean the file is cut short, and the import says so.
+FRAME_COUNT_SLACK = 2
+
 
 class VideoError(ActionLensError):
     """A file cannot be read as a video.
@@ -104,12 +112,32 @@ def _container_audio_and_rate(path: Path) -> tuple[bool, float]:
         return False, 0.0
 
 
+def _plausible_fps(fps: float) -> bool:
+    return math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS
+
+
+def _count_decodable_frames(path: Path) -> int:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        count = 0
+        while capture.grab():
+            count += 1
+        return count
+    finally:
+        capture.release()
+
+
 def probe_video(path: Path) -> VideoInfo:
     """Read a video's frame rate, frame count, size, duration, content hash and audio flag.
 
-    The frame count is the container's when it reports more than one frame (cheap, and exact
-    for the containers the datasets use); otherwise (raw ``.m4v`` streams report 0 or a
-    negative number) frames are counted by decoding the whole file.
+    The frame count is the container's when it reports more than one frame and its last listed
+    frame decodes (a seek to it: cheap, and exact for the containers the datasets use);
+    otherwise frames are counted by decoding the whole file. Raw ``.m4v`` streams report 0 or a
+    negative count; a "faststart" MP4 cut short keeps the index of every frame in its header
+    but not their data (30 frames listed, 8 decodable): the count is then the decodable one and
+    ``VideoInfo.note`` says so.
     The first frame is always decoded, so a file whose header parses but whose frames do not is
     refused here rather than during feature extraction.
 
@@ -122,14 +150,16 @@ def probe_video(path: Path) -> VideoInfo:
     -------
     VideoInfo
         ``duration = frame_count / fps``; ``content_hash`` as in :func:`content_hash`;
-        ``has_audio`` False where PyAV cannot tell.
+        ``has_audio`` False where PyAV cannot tell; ``note`` set when the frame count had to
+        be corrected.
 
     Raises
     ------
     VideoError
         With ``reason`` ``"file not found"``, ``"a directory, not a video file"``,
         ``"empty file"``, ``"not a video (cannot be opened)"``, ``"no decodable frames"``,
-        ``"unknown frame size"`` or ``"unknown frame rate"``.
+        ``"unknown frame size"``, ``"unknown frame rate"`` or an implausible frame rate
+        (outside :data:`MIN_FPS`–:data:`MAX_FPS`).
     """
     import cv2
 
@@ -157,20 +187,43 @@ def probe_video(path: Path) -> VideoInfo:
         if width <= 0 or height <= 0:
             raise VideoError(path, "unknown frame size")
         fps = float(capture.get(cv2.CAP_PROP_FPS))
-        frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        frame_count = listed
         # Raw streams report 0 or garbage; a count of 1 is as suspect and cheap to verify.
         if frame_count <= 1:
             frame_count = 1
             while capture.grab():
                 frame_count += 1
+        else:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, frame_count - 1)
+            tail_ok, tail = capture.read()
+            if not tail_ok or tail is None:
+                frame_count = 0  # counted below, on a fresh capture
     finally:
         capture.release()
 
+    note = None
+    if frame_count == 0:
+        frame_count = max(1, _count_decodable_frames(path))
+        if frame_count < listed - FRAME_COUNT_SLACK:
+            note = (
+                f"only {frame_count} of the {listed} frames its header lists decode (the file is cut "
+                f"short?); imported as {frame_count} frames — download or copy it again for the rest"
+            )
     has_audio, container_rate = _container_audio_and_rate(path)
     if not math.isfinite(fps) or fps <= 0:
         fps = container_rate
     if not math.isfinite(fps) or fps <= 0:
         raise VideoError(path, "unknown frame rate")
+    if not _plausible_fps(fps):
+        if _plausible_fps(container_rate):
+            fps = container_rate
+        else:
+            raise VideoError(
+                path,
+                f"implausible frame rate {fps:.6g} fps in its header (a {frame_count}-frame clip "
+                f"would last {frame_count / fps:.6g} s); re-encode it at its real rate",
+            )
     try:
         fingerprint = content_hash(path)
     except OSError as err:
@@ -183,4 +236,5 @@ def probe_video(path: Path) -> VideoInfo:
         duration=frame_count / fps,
         content_hash=fingerprint,
         has_audio=has_audio,
+        note=note,
     )

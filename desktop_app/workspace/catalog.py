@@ -19,6 +19,9 @@ from desktop_app.errors import WorkspaceError
 #: The catalog schema this code writes; ``PRAGMA user_version`` holds it in the file.
 CATALOG_VERSION = 2
 
+#: The roles a clip may have in a split (the ``clip_splits.role`` CHECK).
+ROLES = ("train", "val", "test")
+
 # Version 1: clips, classes, clip_splits, runs.
 _SCHEMA_V1 = """
 CREATE TABLE classes (
@@ -199,6 +202,14 @@ class Catalog:
         -------
         (added, already_present)
         """
+        clips = list(clips)
+        for clip in clips:  # the table's CHECK would abort the whole import with IntegrityError
+            wrong = sorted({role for role in clip.splits.values() if role not in ROLES})
+            if wrong:
+                raise WorkspaceError(
+                    f"clip {clip.name} ({clip.path}) has split role {wrong[0]!r}, not one of "
+                    f"{', '.join(ROLES)}; fix the dataset's split lists"
+                )
         next_id = self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0]
         added = present = 0
         with self._con:

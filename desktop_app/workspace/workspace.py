@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.atomic import read_json, write_json
-from desktop_app.data.records import ImportResult, Skipped
+from desktop_app.data.records import ImportResult, Note, Skipped
 from desktop_app.errors import WorkspaceError
 from desktop_app.workspace.catalog import (
     CATALOG_VERSION,
@@ -52,6 +52,7 @@ class ImportSummary:
     clips_present: int
     classes: int
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of this summary."""
@@ -61,6 +62,7 @@ class ImportSummary:
             "clips_already_present": self.clips_present,
             "classes": self.classes,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "notes": [{"path": n.path, "note": n.note} for n in self.notes],
         }
 
 
@@ -209,7 +211,9 @@ class Workspace:
             dataset=self.manifest.get("dataset") or result.dataset,
             datasets=datasets,
         )
-        return ImportSummary(result.dataset, added, present, len(class_ids), list(result.skipped))
+        return ImportSummary(
+            result.dataset, added, present, len(class_ids), list(result.skipped), list(result.notes)
+        )
 
 
 @contextlib.contextmanager

@@ -319,7 +319,7 @@ def activitynet_root(tmp_path: Path, make_video: MakeVideo, make_bad_file: MakeB
     make_video(root / "v_aaa.mp4")
     make_video(root / "stories" / "v_bbb.mp4")
     make_bad_file(root / "v_ddd.mp4", "truncated")
-    make_video(root / "videos" / "eee.mp4")
+    make_video(root / "videos" / "eee.mp4", frames=40)  # 4 s: all three sentences lie inside
     make_video(root / "videos" / "v_fff é.mp4")
     make_video(root / "videos" / "v_unlisted.mp4")
     return root
@@ -333,10 +333,17 @@ def test_activitynet_imports_videos_with_captions(activitynet_root: Path) -> Non
         "videos/eee.mp4": (None, {"official": "val"}),
     }
     by_name = {clip.name: clip for clip in result.clips}
+    # The JSON says 3 s; the file has 8 frames at 10 fps: stamps are clamped to its 0.8 s, and noted.
     assert [(c.start, c.end, c.sentence) for c in by_name["v_aaa"].captions] == [
-        (0.0, 1.0, "A man walks."),
-        (0.5, 2.5, "He sits."),
+        (0.0, 0.8, "A man walks."),
+        (0.5, 0.8, "He sits."),
     ]
+    assert {(n.path, n.note) for n in result.notes} >= {
+        (
+            "v_aaa.mp4",
+            "2 timestamp(s) end after the video (0.8 s); clamped to 0.8 s (length of the video file)",
+        )
+    }
     assert len(by_name["v_eee"].captions) == 3  # val_1's paragraph, not val_2's
     assert result.classes == []
     skipped = _skipped(result)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from desktop_app.data.records import ClassRecord, ClipRecord, ImportResult, Skipped, VideoInfo
+from desktop_app.data.records import ClassRecord, ClipRecord, ImportResult, Note, Skipped, VideoInfo
 from desktop_app.data.video import VideoError, is_video_path, probe_video
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
@@ -47,13 +47,62 @@ def relative_posix(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+class FolderVisits:
+    """The real directories an import has entered, so that each is scanned once.
+
+    A directory symlink loop (``A/up -> ..``) or a second link to a folder would otherwise list
+    the same videos again under every path that reaches them (one video became 41 clips). A
+    directory is known by its device and inode, which every link to it shares.
+
+    Parameters
+    ----------
+    root
+        The data root; it counts as visited, and report paths are relative to it.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._first: dict[tuple[int, int], Path] = {}
+        self.first_time(root, [])
+
+    def first_time(self, folder: Path, skipped: list[Skipped]) -> bool:
+        """True the first time a real directory is reached; later paths to it are reported."""
+        try:
+            info = folder.stat()
+        except OSError as err:
+            skipped.append(
+                Skipped(relative_posix(folder, self.root), f"cannot enter ({err.strerror or err})")
+            )
+            return False
+        key = (info.st_dev, info.st_ino)
+        first = self._first.get(key)
+        if first is None:
+            self._first[key] = folder
+            return True
+        where = relative_posix(first, self.root)
+        kind = "a symlink loop" if first in folder.parents or first == self.root else "a second link"
+        skipped.append(
+            Skipped(
+                relative_posix(folder, self.root),
+                f"{kind} to folder {where!r}, which is scanned once; its videos are imported from there",
+            )
+        )
+        return False
+
+
+def real_folders_first(entries: Iterable[Path]) -> list[Path]:
+    """``entries`` by name, links last: a real folder is scanned under its own name, not a link's."""
+    return sorted(entries, key=lambda entry: (entry.is_symlink(), entry.name))
+
+
 def scan_class_folder(
-    folder: Path, root: Path, *, recursive: bool = False
+    folder: Path, root: Path, *, recursive: bool = False, visits: FolderVisits | None = None
 ) -> tuple[list[Path], list[Skipped]]:
     """List the video files in ``folder`` and report what else is there.
 
     Hidden files (``.DS_Store``, ``._x.avi``) are ignored without a report; a directory named
-    like a video and a file with another suffix are reported.
+    like a video and a file with another suffix are reported. With ``recursive``, sub-folders
+    are entered once per real directory (``visits``; a symlink loop is reported, not followed).
 
     Returns
     -------
@@ -62,14 +111,17 @@ def scan_class_folder(
     """
     videos: list[Path] = []
     skipped: list[Skipped] = []
-    for entry in sorted(folder.iterdir()):
+    if recursive and visits is None:
+        visits = FolderVisits(root)
+        visits.first_time(folder, skipped)
+    for entry in real_folders_first(folder.iterdir()):
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
             if is_video_path(entry):
                 skipped.append(Skipped(relative_posix(entry, root), "a directory, not a video file"))
-            elif recursive:
-                sub_videos, sub_skipped = scan_class_folder(entry, root, recursive=True)
+            elif recursive and visits is not None and visits.first_time(entry, skipped):
+                sub_videos, sub_skipped = scan_class_folder(entry, root, recursive=True, visits=visits)
                 videos += sub_videos
                 skipped += sub_skipped
             continue
@@ -80,27 +132,97 @@ def scan_class_folder(
     return videos, skipped
 
 
-def index_videos_by_stem(root: Path, folders: Sequence[Path] | None = None) -> dict[str, Path]:
+def index_videos_by_stem(
+    root: Path, folders: Sequence[Path] | None = None, skipped: list[Skipped] | None = None
+) -> dict[str, Path]:
     """Map file stem → path for every video file under ``folders`` (default: all of ``root``).
 
     Walked once so that a dataset of 300 000 files costs one scan, not one search per CSV row.
     The first path in sorted order wins where a stem repeats. Directories named like videos
-    are included (and not entered) so that :func:`cheap_checks` reports them.
+    are included (and not entered) so that :func:`cheap_checks` reports them. Linked
+    directories are followed, each real directory once (:class:`FolderVisits`); a loop or a
+    second link is reported in ``skipped``.
     """
     found: dict[str, Path] = {}
+    visits = FolderVisits(root)
+    reports = skipped if skipped is not None else []
     for folder in folders if folders is not None else [root]:
-        if not folder.is_dir():
+        if not folder.is_dir() or (folder != root and not visits.first_time(folder, reports)):
             continue
-        for dirpath, dirnames, filenames in os.walk(folder):
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
             # A directory named like a video is indexed, not entered, so that the clip check
             # reports it as "a directory" rather than as a missing file.
-            names = sorted(d for d in dirnames if not d.startswith("."))
-            dirnames[:] = [d for d in names if not is_video_path(Path(d))]
+            names = [p.name for p in real_folders_first(Path(dirpath) / d for d in dirnames if d[0] != ".")]
+            dirnames[:] = [
+                d
+                for d in names
+                if not is_video_path(Path(d)) and visits.first_time(Path(dirpath) / d, reports)
+            ]
             for filename in sorted([*filenames, *(d for d in names if is_video_path(Path(d)))]):
                 path = Path(dirpath) / filename
                 if not filename.startswith(".") and is_video_path(path):
                     found.setdefault(path.stem, path)
     return found
+
+
+def resolve_split_overlaps(
+    dataset: str,
+    overlaps: Mapping[tuple[Any, str], Mapping[str, str]],
+    splits: dict[Any, dict[str, str]],
+    paths: Mapping[Any, str],
+    *,
+    allow: bool,
+) -> list[Note]:
+    """Refuse clips that a split lists in two roles (a train/test leak), or drop that role.
+
+    Parameters
+    ----------
+    overlaps
+        ``{(clip key, split): {role: where it was listed}}`` for each clip listed in more than
+        one role of a split.
+    splits
+        ``{clip key: {split: role}}``; with ``allow``, the overlapping splits are removed.
+    paths
+        Clip key → the path that reports name.
+    allow
+        The user's explicit ``allow_split_overlap``.
+
+    Returns
+    -------
+    list[Note]
+        One note per overlapping clip and split (only with ``allow``).
+
+    Raises
+    ------
+    ActionLensError
+        When there are overlaps and ``allow`` is false; it names the first clip and the lists.
+    """
+    if not overlaps:
+        return []
+    items = sorted(overlaps.items(), key=lambda item: (paths.get(item[0][0], str(item[0][0])), item[0][1]))
+
+    def where(roles: Mapping[str, str]) -> str:
+        return " and ".join(f"{source} ({role})" for role, source in roles.items())
+
+    if not allow:
+        (key, split), roles = items[0]
+        raise ActionLensError(
+            f"{dataset} import: {len(items)} clip(s) are listed in two roles of one split — a "
+            f"train/test leak — e.g. {paths.get(key, key)} in {where(roles)} of split {split}; "
+            "correct the split lists, or pass --allow-split-overlap to import them without a role "
+            "in that split"
+        )
+    notes = []
+    for (key, split), roles in items:
+        splits.get(key, {}).pop(split, None)
+        notes.append(
+            Note(
+                paths.get(key, str(key)),
+                f"listed in {where(roles)} of split {split} (a train/test leak); imported without "
+                f"a role in split {split}",
+            )
+        )
+    return notes
 
 
 def class_records(names: Sequence[str], label_table: Any = None) -> tuple[list[ClassRecord], dict[str, str]]:
@@ -192,6 +314,11 @@ def probe_clips(
     return kept, skipped
 
 
+def probe_notes(clips: Iterable[ClipRecord]) -> list[Note]:
+    """The notes that probing left on clips (a file cut short …), as import notes."""
+    return [Note(clip.path, clip.info.note) for clip in clips if clip.info is not None and clip.info.note]
+
+
 def cheap_checks(root: Path, clips: list[ClipRecord]) -> tuple[list[ClipRecord], list[Skipped]]:
     """Refuse missing and empty files without decoding (run even when probing is off)."""
     kept: list[ClipRecord] = []
@@ -220,6 +347,7 @@ def finish_import(
     class_order: Sequence[str] | None = None,
     max_workers: int | None = None,
     label_table: Any = None,
+    notes: Sequence[Note] = (),
 ) -> ImportResult:
     """Check and probe the candidate clips, then build the classes that still have clips.
 
@@ -234,6 +362,8 @@ def finish_import(
         A ``desktop_app.words.labels.LabelTable`` for :func:`normalise_label` (default: its
         curated table). A class whose name cannot be normalised is dropped and its clips
         reported.
+    notes
+        The importer's own notes (what it took in but changed); probing adds its own.
     """
     handle: Progress = progress if progress is not None else NullProgress()
     handle.check_cancelled()
@@ -266,4 +396,5 @@ def finish_import(
         clips=clips,
         classes=classes,
         skipped=skipped,
+        notes=[*notes, *probe_notes(clips)],
     )

@@ -15,12 +15,19 @@ Decisions
 * The split role comes from the file name: ``train``, ``val`` or ``test`` under split
   ``"official"``.
 * A video on disk that no JSON names is reported as ``not listed in any captions JSON``.
+* Stamps are checked against the JSON's ``duration`` and, after probing, the file's length:
+  negative starts are clamped to 0, ends past the video clamped to its end, sentences that start
+  after the end dropped, and each fix noted (``ImportResult.notes``). Overlapping sentences are
+  kept (dense captions overlap by design) and noted. A paragraph with no sentence inside the
+  video is skipped.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +38,7 @@ from desktop_app.data.importers._common import (
     relative_posix,
     resolve_source,
 )
-from desktop_app.data.records import Caption, ClipRecord, ImportResult, Skipped
+from desktop_app.data.records import Caption, ClipRecord, ImportResult, Note, Skipped
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import Progress
 
@@ -79,8 +86,13 @@ def _role(path: Path) -> str | None:
     return None
 
 
-def _paragraph(entry: Any) -> list[Caption] | str:
-    """The captions of one JSON entry, or the reason it cannot be read."""
+def _paragraph(entry: Any) -> tuple[list[Caption], list[str]] | str:
+    """The captions of one JSON entry and what was fixed in them, or the reason it cannot be read.
+
+    Stamps are checked against the entry's ``duration`` (when it has a positive one): a
+    negative start is clamped to 0, an end past the duration is clamped to it, and a sentence
+    that starts at or after the end of the video is dropped; each fix is returned as a note.
+    """
     if not isinstance(entry, dict):
         return "entry is not an object"
     timestamps, sentences = entry.get("timestamps"), entry.get("sentences")
@@ -94,13 +106,56 @@ def _paragraph(entry: Any) -> list[Caption] | str:
     for stamp, sentence in zip(timestamps, sentences, strict=True):
         try:
             start, end = float(stamp[0]), float(stamp[1])
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
             return f"malformed timestamp {stamp!r}"
         if not (math.isfinite(start) and math.isfinite(end)) or not isinstance(sentence, str):
             return f"malformed timestamp {stamp!r} or sentence"
         # A few official stamps run backwards; the segment they mean is the same.
         captions.append(Caption(start=min(start, end), end=max(start, end), sentence=sentence.strip()))
-    return captions
+    try:
+        duration = float(entry.get("duration") or 0.0)
+    except (TypeError, ValueError, OverflowError):
+        duration = 0.0
+    captions, notes = check_captions(captions, duration if math.isfinite(duration) and duration > 0 else None)
+    if not captions:
+        return "no sentence lies inside the video (" + "; ".join(notes) + ")"
+    return captions, notes
+
+
+def check_captions(captions: list[Caption], duration: float | None) -> tuple[list[Caption], list[str]]:
+    """Clamp caption stamps into ``[0, duration]`` and say what was clamped, dropped or overlaps.
+
+    Dense captions may overlap by design (several events at once), so overlapping sentences
+    are kept and only counted in a note.
+
+    Returns
+    -------
+    captions, notes
+        The kept captions (in order) and one-line notes on what was changed.
+    """
+    notes: list[str] = []
+    negative = sum(c.start < 0 for c in captions)
+    if negative:
+        notes.append(f"{negative} timestamp(s) start before 0 s; clamped to 0 s")
+        captions = [replace(c, start=max(c.start, 0.0), end=max(c.end, 0.0)) for c in captions]
+    if duration is not None:
+        outside = [c for c in captions if c.start >= duration]
+        if outside:
+            notes.append(
+                f"{len(outside)} sentence(s) start at or after the end of the video ({duration:g} s); dropped"
+            )
+            captions = [c for c in captions if c.start < duration]
+        late = sum(c.end > duration for c in captions)
+        if late:
+            notes.append(
+                f"{late} timestamp(s) end after the video ({duration:g} s); clamped to {duration:g} s"
+            )
+            captions = [replace(c, end=min(c.end, duration)) for c in captions]
+    ordered = sorted(captions, key=lambda c: (c.start, c.end))
+    overlapping = sum(b.start < a.end for a, b in itertools.pairwise(ordered))
+    if overlapping:
+        notes.append(f"{overlapping} sentence(s) overlap the one before; kept as they are")
+    return captions, notes
 
 
 def import_activitynet(
@@ -138,8 +193,9 @@ def import_activitynet(
     reject_unknown_options(DATASET, options, {"json"})
     root = resolve_source(src, DATASET)
     json_files = _json_files(root, options.get("json"))
-    videos = index_videos_by_stem(root)
     skipped: list[Skipped] = []
+    notes: list[Note] = []
+    videos = index_videos_by_stem(root, skipped=skipped)
     clips: list[ClipRecord] = []
     taken_from: dict[str, str] = {}  # video id -> JSON file its captions came from
     used_stems: set[str] = set()
@@ -152,6 +208,11 @@ def import_activitynet(
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ActionLensError(
                 f"activitynet import: cannot read {json_file}: {err}; give a captions JSON"
+            ) from err
+        except RecursionError as err:  # "[[[[…" 100 000 deep: not a captions file
+            raise ActionLensError(
+                f"activitynet import: {json_file} is nested too deeply to be a captions JSON; "
+                "give a captions JSON"
             ) from err
         if not isinstance(annotations, dict):
             raise ActionLensError(
@@ -167,10 +228,12 @@ def import_activitynet(
                     )
                 )
                 continue
-            paragraph = _paragraph(entry)
-            if isinstance(paragraph, str):
-                skipped.append(Skipped(f"{json_file.name}:{video_id}", paragraph))
+            read = _paragraph(entry)
+            if isinstance(read, str):
+                skipped.append(Skipped(f"{json_file.name}:{video_id}", read))
                 continue
+            paragraph, fixed = read
+            notes += [Note(f"{json_file.name}:{video_id}", text) for text in fixed]
             bare = video_id.removeprefix("v_")
             stem = next((s for s in (video_id, bare, f"v_{bare}") if s in videos), None)
             if stem is None:
@@ -194,7 +257,7 @@ def import_activitynet(
         bare = stem.removeprefix("v_")
         if stem not in used_stems and not {stem, bare, f"v_{bare}"} & listed_ids:
             skipped.append(Skipped(relative_posix(video, root), "not listed in any captions JSON"))
-    return finish_import(
+    result = finish_import(
         DATASET,
         root,
         clips,
@@ -203,4 +266,15 @@ def import_activitynet(
         probe=probe,
         max_workers=options.get("max_workers"),
         label_table=options.get("label_table"),
+        notes=notes,
     )
+    # The JSON's duration may not be the file's: check the stamps against the probed length too.
+    for clip in result.clips:
+        if clip.info is None:
+            continue
+        kept, fixed = check_captions(clip.captions, clip.info.duration)
+        fixed = [text for text in fixed if "overlap" not in text]  # already noted from the JSON
+        if fixed:
+            clip.captions = kept
+            result.notes += [Note(clip.path, f"{text} (length of the video file)") for text in fixed]
+    return result

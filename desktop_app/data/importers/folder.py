@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.data.importers._common import (
+    FolderVisits,
     finish_import,
+    real_folders_first,
     reject_unknown_options,
     relative_posix,
     resolve_source,
@@ -54,11 +56,14 @@ def import_folder(
     root = resolve_source(src, DATASET)
     skipped: list[Skipped] = []
     clips: list[ClipRecord] = []
-    for entry in sorted(root.iterdir()):
+    visits = FolderVisits(root)  # each real folder once: a symlink loop must not multiply clips
+    for entry in real_folders_first(root.iterdir()):
         if entry.name.startswith("."):
             continue
         if entry.is_dir() and not is_video_path(entry):
-            videos, scan_skipped = scan_class_folder(entry, root, recursive=True)
+            if not visits.first_time(entry, skipped):
+                continue
+            videos, scan_skipped = scan_class_folder(entry, root, recursive=True, visits=visits)
             skipped += scan_skipped
             clips += [
                 ClipRecord(name=video.stem, path=relative_posix(video, root), class_name=entry.name)

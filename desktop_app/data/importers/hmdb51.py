@@ -10,6 +10,8 @@ Decisions
 * A file that a split file marks 1 or 2 but that is not on disk is reported once; one marked
   0 everywhere is not reported (the split does not use it).
 * Classes are the class folders that kept a clip, sorted by name; ``index`` is that position.
+* A clip marked both 1 (train) and 2 (test) for one split is a train/test leak: the import is
+  refused unless option ``allow_split_overlap`` is true; then it has no role in that split.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.data.importers._common import (
+    FolderVisits,
     finish_import,
+    real_folders_first,
     reject_unknown_options,
     relative_posix,
     resolve_source,
+    resolve_split_overlaps,
     scan_class_folder,
 )
 from desktop_app.data.records import ClipRecord, ImportResult, Skipped
@@ -67,24 +72,28 @@ def import_hmdb51(
     probe
         Probe every clip (fills ``ClipRecord.info``; unreadable clips go to ``skipped``).
     **options
-        ``splits_dir``: folder of the ``*_test_split*.txt`` files; ``max_workers``: probing
-        threads.
+        ``splits_dir``: folder of the ``*_test_split*.txt`` files; ``allow_split_overlap``:
+        import clips marked both 1 and 2 in a split (without a role there) instead of refusing;
+        ``max_workers``: probing threads.
 
     Returns
     -------
     ImportResult
         ``splits`` as ``{"1": "train", "2": "test"}`` (a split whose line says 0 is absent).
     """
-    reject_unknown_options(DATASET, options, {"splits_dir"})
+    reject_unknown_options(DATASET, options, {"splits_dir", "allow_split_overlap"})
     root = resolve_source(src, DATASET)
     splits_dir = _find_splits_dir(root, options.get("splits_dir"))
     skipped: list[Skipped] = []
 
     on_disk: dict[tuple[str, str], Path] = {}
-    for folder in sorted(root.iterdir()):
+    visits = FolderVisits(root)  # a class folder linked twice is read once
+    for folder in real_folders_first(root.iterdir()):
         if not folder.is_dir() or folder.name.startswith(".") or folder == splits_dir:
             continue
         if folder.name == _SPLITS_DIR_NAME:
+            continue
+        if not visits.first_time(folder, skipped):
             continue
         videos, scan_skipped = scan_class_folder(folder, root)
         skipped += scan_skipped
@@ -93,6 +102,7 @@ def import_hmdb51(
     by_lower = {(c.lower(), f.lower()): (c, f) for c, f in on_disk}
 
     splits: dict[tuple[str, str], dict[str, str]] = {}
+    listed_in: dict[tuple[tuple[str, str], str], dict[str, str]] = {}
     reported_missing: set[str] = set()
     split_files = sorted(p for p in splits_dir.iterdir() if _SPLIT_FILE.match(p.name)) if splits_dir else []
     for split_file in split_files:
@@ -119,7 +129,15 @@ def import_hmdb51(
                 continue
             if role is not None:
                 splits.setdefault(key, {})[split_name] = role
+                listed_in.setdefault((key, split_name), {}).setdefault(role, f"{split_file.name}:{number}")
 
+    notes = resolve_split_overlaps(
+        DATASET,
+        {k: v for k, v in listed_in.items() if len(v) > 1},
+        splits,
+        {key: relative_posix(video, root) for key, video in on_disk.items()},
+        allow=bool(options.get("allow_split_overlap")),
+    )
     clips = [
         ClipRecord(
             name=video.stem,
@@ -138,4 +156,5 @@ def import_hmdb51(
         probe=probe,
         max_workers=options.get("max_workers"),
         label_table=options.get("label_table"),
+        notes=notes,
     )

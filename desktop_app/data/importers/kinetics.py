@@ -14,11 +14,17 @@ Decisions
 * Test CSVs without a ``label`` column give clips with ``class_name`` None.
 * A row whose video is not on disk is reported and skipped; a video on disk that no row names
   is reported as ``not listed in the CSV``; a repeated row is reported once as a duplicate.
+* A row with a split other than train/val/test (or their aliases), or with times that are not
+  finite, non-negative seconds (``inf``, ``nan``, end before start) is reported and skipped;
+  the other rows are imported.
+* CSVs are read as ``utf-8-sig``: a byte-order mark (spreadsheet exports) is not part of the
+  first column's name.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +61,13 @@ def _role_from_name(path: Path) -> str | None:
     return None
 
 
+# utf-8-sig: a CSV saved by a spreadsheet starts with a byte-order mark, which would otherwise
+# become part of the first column's name ("\ufefflabel") and lose every label.
+_ENCODING = "utf-8-sig"
+
+
 def _header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8", errors="replace") as stream:
+    with path.open(newline="", encoding=_ENCODING, errors="replace") as stream:
         return [column.strip() for column in next(csv.reader(stream), [])]
 
 
@@ -78,8 +89,14 @@ def _csv_files(root: Path, option: Any) -> list[Path]:
 
 
 def _clip_stem(row: dict[str, str]) -> str:
-    start, end = round(float(row["time_start"])), round(float(row["time_end"]))
-    return f"{row['youtube_id'].strip()}_{start:06d}_{end:06d}"
+    """``{youtube_id}_{start:06d}_{end:06d}``; ``ValueError`` for times that are not seconds."""
+    start, end = float(row["time_start"]), float(row["time_end"])
+    if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
+        raise ValueError(f"time_start {row['time_start']!r} / time_end {row['time_end']!r}")
+    youtube_id = row["youtube_id"].strip()
+    if not youtube_id:
+        raise ValueError("empty youtube_id")
+    return f"{youtube_id}_{round(start):06d}_{round(end):06d}"
 
 
 def import_kinetics(
@@ -117,8 +134,8 @@ def import_kinetics(
     reject_unknown_options(DATASET, options, {"csv"})
     root = resolve_source(src, DATASET)
     csv_files = _csv_files(root, options.get("csv"))
-    videos = index_videos_by_stem(root)
     skipped: list[Skipped] = []
+    videos = index_videos_by_stem(root, skipped=skipped)
     clips: list[ClipRecord] = []
     seen: set[str] = set()
 
@@ -130,18 +147,24 @@ def import_kinetics(
                 "give the official Kinetics CSV"
             )
         file_role = _role_from_name(csv_file)
-        with csv_file.open(newline="", encoding="utf-8", errors="replace") as stream:
+        with csv_file.open(newline="", encoding=_ENCODING, errors="replace") as stream:
             reader = csv.DictReader(stream)
             reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
             for line_number, row in enumerate(reader, start=2):
                 where = f"{csv_file.name}:{line_number}"
                 try:
                     stem = _clip_stem(row)
-                except (TypeError, ValueError, AttributeError):
-                    skipped.append(Skipped(where, "malformed row (youtube_id/time_start/time_end)"))
+                except (TypeError, ValueError, AttributeError, OverflowError) as err:
+                    detail = f": {err}" if isinstance(err, ValueError) and str(err) else ""
+                    skipped.append(Skipped(where, f"malformed row (youtube_id/time_start/time_end{detail})"))
                     continue
                 raw_role = (row.get("split") or "").strip().lower()
-                role = _ROLE_ALIASES.get(raw_role, raw_role) if raw_role else file_role
+                role = _ROLE_ALIASES.get(raw_role) if raw_role else file_role
+                if raw_role and role is None:
+                    skipped.append(
+                        Skipped(where, f"split {raw_role!r} is not train, val or test (or an alias of one)")
+                    )
+                    continue
                 label = (row.get("label") or "").strip() or None
                 if stem in seen:
                     skipped.append(Skipped(where, f"duplicate row for clip {stem}"))

@@ -13,6 +13,11 @@ Decisions
   ``classInd.txt`` defines the label space. Without ``classInd.txt`` the class folders do.
 * ``ClassRecord.index`` is the 0-based position in ``classInd.txt`` order among the classes that
   kept at least one clip; with the full dataset it equals ``classInd`` number − 1.
+* A ``classInd.txt`` line that repeats a class number or a class name is reported and the first
+  line kept: a later line must not silently replace a class.
+* A clip in both ``trainlist0N.txt`` and ``testlist0N.txt`` is a train/test leak: the import is
+  refused unless option ``allow_split_overlap`` is true; then the clip is imported without a
+  role in that split, and noted.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.data.importers._common import (
+    FolderVisits,
     finish_import,
+    real_folders_first,
     reject_unknown_options,
     relative_posix,
     resolve_source,
+    resolve_split_overlaps,
     scan_class_folder,
 )
 from desktop_app.data.records import ClipRecord, ImportResult, Skipped
@@ -63,14 +71,29 @@ def _read_lines(path: Path) -> list[str]:
 
 def _read_class_index(path: Path, skipped: list[Skipped], root: Path) -> dict[int, str]:
     classes: dict[int, str] = {}
+    numbers: dict[str, int] = {}
     for number, line in enumerate(_read_lines(path), start=1):
         if not line:
             continue
+        where = f"{relative_posix(path, root)}:{number}"
         parts = line.split()
         if len(parts) != 2 or not parts[0].isdigit():
-            skipped.append(Skipped(f"{relative_posix(path, root)}:{number}", f"malformed line {line!r}"))
+            skipped.append(Skipped(where, f"malformed line {line!r}"))
             continue
-        classes[int(parts[0])] = parts[1]
+        label, name = int(parts[0]), parts[1]
+        # The first line for a number (or a name) wins; a later one must not replace a class.
+        if label in classes:
+            skipped.append(
+                Skipped(where, f"class number {label} given again ({name!r}); kept {classes[label]!r}")
+            )
+            continue
+        if name in numbers:
+            skipped.append(
+                Skipped(where, f"class {name!r} numbered again ({label}); kept number {numbers[name]}")
+            )
+            continue
+        classes[label] = name
+        numbers[name] = label
     return classes
 
 
@@ -94,6 +117,8 @@ def import_ucf101(
     **options
         ``splits_dir``: folder of ``classInd.txt`` and the split lists (default: ``src``,
         ``src/ucfTrainTestlist`` or ``src/UCF101TrainTestSplits-RecognitionTask``);
+        ``allow_split_overlap``: import clips listed for both training and testing (without a
+        role in that split) instead of refusing;
         ``max_workers``: probing threads; ``label_table``: a
         ``LabelTable`` for class-name normalisation.
 
@@ -103,7 +128,7 @@ def import_ucf101(
         ``splits`` as ``{"1": "train", "2": "test", "3": "train"}``; listed-but-missing files,
         unknown classes, bad lines and unreadable clips in ``skipped``.
     """
-    reject_unknown_options(DATASET, options, {"splits_dir"})
+    reject_unknown_options(DATASET, options, {"splits_dir", "allow_split_overlap"})
     root = resolve_source(src, DATASET)
     index_dir = _find_index_dir(root, options.get("splits_dir"))
     video_root = root / "UCF-101" if (root / "UCF-101").is_dir() else root
@@ -116,10 +141,13 @@ def import_ucf101(
 
     # Everything on disk, keyed by its path as the split lists write it ("Class/file.avi").
     on_disk: dict[str, Path] = {}
-    for folder in sorted(video_root.iterdir()):
+    visits = FolderVisits(root)  # a class folder linked twice is read once
+    for folder in real_folders_first(video_root.iterdir()):
         if not folder.is_dir() or folder.name.startswith(".") or folder == index_dir:
             continue
         if folder.name in _INDEX_DIR_NAMES:
+            continue
+        if not visits.first_time(folder, skipped):
             continue
         videos, scan_skipped = scan_class_folder(folder, root)
         skipped += scan_skipped
@@ -128,6 +156,7 @@ def import_ucf101(
     by_lower = {key.lower(): key for key in on_disk}
 
     splits: dict[str, dict[str, str]] = {}
+    listed_in: dict[tuple[str, str], dict[str, str]] = {}  # (clip, split) -> {role: list file}
     reported: set[str] = set()
     list_files = sorted(
         (p for p in index_dir.iterdir() if _SPLIT_LIST.match(p.name)) if index_dir is not None else []
@@ -163,7 +192,15 @@ def import_ucf101(
                 continue
             assert key is not None
             splits.setdefault(key, {})[split_name] = role
+            listed_in.setdefault((key, split_name), {}).setdefault(role, list_file.name)
 
+    notes = resolve_split_overlaps(
+        DATASET,
+        {k: v for k, v in listed_in.items() if len(v) > 1},
+        splits,
+        {key: relative_posix(video, root) for key, video in on_disk.items()},
+        allow=bool(options.get("allow_split_overlap")),
+    )
     clips: list[ClipRecord] = []
     unlisted_folders: dict[str, int] = {}
     for key, video in on_disk.items():
@@ -196,4 +233,5 @@ def import_ucf101(
         class_order=class_order,
         max_workers=options.get("max_workers"),
         label_table=options.get("label_table"),
+        notes=notes,
     )
