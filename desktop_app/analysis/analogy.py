@@ -705,6 +705,55 @@ class RunAnalogyReport:
         }
 
 
+def heldout_systems(
+    labels: Sequence[ClassLabel],
+    model_vectors: np.ndarray,
+    label_vectors: np.ndarray,
+    noun_vector: Callable[[str], np.ndarray],
+    unseen: np.ndarray,
+    candidates: HeldoutCandidates = "all",
+) -> list[AnalogyTestResult]:
+    """The held-out test for each of :data:`HELDOUT_SYSTEMS`: the model's class vectors, the
+    label vectors (word vectors alone), and the noun-only baseline in each of those spaces."""
+    return [
+        heldout_analogy_test(labels, vectors, noun_vector, unseen, name, candidates, noun_only)
+        for name, vectors, noun_only in (
+            ("model", model_vectors, False),
+            ("word vectors", label_vectors, False),
+            ("noun only (model)", model_vectors, True),
+            ("noun only (word vectors)", label_vectors, True),
+        )
+    ]
+
+
+def space_heldout_tests(
+    space: EmbeddingSpace, candidates: HeldoutCandidates = "all"
+) -> list[AnalogyTestResult]:
+    """The held-out test on an embedded zero-shot run (empty when the run is not zero-shot).
+
+    The run's :attr:`~EmbeddingSpace.unit_class_means` are the model's class vectors and the
+    classes' phrase vectors the word vectors' (a class whose phrase the vectors lack is left
+    out of both as a candidate and as a source); seen and unseen classes come from the run's
+    ``meta["zsl"]``.
+    """
+    unseen_ids = (space.meta.get("zsl") or {}).get("unseen_class_ids")
+    if not unseen_ids:
+        return []
+    word_vectors = space.word_vectors
+    labels, label_rows = [], []
+    for c in space.class_ids:
+        cls = space.classes[int(c)]
+        labels.append(ClassLabel(cls.name, cls.verb, cls.noun))
+        try:
+            label_rows.append(np.asarray(word_vectors.phrase_vector(cls.phrase), dtype=np.float64))
+        except UnknownWordError:
+            label_rows.append(np.full(space.dim, np.nan))
+    unseen = np.isin(space.class_ids, np.asarray(unseen_ids, dtype=np.int64))
+    return heldout_systems(
+        labels, space.unit_class_means, np.stack(label_rows), word_vectors.vector, unseen, candidates
+    )
+
+
 def run_analogy_report(
     ws: Any,
     run: Any,
@@ -785,15 +834,7 @@ def run_analogy_report(
         systematic_analogy_test(labels, model_vectors, noun, "model"),
         systematic_analogy_test(labels, label_vectors, noun, "word vectors"),
     ]
-    heldout = [
-        heldout_analogy_test(labels, vectors, noun, unseen, name, candidates, noun_only)
-        for name, vectors, noun_only in (
-            ("model", model_vectors, False),
-            ("word vectors", label_vectors, False),
-            ("noun only (model)", model_vectors, True),
-            ("noun only (word vectors)", label_vectors, True),
-        )
-    ]
+    heldout = heldout_systems(labels, model_vectors, label_vectors, noun, unseen, candidates)
     progress.set_progress(1.0, f"analogy tests of run {run.run_id}")
     return RunAnalogyReport(
         run.run_id, str(run.meta["model"]["name"]), str(zsl.get("split")), int(zsl.get("fold", -1)),

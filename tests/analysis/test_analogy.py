@@ -13,6 +13,7 @@ from desktop_app.analysis.analogy import (
     nearest_rows,
     solve,
     space_analogy_tests,
+    space_heldout_tests,
     systematic_analogy_test,
     to_unit,
     unit_class_means,
@@ -225,3 +226,17 @@ def test_heldout_test_rejects_a_mask_of_the_wrong_size() -> None:
     labels, means = phrase_means()
     with pytest.raises(ActionLensError, match="unseen mask"):
         heldout_analogy_test(labels, means, word_vectors().vector, UNSEEN[:3])
+
+
+def test_space_heldout_tests_read_the_split_from_the_run(perfect_space) -> None:
+    assert space_heldout_tests(perfect_space) == []  # not a zero-shot run
+    perfect_space.meta = {"zsl": {"split": "50/50", "unseen_class_ids": np.flatnonzero(UNSEEN).tolist()}}
+    results = space_heldout_tests(perfect_space)
+    assert [r.name for r in results] == [
+        "model",
+        "word vectors",
+        "noun only (model)",
+        "noun only (word vectors)",
+    ]
+    assert [(r.count, r.passed) for r in results] == [(3, 3), (3, 3), (3, 2), (3, 2)]
+    assert [r.passed for r in space_heldout_tests(perfect_space, "unseen")] == [3, 3, 3, 3]

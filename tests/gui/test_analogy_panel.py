@@ -8,6 +8,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop_app.analysis.analogy import space_analogy_tests, space_heldout_tests
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.panels.analogy import AnalogyPanel
 
@@ -100,6 +101,12 @@ def test_clicking_an_analogy_test_row_loads_it_into_the_slots(analogy, models, q
     summary = analogy.test_summary
     assert [summary.item(r, 0).text() for r in range(summary.rowCount())] == ["model", "word vectors"]
     assert int(summary.item(0, 1).text()) == details.rowCount()
+    # The panel shows the core's unit-scale test, number for number.
+    core = space_analogy_tests(models.workspace.space())
+    assert [(int(summary.item(r, 1).text()), int(summary.item(r, 2).text())) for r in range(2)] == [
+        (t.count, t.passed) for t in core
+    ]
+    assert "held-out test needs a zero-shot run" in analogy.test_status.text()
 
     row = details.rowCount() - 1
     source, source_label, noun1, noun2 = details.item(row, 0).data(Qt.ItemDataRole.UserRole)
@@ -146,6 +153,37 @@ def test_typing_signs_terms_and_metric(analogy, qtbot):
     qtbot.waitUntil(lambda: "not in the word vectors" in analogy.expression_label.text(), timeout=WAIT_MS)
     assert "basketball" in analogy.expression_label.text()
     assert analogy.results.clips.rowCount() == 0
+
+
+def test_on_a_zero_shot_run_the_held_out_test_is_listed_beside_the_seeds(qtbot, models, workspace_copy):
+    from desktop_app.evaluation.embed import embed_workspace
+    from desktop_app.training.experiment import train_in_workspace
+    from desktop_app.workspace import Workspace
+
+    with Workspace.open(workspace_copy) as ws:
+        train_in_workspace(ws, "pooled-ridge", zsl_split="50/50", run_id="ridge-zsl")
+        embed_workspace(ws, "ridge-zsl")
+    models.workspace.open(workspace_copy)
+    models.workspace.set_run("ridge-zsl")
+    panel = AnalogyPanel(models)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    QTest.mouseClick(panel.test_toggle, Qt.MouseButton.LeftButton)
+    summary = panel.test_summary
+    qtbot.waitUntil(lambda: summary.rowCount() > 2, timeout=WAIT_MS)
+    assert [summary.item(r, 0).text() for r in range(summary.rowCount())] == [
+        "model",
+        "word vectors",
+        "held-out: model",
+        "held-out: word vectors",
+        "held-out: noun only (model)",
+        "held-out: noun only (word vectors)",
+    ]
+    core = space_heldout_tests(models.workspace.space())
+    shown = [(int(summary.item(r, 1).text()), int(summary.item(r, 2).text())) for r in range(2, 6)]
+    assert shown == [(t.count, t.passed) for t in core] and core[0].count > 0
+    assert f"held-out test: {core[0].count} seen → unseen analogies" in panel.test_status.text()
 
 
 def test_without_embeddings_the_panel_says_which_command_to_run(qtbot, models, workspace_without_embeddings):

@@ -9,7 +9,12 @@ time a slot changes, and the nearest clips, classes and words (operands left out
 The systematic analogy test of the run (seed 001, Table 4:
 :func:`~desktop_app.analysis.analogy.space_analogy_tests`, the model's class means beside the
 word vectors alone) can be shown below the results; clicking one of its comparisons loads
-``verb_noun1 − noun1 + noun2`` into the slots.
+``verb_noun1 − noun1 + noun2`` into the slots. On a zero-shot run the held-out test
+(:func:`~desktop_app.analysis.analogy.space_heldout_tests`: seen ``verb_noun1`` → unseen
+``verb_noun2``, with the noun-only baseline) is listed beside it.
+
+All the arithmetic is the core's (:mod:`desktop_app.analysis.analogy`), where every operand and
+candidate is scaled to unit length first; this panel only shows it.
 """
 
 from __future__ import annotations
@@ -69,15 +74,20 @@ def solve_analogy(
     return solve(space, expression, k, metric, num_classes=8, num_words=15)  # type: ignore[arg-type]
 
 
-def run_analogy_tests(space: EmbeddingSpace, progress: Progress) -> list[AnalogyTestResult]:
-    """Seed 001's systematic analogy test on the model and on the word vectors alone."""
-    from desktop_app.analysis.analogy import space_analogy_tests
+def run_analogy_tests(
+    space: EmbeddingSpace, progress: Progress
+) -> tuple[list[AnalogyTestResult], list[AnalogyTestResult]]:
+    """Seed 001's systematic analogy test on the model and on the word vectors alone, and the
+    held-out test (empty unless the run is a zero-shot run)."""
+    from desktop_app.analysis.analogy import space_analogy_tests, space_heldout_tests
 
     progress.set_progress(0.0, "Loading word vectors")
     word_vectors_of(space)
     progress.check_cancelled()
     progress.set_progress(0.5, "Running the analogy test")
-    return space_analogy_tests(space)
+    seed_test = space_analogy_tests(space)
+    progress.check_cancelled()
+    return seed_test, space_heldout_tests(space)
 
 
 # ------------------------------------------------------------------------------------ slots
@@ -486,7 +496,9 @@ class AnalogyPanel(QWidget):
         self.test_summary.setHorizontalHeaderLabels(["Class vectors", "Comparisons", "Passed", "Fraction"])
         self.test_summary.setToolTip(
             "Seed 001, Table 4: how many verb_noun1 − noun1 + noun2 land nearest verb_noun2 "
-            "(Euclidean), with the model's class means and with word vectors alone"
+            "(Euclidean, every vector unit length), with the model's class means and with word "
+            "vectors alone; on a zero-shot run also the held-out test (seen verb_noun1 → unseen "
+            "verb_noun2) and a noun-only baseline that answers from noun2 alone"
         )
         self.test_details = QTableWidget(0, 4)
         self.test_details.setHorizontalHeaderLabels(
@@ -501,17 +513,18 @@ class AnalogyPanel(QWidget):
             table.setAlternatingRowColors(True)
             table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             table.horizontalHeader().setStretchLastSection(True)
-        self.test_summary.setMaximumHeight(
-            self.test_summary.horizontalHeader().sizeHint().height()
-            + 2 * self.test_summary.verticalHeader().defaultSectionSize()
-            + 6
-        )
+        self._fit_summary_height(2)
         self.test_status = QLabel()
         self.test_status.setWordWrap(True)
         self.test_status.setToolTip("The state of the analogy test")
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Systematic analogy test</b> (seed 001, §4.2.2)"))
+        title = QLabel("<b>Systematic analogy test</b> (seed 001, §4.2.2; every vector unit length)")
+        title.setToolTip(
+            "Class means, clip embeddings and word vectors are scaled to length 1 before the "
+            "arithmetic, so the nouns' word vectors do not outweigh the class means"
+        )
+        layout.addWidget(title)
         layout.addWidget(self.test_status)
         layout.addWidget(self.test_summary)
         layout.addWidget(self.test_details, 1)
@@ -537,11 +550,21 @@ class AnalogyPanel(QWidget):
         task.finished.connect(self._show_tests)
         task.failed.connect(lambda exc: self.test_status.setText(f"The analogy test failed: {exc}"))
 
-    def _show_tests(self, results: list[AnalogyTestResult]) -> None:
-        self.test_summary.setRowCount(len(results))
-        for r, result in enumerate(results):
+    def _fit_summary_height(self, rows: int) -> None:
+        self.test_summary.setMaximumHeight(
+            self.test_summary.horizontalHeader().sizeHint().height()
+            + rows * self.test_summary.verticalHeader().defaultSectionSize()
+            + 6
+        )
+
+    def _show_tests(self, tests: tuple[list[AnalogyTestResult], list[AnalogyTestResult]]) -> None:
+        results, heldout = tests
+        rows = [(r.name, r) for r in results] + [(f"held-out: {r.name}", r) for r in heldout]
+        self.test_summary.setRowCount(len(rows))
+        self._fit_summary_height(len(rows))
+        for r, (name, result) in enumerate(rows):
             fraction = f"{result.fraction:.1%}" if result.count else "—"
-            cells = [result.name, str(result.count), str(result.passed), fraction]
+            cells = [name, str(result.count), str(result.passed), fraction]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c:
@@ -571,6 +594,11 @@ class AnalogyPanel(QWidget):
         self.test_status.setText(
             f"{len(comparisons)} comparisons"
             + (f"; {skipped} skipped (words missing)" if skipped else "")
+            + (
+                f"; held-out test: {heldout[0].count} seen → unseen analogies"
+                if heldout
+                else "; the held-out test needs a zero-shot run"
+            )
             + ". Click a row to load it into the slots."
         )
 
