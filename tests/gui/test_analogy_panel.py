@@ -172,7 +172,7 @@ def test_on_a_zero_shot_run_the_held_out_test_is_listed_beside_the_seeds(qtbot, 
     QTest.mouseClick(panel.test_toggle, Qt.MouseButton.LeftButton)
     summary = panel.test_summary
     qtbot.waitUntil(lambda: summary.rowCount() > 2, timeout=WAIT_MS)
-    assert [summary.item(r, 0).text() for r in range(summary.rowCount())] == [
+    assert _column(summary, 0) == [
         "model",
         "word vectors",
         "held-out: model",
@@ -181,7 +181,7 @@ def test_on_a_zero_shot_run_the_held_out_test_is_listed_beside_the_seeds(qtbot, 
         "held-out: noun only (word vectors)",
     ]
     core = space_heldout_tests(models.workspace.space())
-    shown = [(int(summary.item(r, 1).text()), int(summary.item(r, 2).text())) for r in range(2, 6)]
+    shown = list(zip(map(int, _column(summary, 1)[2:]), map(int, _column(summary, 2)[2:]), strict=True))
     assert shown == [(t.count, t.passed) for t in core] and core[0].count > 0
     assert f"held-out test: {core[0].count} seen → unseen analogies" in panel.test_status.text()
 
