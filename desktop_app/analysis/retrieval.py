@@ -406,6 +406,9 @@ class Retriever:
             if not roles:
                 known = ", ".join(self.space.ws.catalog.split_names()) or "none"
                 raise ActionLensError(f"no split {split!r} in {self.space.ws.root} (splits: {known})")
+            if role is not None and role not in set(roles.values()):
+                known = ", ".join(sorted(set(roles.values())))
+                raise ActionLensError(f"split {split!r} has no {role!r} clips (its roles: {known})")
             members = [c for c, r in roles.items() if role is None or r == role]
             allowed = np.intersect1d(allowed, np.asarray(members, dtype=np.int64))
         if class_names:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from desktop_app.analysis.retrieval import DEMO_QUERIES, ClipIndex, Retriever, demo_query_table
-from desktop_app.errors import UnknownWordError
+from desktop_app.errors import ActionLensError, UnknownWordError
 
 
 def brute_force(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
@@ -76,6 +76,14 @@ def test_split_role_and_class_filters(perfect_space) -> None:
     retriever = Retriever(perfect_space)
     test_only = retriever.search("roll ball", k=10, split="1", role="test")
     assert {h.clip_id for h in test_only.clips} == set(range(5, 10))
+    # A role alone means the first split.
+    assert [h.clip_id for h in retriever.search("roll ball", k=10, role="test").clips] == [
+        h.clip_id for h in test_only.clips
+    ]
+    with pytest.raises(ActionLensError, match=r"no 'val' clips .*roles: test, train"):
+        retriever.search("roll ball", split="1", role="val")
+    with pytest.raises(ActionLensError, match="no split '7'"):
+        retriever.search("roll ball", split="7")
     only_class = retriever.search("roll ball", k=10, class_names=["bounce box"])
     assert {h.class_name for h in only_class.clips} == {"BounceBox"}
     assert len(only_class.clips) == 2
