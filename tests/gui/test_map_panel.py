@@ -320,3 +320,20 @@ def test_dragging_a_point_carries_it_or_the_selection_as_operands(map_panel, mod
 
     far = map_panel.view_box.mapViewToScene(QPointF(*map(float, coords.max(axis=0) * 10)))
     assert map_panel.drag_operands_at(far) == []  # empty space pans instead
+
+
+def test_the_legend_shows_whole_class_names(map_panel, models, qtbot):
+    # A narrow dock and a large font: the legend's default share would cut the names.
+    map_panel.resize(500, 500)
+    font = map_panel.legend.font()
+    font.setPointSize(2 * max(font.pointSize(), 6))
+    map_panel.legend.setFont(font)
+    qtbot.wait(50)
+    map_panel.colour_combo.setCurrentIndex(map_panel.colour_combo.findData("noun"))
+    map_panel.colour_combo.setCurrentIndex(map_panel.colour_combo.findData("class"))
+    legend = map_panel.legend
+    metrics = legend.fontMetrics()
+    room = legend.viewport().width() - legend.iconSize().width()
+    longest = max(map_panel.legend_labels(), key=metrics.horizontalAdvance)
+    assert "(" in longest and longest.endswith(")")  # "name (count)", as the user reads it
+    assert metrics.horizontalAdvance(longest) < room

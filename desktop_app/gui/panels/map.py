@@ -242,6 +242,16 @@ class LegendList(QListWidget):
 
         return [OPERANDS_MIME, "text/plain"]
 
+    #: The legend never takes more than this share of the panel's width to show whole names.
+    MAX_SHARE = 0.4
+
+    def needed_width(self) -> int:
+        """The width that shows every entry's swatch and whole text without cutting it."""
+        metrics = self.fontMetrics()
+        text = max((metrics.horizontalAdvance(self.item(i).text()) for i in range(self.count())), default=0)
+        frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+        return text + self.iconSize().width() + 6 * self.spacing() + frame + 16
+
 
 class HoverCard(QFrame):
     """A tooltip-like card over the plot: the hovered clip's thumbnail and label."""
@@ -536,6 +546,7 @@ class MapPanel(QWidget):
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([600, 150])
+        self._splitter = splitter
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.info_label, 1)
@@ -1049,6 +1060,16 @@ class MapPanel(QWidget):
             self.legend.addItem(item)
         if key == "score" and not self.models.query.scores:
             self.legend.insertItem(0, "Type a query in the Query panel to colour by its scores.")
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Widen the legend to its longest name (up to a share of the panel; longer ones scroll)."""
+        total = sum(self._splitter.sizes())
+        if total <= 0:
+            return
+        width = min(self.legend.needed_width(), int(total * LegendList.MAX_SHARE))
+        if self._splitter.sizes()[1] < width:
+            self._splitter.setSizes([total - width, width])
 
     def _compute_emphasis(self) -> None:
         text = self.find_edit.text().strip().lower()
