@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "train",
     "embed",
     "evaluate",
+    "tune",
     "query",
     "analogy",
     "analogy_test",

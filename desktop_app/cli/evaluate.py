@@ -1,4 +1,9 @@
-"""``actionlens evaluate``: recognition or zero-shot accuracy of trained runs, as a table."""
+"""``actionlens evaluate``: recognition or zero-shot accuracy of trained runs, as a table.
+
+Every cell is a mean ± std over training seeds (each seed's value: its mean over the reported
+test folds); zero-shot tables add chance and the noun-only / verb-only oracles. See
+``docs/protocol.md``.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +24,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_workspace_arg(p)
     p.add_argument("--task", required=True, choices=("recognition", "zsl"))
     p.add_argument("--models", nargs="+", help="models (rows); default: every joint-embedding model")
-    p.add_argument("--splits", nargs="+", help="zero-shot splits (columns); default: 50/50 80/20 90/10 51/50")
     p.add_argument(
-        "--folds", type=int, default=10, help="zero-shot folds per split (default 10, as seed 000)"
+        "--splits",
+        nargs="+",
+        help="zero-shot splits (columns): 50/50 80/20 90/10 51/50 (the default) and the "
+        "compositional unseen-noun unseen-verb",
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=10,
+        help="zero-shot test folds per split and seed (default 10, as seed 000)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        metavar="SEED",
+        help="training seeds; every cell is mean ± std over them (default: 0 1 2)",
     )
     p.add_argument("--split", default="1", help="dataset split for recognition (default 1)")
     p.add_argument(
@@ -48,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             models=args.models,
             splits=args.splits,
             folds=args.folds,
+            seeds=args.seeds,
             split=args.split,
             preset=args.preset,
             train_missing=args.train_missing,

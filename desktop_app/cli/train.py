@@ -29,13 +29,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--zsl-split", metavar="SPLIT", help="train for zero-shot: 50/50, 80/20, 90/10 or 51/50 classes"
     )
     p.add_argument("--fold", type=int, default=0, help="zero-shot fold (default 0)")
+    p.add_argument(
+        "--purpose",
+        default="test",
+        choices=("test", "dev"),
+        help="zero-shot fold kind: test (reported) or dev (for choosing settings); default test",
+    )
     p.add_argument("--split", default="1", help="dataset split for recognition training (default 1)")
     p.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="train again over an existing run")
     p.add_argument("--features", metavar="NAME", help="feature store (default: the workspace's default)")
     p.add_argument("--word-vectors", metavar="SRC", help="word-vector file (default: GloVe 6B 50d)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="training seed; folds do not depend on it (default 0)")
+    p.add_argument(
+        "--input-scale", type=float, help="factor on the unit input rows, any model (default: the preset's)"
+    )
+    p.add_argument(
+        "--pca-dims",
+        type=int,
+        help="PCA dimensions per stream, fitted on the training clips; 0: none (default 500)",
+    )
     p.add_argument("--run-id", help="name of the run (default: model-preset-task)")
     p.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: CUDA when present"
@@ -55,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.zsl_split:
         check_zsl_split(args.zsl_split)
     ctx = distributed_context()
-    run_id = args.run_id or default_run_id(args.model, args.preset, args.zsl_split, args.fold, args.split)
+    run_id = args.run_id or default_run_id(
+        args.model, args.preset, args.zsl_split, args.fold, args.split, args.seed, args.purpose
+    )
     with (
         open_workspace(args) as ws,
         # One writer per run id (the main rank holds it for all ranks of a distributed run).
@@ -68,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             preset=args.preset,
             zsl_split=args.zsl_split,
             fold=args.fold,
+            purpose=args.purpose,
             epochs=args.epochs,
             resume=args.resume,
             overwrite=args.overwrite,
@@ -76,7 +93,12 @@ def run(args: argparse.Namespace) -> int:
             split=args.split,
             seed=args.seed,
             run_id=args.run_id,
-            train_overrides={"device": args.device, "num_threads": args.threads},
+            train_overrides={
+                "device": args.device,
+                "num_threads": args.threads,
+                **({} if args.input_scale is None else {"input_scale": args.input_scale}),
+                **({} if args.pca_dims is None else {"pca_dims": args.pca_dims}),
+            },
             progress=bar,
         )
     if not ctx.is_main:

@@ -3,9 +3,13 @@
 Reads what the pipeline already wrote (each run's ``meta.json`` metrics, see
 :mod:`desktop_app.training.runs`) and lays it out as three tables:
 
-* **recognition**: one row per run: validation accuracy, test recognition accuracy and chance;
-* **zero-shot**: seed 001's Table 1 shape (models × splits, mean ± std over folds) built by
-  :func:`~desktop_app.evaluation.zsl.zsl_table` from the zero-shot runs;
+* **runs**: one row per run: validation accuracy, test recognition accuracy and chance;
+* **recognition**: models × dataset splits (word space and head), mean ± std over training
+  seeds (:func:`~desktop_app.evaluation.report.recognition_table`);
+* **zero-shot**: seed 001's Table 1 shape (models × splits) built by
+  :func:`~desktop_app.evaluation.zsl.zsl_table` from the runs of the reported test folds: mean ±
+  std over training seeds of each seed's mean over folds, with chance and the noun-only /
+  verb-only component oracles of the same folds (development-fold runs are left out);
 * **analogy**: seed 001's systematic analogy test (section 4.2.2, Table 4) of every run with
   embeddings, for the model's class means and for the word vectors alone
   (:func:`~desktop_app.analysis.analogy.space_analogy_tests`; loads the word vectors).
@@ -32,6 +36,9 @@ class RunRow:
     status: str
     zsl_split: str | None
     fold: int | None
+    #: ``"test"`` / ``"dev"`` fold of a zero-shot run (``None`` for recognition runs).
+    purpose: str | None
+    seed: int
     validation: float | None
     recognition: float | None
     recognition_chance: float | None
@@ -57,6 +64,7 @@ class EvaluationOverview:
 
     runs: list[RunRow] = field(default_factory=list)
     zsl: dict[str, Any] | None = None
+    recognition: dict[str, Any] | None = None
     analogy: list[AnalogyRow] | None = None
     analogy_errors: list[str] = field(default_factory=list)
 
@@ -68,6 +76,8 @@ def _metric(meta: dict[str, Any], name: str, key: str) -> float | None:
 
 def run_rows(metas: list[dict[str, Any]], embedded: set[str]) -> list[RunRow]:
     """A :class:`RunRow` per run metadata."""
+    from desktop_app.evaluation.zsl import run_purpose
+
     rows = []
     for meta in metas:
         zsl = meta.get("zsl") or {}
@@ -79,6 +89,8 @@ def run_rows(metas: list[dict[str, Any]], embedded: set[str]) -> list[RunRow]:
                 status=str(meta.get("status", "")),
                 zsl_split=zsl.get("split"),
                 fold=int(zsl["fold"]) if isinstance(zsl.get("fold"), int) else None,
+                purpose=run_purpose(meta) if zsl else None,
+                seed=int(meta.get("seed", 0)),
                 validation=_metric(meta, "validation", "accuracy"),
                 recognition=_metric(meta, "recognition", "accuracy"),
                 recognition_chance=_metric(meta, "recognition", "chance"),
@@ -91,21 +103,45 @@ def run_rows(metas: list[dict[str, Any]], embedded: set[str]) -> list[RunRow]:
 
 
 def zero_shot_table(metas: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Seed 001's Table 1 from the zero-shot runs among ``metas`` (``None`` when there are none)."""
-    from desktop_app.evaluation.zsl import ZSL_SPLITS, zsl_table
+    """Seed 001's Table 1 from the test-fold zero-shot runs among ``metas`` (``None`` when
+    there are none); every training seed present counts."""
+    from desktop_app.evaluation.zsl import TEST, all_splits, run_purpose, zsl_table
 
     zsl_metas = [
         m
         for m in metas
-        if m.get("zsl") and (m.get("metrics") or {}).get("zsl", {}).get("accuracy") is not None
+        if m.get("zsl")
+        and run_purpose(m) == TEST
+        and (m.get("metrics") or {}).get("zsl", {}).get("accuracy") is not None
     ]
     if not zsl_metas:
         return None
     models = sorted({str(m["model"]["name"]) for m in zsl_metas})
     present = {str(m["zsl"]["split"]) for m in zsl_metas}
-    splits = [s for s in ZSL_SPLITS if s in present] + sorted(present - set(ZSL_SPLITS))
+    splits = [s for s in all_splits() if s in present] + sorted(present - set(all_splits()))
     folds = max(int(m["zsl"]["fold"]) for m in zsl_metas) + 1
     return zsl_table(zsl_metas, models, splits, folds)
+
+
+def recognition_summary(metas: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Recognition accuracy per model and dataset split, mean ± std over training seeds
+    (``None`` when no run has a recognition result)."""
+    from desktop_app.evaluation.report import recognition_table
+
+    rec = [m for m in metas if (m.get("metrics") or {}).get("recognition", {}).get("accuracy") is not None]
+    if not rec:
+        return None
+    models = sorted({str(m["model"]["name"]) for m in rec})
+    merged: dict[str, Any] | None = None
+    for split in sorted({str(m["metrics"]["recognition"]["split"]) for m in rec}):
+        table = recognition_table(rec, models, split)
+        if merged is None:
+            merged = table
+            continue
+        merged["columns"] += table["columns"]
+        for row, other in zip(merged["rows"], table["rows"], strict=True):
+            row["cells"].update(other["cells"])
+    return merged
 
 
 def evaluation_overview(
@@ -130,10 +166,12 @@ def evaluation_overview(
     progress = progress or NullProgress()
     metas = list_runs(ws.runs_dir)
     embedded = runs_with_embeddings(ws)
-    overview = EvaluationOverview(run_rows(metas, set(embedded)), zero_shot_table(metas))
+    overview = EvaluationOverview(
+        run_rows(metas, set(embedded)), zero_shot_table(metas), recognition_summary(metas)
+    )
     partial = getattr(progress, "set_partial_result", None)
     if callable(partial):
-        partial(EvaluationOverview(overview.runs, overview.zsl))
+        partial(EvaluationOverview(overview.runs, overview.zsl, overview.recognition))
     if not analogy:
         return overview
     from desktop_app.analysis.analogy import space_analogy_tests

@@ -3,57 +3,178 @@
 Zero-shot (seed 000 §IV.B, seed 001 §4.1): the classes are split into *seen* (training) and
 *unseen* (test) classes; a model is trained on the seen classes' clips only, every clip of an
 unseen class is embedded and assigned the unseen class whose label vector is nearest by cosine;
-accuracy is the fraction assigned their own class. Splits (fraction of classes seen):
-``50/50``, ``80/20``, ``90/10`` (seed 001) and ``51/50`` (seed 000: 51 of UCF101's 101 classes,
-10 folds; with fewer classes the same ratio ≈ 50.5 %). Each fold draws its own random class
-split from ``(seed, split, fold)``; results are the mean ± standard deviation over folds.
+accuracy is the fraction assigned their own class. Splits:
+
+* by fraction of classes seen: ``50/50``, ``80/20``, ``90/10`` (seed 001) and ``51/50`` (seed
+  000: 51 of UCF101's 101 classes, 10 folds; with fewer classes the same ratio ≈ 50.5 %);
+* compositional (where classes have a verb and a noun): ``unseen-noun`` holds out a quarter of
+  the nouns (at least one) and every class with a held-out noun is unseen; ``unseen-verb`` the
+  same for verbs. These test transfer to a noun (verb) never seen in training.
+
+**Folds** (``docs/protocol.md``): a fold's class split depends on ``(split, fold, purpose)``
+only — never on the training seed. *Test* folds (``purpose="test"``) are the reported ones;
+*development* folds (``purpose="dev"``) are drawn from a disjoint seed namespace and are the only
+folds any setting is chosen on. Tables report, per cell, the mean ± std over **training seeds**
+of each seed's mean over its folds.
+
+**Component oracles**: the expected accuracy of a classifier that knows a clip's noun (verb)
+perfectly and guesses uniformly among the unseen classes sharing it — what "chance" hides on
+compositional class sets.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from desktop_app.errors import ActionLensError
 
-#: Zero-shot splits: name → fraction of the classes seen in training.
+#: Zero-shot splits by fraction: name → fraction of the classes seen in training.
 ZSL_SPLITS: dict[str, float] = {"50/50": 0.5, "80/20": 0.8, "90/10": 0.9, "51/50": 51 / 101}
+#: Compositional splits: name → the class component whose held-out values make a class unseen.
+COMPOSITIONAL_SPLITS: dict[str, str] = {"unseen-noun": "noun", "unseen-verb": "verb"}
+#: Share of the nouns (verbs) a compositional split holds out (at least one).
+HELD_OUT_SHARE = 0.25
 #: Folds per split in the seeds (seed 000: 10 folds of 51/50; seed 001 does not say, we use 10).
 PAPER_FOLDS = 10
 #: At least this many unseen classes in a fold (one would make zero-shot trivially right).
 MIN_UNSEEN = 2
+#: Fold purposes: reported test folds and development (tuning) folds.
+TEST, DEV = "test", "dev"
+#: Seed namespaces of the fold draws. Test folds keep the draw of the former ``seed = 0`` folds,
+#: so existing runs stay valid; development folds use a namespace no test fold can reach.
+FOLD_NAMESPACES: dict[str, int] = {TEST: 0, DEV: 1_000_003}
+
+
+def all_splits() -> list[str]:
+    """Every zero-shot split name, fraction splits first."""
+    return [*ZSL_SPLITS, *COMPOSITIONAL_SPLITS]
 
 
 def check_zsl_split(name: str) -> str:
     """``name`` if it is a known split; the error lists them."""
-    if name not in ZSL_SPLITS:
-        raise ActionLensError(f"unknown zero-shot split {name!r}; choose one of {', '.join(ZSL_SPLITS)}")
+    if name not in ZSL_SPLITS and name not in COMPOSITIONAL_SPLITS:
+        raise ActionLensError(f"unknown zero-shot split {name!r}; choose one of {', '.join(all_splits())}")
     return name
 
 
-def zsl_class_split(
-    class_ids: Iterable[int], split: str, fold: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """The seen and unseen class ids of one fold, deterministic in ``(seed, split, fold)``.
+def check_purpose(purpose: str) -> str:
+    """``purpose`` if it is ``"test"`` or ``"dev"``."""
+    if purpose not in FOLD_NAMESPACES:
+        raise ActionLensError(f"unknown fold purpose {purpose!r}; use test (reported) or dev (tuning)")
+    return purpose
 
-    ``round(n · fraction)`` classes are seen (51 of 101 for ``51/50``), but at least
-    :data:`MIN_UNSEEN` are unseen and at least two seen. Each fold is an independent random
+
+def fold_rng(split: str, fold: int, purpose: str = TEST) -> np.random.Generator:
+    """The random generator of one fold's class draw: a function of ``(split, fold, purpose)``."""
+    namespace = FOLD_NAMESPACES[check_purpose(purpose)]
+    return np.random.default_rng([namespace, zlib.crc32(split.encode()), int(fold)])
+
+
+def zsl_class_split(
+    class_ids: Iterable[int],
+    split: str,
+    fold: int,
+    purpose: str = TEST,
+    components: Mapping[int, tuple[str | None, str | None]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The seen and unseen class ids of one fold, deterministic in ``(split, fold, purpose)``.
+
+    Fraction splits: ``round(n · fraction)`` classes are seen (51 of 101 for ``51/50``), but at
+    least :data:`MIN_UNSEEN` are unseen and at least two seen; each fold is an independent random
     draw (as seed 000's "10-fold cross-validation" of random 51/50 splits).
+
+    Compositional splits (``unseen-noun`` / ``unseen-verb``) need ``components``
+    (``class id → (verb, noun)``): a random :data:`HELD_OUT_SHARE` of the distinct nouns (verbs),
+    at least one — more while fewer than :data:`MIN_UNSEEN` classes are unseen — is held out, and
+    every class with a held-out one is unseen.
     """
     ids = np.array(sorted({int(c) for c in class_ids}), dtype=np.int64)
-    fraction = ZSL_SPLITS[check_zsl_split(split)]
+    check_zsl_split(split)
     if len(ids) < 2 + MIN_UNSEEN:
         raise ActionLensError(
             f"zero-shot evaluation needs at least {2 + MIN_UNSEEN} classes; the dataset has {len(ids)}"
         )
-    n_seen = int(np.floor(len(ids) * fraction + 0.5))
+    rng = fold_rng(split, fold, purpose)
+    if split in COMPOSITIONAL_SPLITS:
+        return _compositional_split(ids, split, rng, components)
+    n_seen = int(np.floor(len(ids) * ZSL_SPLITS[split] + 0.5))
     n_seen = min(max(n_seen, 2), len(ids) - MIN_UNSEEN)
-    rng = np.random.default_rng([seed, zlib.crc32(split.encode()), fold])
     order = rng.permutation(ids)
     return np.sort(order[:n_seen]), np.sort(order[n_seen:])
+
+
+def _compositional_split(
+    ids: np.ndarray,
+    split: str,
+    rng: np.random.Generator,
+    components: Mapping[int, tuple[str | None, str | None]] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    part = COMPOSITIONAL_SPLITS[split]
+    index = 0 if part == "verb" else 1
+    values = {int(c): (components or {}).get(int(c), (None, None))[index] for c in ids}
+    missing = [c for c, v in values.items() if not v]
+    if missing:
+        raise ActionLensError(
+            f"the {split} split needs a {part} for every class; {len(missing)} of {len(ids)} classes "
+            f"have none (e.g. class id {missing[0]}); use a fraction split such as 50/50"
+        )
+    distinct = sorted({str(v) for v in values.values()})
+    if len(distinct) < 2:
+        raise ActionLensError(f"the {split} split needs at least two distinct {part}s; the classes have one")
+    order = [distinct[i] for i in rng.permutation(len(distinct))]
+    held = max(1, int(round(HELD_OUT_SHARE * len(distinct))))
+    while True:
+        held_out = set(order[:held])
+        unseen = np.array([c for c in ids if values[int(c)] in held_out], dtype=np.int64)
+        if len(unseen) >= MIN_UNSEEN or held >= len(distinct) - 1:
+            break
+        held += 1
+    seen = np.setdiff1d(ids, unseen)
+    if len(seen) < 2 or len(unseen) < MIN_UNSEEN:
+        raise ActionLensError(
+            f"the {split} split cannot leave {MIN_UNSEEN} unseen and 2 seen classes with these {part}s"
+        )
+    return np.sort(seen), np.sort(unseen)
+
+
+def component_oracles(
+    clip_class_ids: np.ndarray,
+    unseen_class_ids: np.ndarray,
+    components: Mapping[int, tuple[str | None, str | None]],
+) -> dict[str, Any]:
+    """Expected zero-shot accuracy of the noun-only and verb-only oracles on these clips.
+
+    The noun-only oracle knows each clip's noun and picks uniformly among the unseen classes
+    with that noun: a clip scores ``1 / |{unseen classes with its noun}|`` in expectation; the
+    oracle's accuracy is the mean over clips (the same weighting as :func:`zsl_accuracy`).
+    Likewise for verbs.
+
+    Returns
+    -------
+    ``{"noun_oracle", "verb_oracle", "oracle_note"}``; an oracle is ``None`` (and the note says
+    why) where some unseen class has no noun (verb).
+    """
+    out: dict[str, Any] = {"noun_oracle": None, "verb_oracle": None, "oracle_note": None}
+    notes = []
+    clips = np.asarray(clip_class_ids, dtype=np.int64)
+    for key, index, part in (("verb_oracle", 0, "verb"), ("noun_oracle", 1, "noun")):
+        values = {int(c): components.get(int(c), (None, None))[index] for c in unseen_class_ids}
+        if not values or any(not v for v in values.values()):
+            notes.append(part)
+            continue
+        counts: dict[str, int] = {}
+        for v in values.values():
+            counts[str(v)] = counts.get(str(v), 0) + 1
+        if len(clips) == 0:
+            continue
+        out[key] = float(np.mean([1.0 / counts[str(values[int(c)])] for c in clips]))
+    if notes:
+        out["oracle_note"] = f"the classes have no {' / '.join(notes)}: no component oracle"
+    return out
 
 
 def nearest_class(embeddings: np.ndarray, label_vectors: np.ndarray) -> np.ndarray:
@@ -77,73 +198,168 @@ def zsl_accuracy(
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
-    """``{"mean", "std", "folds", "values"}`` (sample standard deviation; 0 for one fold)."""
-    arr = np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
+    """``{"mean", "std", "n", "values"}`` of finite values (sample standard deviation; 0 for one)."""
+    arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=np.float64)
     if len(arr) == 0:
-        return {"mean": None, "std": None, "folds": 0, "values": []}
+        return {"mean": None, "std": None, "n": 0, "values": []}
     std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
-    return {"mean": float(arr.mean()), "std": std, "folds": int(len(arr)), "values": [float(v) for v in arr]}
+    return {"mean": float(arr.mean()), "std": std, "n": int(len(arr)), "values": [float(v) for v in arr]}
+
+
+def seed_cell(by_seed: Mapping[int, Mapping[int, float]]) -> dict[str, Any]:
+    """A table cell from ``{training seed: {fold: value}}``: the mean ± std **over seeds** of
+    each seed's mean over its folds.
+
+    Returns
+    -------
+    ``{"mean", "std", "seeds", "folds", "values", "per_seed"}``: ``values`` are the per-seed
+    means (in seed order), ``folds`` the most folds any seed has, ``per_seed`` every value by
+    seed and fold.
+    """
+    seeds = sorted(by_seed)
+    per_seed = {}
+    means = []
+    for seed in seeds:
+        folds = by_seed[seed]
+        finite = [v for v in folds.values() if np.isfinite(v)]
+        mean = float(np.mean(finite)) if finite else float("nan")
+        means.append(mean)
+        per_seed[str(seed)] = {"mean": mean, "folds": {str(k): float(folds[k]) for k in sorted(folds)}}
+    summary = summarize(means)
+    return {
+        "mean": summary["mean"],
+        "std": summary["std"],
+        "seeds": summary["n"],
+        "folds": max((len(by_seed[s]) for s in seeds), default=0),
+        "values": summary["values"],
+        "per_seed": per_seed,
+    }
+
+
+def run_purpose(meta: Mapping[str, Any]) -> str | None:
+    """``"test"`` or ``"dev"`` for a zero-shot run; ``None`` for a run of a retired fold draw
+    (runs made before folds were separated from training seeds, with a seed other than 0)."""
+    zsl = meta.get("zsl") or {}
+    if "purpose" in zsl:
+        return str(zsl["purpose"])
+    return TEST if int(zsl.get("seed", 0)) == 0 else None
 
 
 def zsl_table(
-    runs: Iterable[dict[str, Any]], models: Sequence[str], splits: Sequence[str], folds: int
+    runs: Iterable[dict[str, Any]],
+    models: Sequence[str],
+    splits: Sequence[str],
+    folds: int,
+    seeds: Sequence[int] | None = None,
+    purpose: str = TEST,
 ) -> dict[str, Any]:
     """Seed 001's Table 1 shape from runs' metadata: rows = models, columns = splits.
 
-    Uses every run whose ``metrics["zsl"]`` holds an accuracy and whose fold is below ``folds``;
-    a cell is ``{"mean", "std", "folds", "values", "chance"}`` (accuracies as fractions).
+    Uses every run of ``purpose`` folds (the reported ``test`` folds unless asked otherwise)
+    whose ``metrics["zsl"]`` holds an accuracy, whose fold is below ``folds`` and whose training
+    seed is among ``seeds`` (all when ``None``). A cell is :func:`seed_cell`'s dict; the table's
+    ``reference`` holds, per split, the chance level and the noun-only / verb-only oracles
+    averaged over the folds the cells use (they depend on the fold only, not the model).
     """
-    cells: dict[tuple[str, str], dict[int, float]] = {}
-    chance: dict[tuple[str, str], list[float]] = {}
+    cells: dict[tuple[str, str], dict[int, dict[int, float]]] = {}
+    reference: dict[str, dict[int, dict[str, Any]]] = {}
     for meta in runs:
-        result = meta.get("metrics", {}).get("zsl")
+        result = (meta.get("metrics") or {}).get("zsl")
         zsl = meta.get("zsl")
-        if not result or not zsl or result.get("accuracy") is None or zsl["fold"] >= folds:
+        if not result or not zsl or result.get("accuracy") is None or int(zsl["fold"]) >= folds:
             continue
-        key = (meta["model"]["name"], zsl["split"])
-        cells.setdefault(key, {})[int(zsl["fold"])] = float(result["accuracy"])
-        chance.setdefault(key, []).append(float(result["chance"]))
+        if run_purpose(meta) != purpose:
+            continue
+        seed = int(meta.get("seed", 0))
+        if seeds is not None and seed not in seeds:
+            continue
+        key = (str(meta["model"]["name"]), str(zsl["split"]))
+        cells.setdefault(key, {}).setdefault(seed, {})[int(zsl["fold"])] = float(result["accuracy"])
+        reference.setdefault(key[1], {})[int(zsl["fold"])] = {
+            "chance": result.get("chance"),
+            "noun_oracle": result.get("noun_oracle"),
+            "verb_oracle": result.get("verb_oracle"),
+            "oracle_note": result.get("oracle_note"),
+        }
     rows = []
     for model in models:
         row: dict[str, Any] = {"model": model, "cells": {}}
         for split in splits:
-            by_fold = cells.get((model, split), {})
-            cell = summarize([by_fold[k] for k in sorted(by_fold)])
-            cell["chance"] = float(np.mean(chance[(model, split)])) if chance.get((model, split)) else None
-            row["cells"][split] = cell
+            row["cells"][split] = seed_cell(cells.get((model, split), {}))
         rows.append(row)
-    return {"task": "zsl", "metric": "accuracy", "columns": list(splits), "folds": folds, "rows": rows}
+    references = {}
+    for split in splits:
+        by_fold = reference.get(split, {})
+        entry: dict[str, Any] = {}
+        for name in ("chance", "noun_oracle", "verb_oracle"):
+            values = [f[name] for f in by_fold.values() if f[name] is not None]
+            entry[name] = float(np.mean(values)) if values else None
+        notes = {f["oracle_note"] for f in by_fold.values() if f["oracle_note"]}
+        if by_fold and not any(f.get("noun_oracle") is not None for f in by_fold.values()) and not notes:
+            notes = {"runs evaluated before the oracles existed: evaluate them again"}
+        entry["oracle_note"] = "; ".join(sorted(notes)) or None
+        references[split] = entry
+    return {
+        "task": "zsl",
+        "metric": "accuracy",
+        "purpose": purpose,
+        "columns": list(splits),
+        "folds": folds,
+        "seeds": sorted({s for c in cells.values() for s in c}),
+        "spread": "mean ± std over training seeds; each seed's value is its mean over folds",
+        "rows": rows,
+        "reference": references,
+    }
+
+
+def _cell_text(cell: Mapping[str, Any], width: int) -> str:
+    if cell.get("mean") is None:
+        return f"{'—':>{width}}"
+    counts = f"{cell.get('seeds', 1)}×{cell['folds']}" if cell.get("folds") else f"{cell.get('seeds', 1)}"
+    return f"{100 * cell['mean']:.1f} ± {100 * cell['std']:.1f} ({counts})".rjust(width)
 
 
 def format_table(table: dict[str, Any]) -> str:
-    """The table as aligned text: ``mean ± std`` in percent, with the number of folds."""
+    """The table as aligned text: ``mean ± std`` in percent over training seeds with
+    ``(seeds×folds)``, then the chance and component-oracle rows of a zero-shot table."""
     columns = table["columns"]
-    width = 18
-    header = f"{'model':<16}" + "".join(f"{c:>{width}}" for c in columns)
-    lines = [header, "-" * len(header)]
+    width = max(20, *(len(c) + 2 for c in columns))
+    lines = [f"accuracy in %, {table.get('spread', 'mean ± std over training seeds')} (seeds×folds)"]
+    header = f"{'model':<18}" + "".join(f"{c:>{width}}" for c in columns)
+    lines += [header, "-" * len(header)]
     for row in table["rows"]:
-        text = f"{row['model']:<16}"
-        for column in columns:
-            cell = row["cells"][column]
-            if cell.get("mean") is None:
-                text += f"{'—':>{width}}"
-            elif "std" in cell:
-                text += f"{100 * cell['mean']:>8.1f} ± {100 * cell['std']:4.1f} ({cell['folds']})".rjust(
-                    width
-                )
-            else:
-                text += f"{100 * cell['mean']:>{width}.1f}"
-        lines.append(text)
-    chances = [
-        next(
-            (r["cells"][c].get("chance") for r in table["rows"] if r["cells"][c].get("chance") is not None),
-            None,
-        )
-        for c in columns
-    ]
-    if any(ch is not None for ch in chances):
-        lines.append(
-            f"{'chance':<16}"
-            + "".join(f"{'' if ch is None else f'{100 * ch:.1f}':>{width}}" for ch in chances)
-        )
+        lines.append(f"{row['model']:<18}" + "".join(_cell_text(row["cells"][c], width) for c in columns))
+    reference = table.get("reference")
+    if reference is not None:
+        notes = []
+        for label, key in (
+            ("chance", "chance"),
+            ("noun-only oracle", "noun_oracle"),
+            ("verb-only oracle", "verb_oracle"),
+        ):
+            values = [reference[c].get(key) for c in columns]
+            lines.append(
+                f"{label:<18}" + "".join(f"{'—' if v is None else f'{100 * v:.1f}':>{width}}" for v in values)
+            )
+        for c in columns:
+            if reference[c].get("oracle_note"):
+                notes.append(f"{c}: {reference[c]['oracle_note']}")
+        lines += [f"note: {n}" for n in notes]
+    else:
+        chances = [
+            next(
+                (
+                    r["cells"][c].get("chance")
+                    for r in table["rows"]
+                    if r["cells"][c].get("chance") is not None
+                ),
+                None,
+            )
+            for c in columns
+        ]
+        if any(ch is not None for ch in chances):
+            lines.append(
+                f"{'chance':<18}"
+                + "".join(f"{'' if ch is None else f'{100 * ch:.1f}':>{width}}" for ch in chances)
+            )
     return "\n".join(lines)

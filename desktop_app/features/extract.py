@@ -3,8 +3,9 @@
 ``extract_features(ws, settings, progress, workers)`` is the long task behind
 ``actionlens extract`` and the GUI's demo builder: it runs the encoder over every good clip in a
 process pool, marks unreadable clips bad in the catalog (with the reason) and goes on, writes a
-thumbnail and a frame strip per clip in the same pass, resumes an interrupted run, and at the end
-fits the PCA on the training split (seeds 001/002).
+thumbnail and a frame strip per clip in the same pass and resumes an interrupted run. It fits no
+statistic of the features: each run fits its own input transform (PCA of seeds 001/002) on its
+training clips (``desktop_app/training/inputs.py``).
 """
 
 from __future__ import annotations
@@ -57,10 +58,10 @@ class ExtractSettings:
         Directory of per-clip ``.npy``/``.npz`` or an HDF5 file, for ``precomputed``.
     audio
         Add the log-mel stream for clips with sound (handcrafted / torchvision).
-    pca_dims
-        At most this many PCA dimensions (seeds 001/002: 500).
-    pca_split
-        The split whose ``train`` clips fit the PCA; when the workspace lacks it, all clips.
+
+    The store holds raw features only: the PCA of seeds 001/002 (and every other statistic of
+    the features) is fitted per run on its training clips (``desktop_app/training/inputs.py``,
+    ``docs/protocol.md``).
     """
 
     extractor: str = "handcrafted"
@@ -73,8 +74,6 @@ class ExtractSettings:
     audio: bool = True
     max_seconds: float | None = None
     work_width: int = 160
-    pca_dims: int = 500
-    pca_split: str = "1"
     thumbnails: bool = True
     name: str | None = None
 
@@ -222,7 +221,7 @@ def resolve_settings(ws: Workspace, settings: ExtractSettings) -> dict[str, Any]
         from desktop_app.features.encoders import make_encoder
 
         spec = make_encoder(extractor, options).spec  # validates in the main process
-    return {**spec, "pca_dims": int(settings.pca_dims), "pca_split": settings.pca_split}
+    return dict(spec)
 
 
 def extract_features(
@@ -238,7 +237,7 @@ def extract_features(
     ws
         An open, writable workspace.
     settings
-        What to extract (default: handcrafted features at 10 fps, DIS flow, PCA ≤ 500).
+        What to extract (default: handcrafted features at 10 fps, DIS flow).
     progress
         Progress/cancel handle; cancelling keeps every finished clip, and a new call resumes.
     workers
@@ -304,13 +303,8 @@ def extract_features(
             n_done += 1
             report(n_done)
             progress.check_cancelled()
-    progress.set_progress(0.99, "fitting PCA")
-    split = settings.pca_split
-    train = {cid for cid, role in ws.catalog.split(split).items() if role == "train"}
-    if train:
-        writer.fit_pca(train, {"split": split, "role": "train"}, settings.pca_dims)
-    else:  # no such split (or no training clips in it): every clip is "training" data
-        writer.fit_pca(None, {"split": None, "role": "all"}, settings.pca_dims)
+    # No PCA here: fitted on a store's clips, it would see every class, unseen ones included;
+    # each run fits its own input transform on its training clips (training/inputs.py).
     writer.finish(len(clips))
     summary.complete = True
     summary.streams = {s: int(info["dim"]) for s, info in writer.meta["streams"].items()}

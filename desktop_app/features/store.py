@@ -2,12 +2,16 @@
 
 Layout of ``WS/features/<name>/`` (format version :data:`STORE_VERSION`, see ``docs/features.md``)::
 
-    meta.json                   format, version, settings, streams and dims, PCA, completion
+    meta.json                   format, version, settings, streams and dims, completion
     <stream>.f32                all rows of that stream, float32, row-major, appended clip by clip
     <stream>.index              int64 triples (clip_id, first row, number of rows), one per clip
     done.index                  int64 pairs (clip_id, status: 0 ok, 1 bad, 2 no features)
-    pca_<stream>_mean.npy       the fitted PCA (seeds 001/002), plain arrays, never pickled
-    pca_<stream>_components.npy
+    pca_<stream>_mean.npy       only in stores made before runs fitted their own input transform:
+    pca_<stream>_components.npy the PCA those stores fitted on split-1 training clips of every
+                                class (read, never written now; runs made before then use it)
+
+A store holds raw features only. Every statistic of the features (mean, PCA, scale) is fitted
+per run on that run's training clips (``desktop_app/training/inputs.py``, ``docs/protocol.md``).
 
 Rows are read through ``np.memmap``, so a store of 300 000 clips never has to fit in memory.
 A clip counts only once its ``done.index`` record is written, after its rows and index records;
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from desktop_app.atomic import atomic_open, read_json, write_json
+from desktop_app.atomic import read_json, write_json
 from desktop_app.errors import ActionLensError
 
 if TYPE_CHECKING:
@@ -37,8 +41,6 @@ FORMAT_NAME = "actionlens-features"
 STORE_VERSION = 1
 META = "meta.json"
 DONE_INDEX = "done.index"
-#: Seeds 001 and 002 reduce frame features to 500 dimensions.
-DEFAULT_PCA_DIMS = 500
 
 _INDEX_RECORD = np.dtype([("clip_id", "<i8"), ("start", "<i8"), ("length", "<i8")])
 _DONE_RECORD = np.dtype([("clip_id", "<i8"), ("status", "<i8")])
@@ -46,16 +48,6 @@ _DONE_RECORD = np.dtype([("clip_id", "<i8"), ("status", "<i8")])
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    """Write a ``.npy`` atomically through a file handle.
-
-    (``atomic.write_npy`` hands ``np.save`` a path ending in ``.tmp``, to which NumPy appends
-    ``.npy``, so its target stays empty; a file handle avoids the renaming.)
-    """
-    with atomic_open(path, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def store_name(settings: dict[str, Any]) -> str:
@@ -209,7 +201,7 @@ class FeatureStore:
     # ------------------------------------------------------------------ reading
     @property
     def complete(self) -> bool:
-        """True once extraction finished over every clip and the PCA is fitted."""
+        """True once extraction finished over every clip."""
         return bool(self.meta.get("complete"))
 
     def raw_dim(self, stream: str) -> int:
@@ -218,7 +210,7 @@ class FeatureStore:
         return int(self.meta["streams"][stream]["dim"])
 
     def dim(self, stream: str) -> int:
-        """Dimension of what :meth:`get` returns for ``stream`` (after PCA, where fitted)."""
+        """Dimension of what :meth:`get` returns for ``stream`` (after an old store's PCA)."""
         if stream in self._pca:
             return int(self._pca[stream][1].shape[0])
         return self.raw_dim(stream)
@@ -259,7 +251,9 @@ class FeatureStore:
         Parameters
         ----------
         reduced
-            Apply the stored PCA and then L2-normalise every row (seeds 001 and 002).
+            Apply the PCA of an old store (if it has one) and then L2-normalise every row: what
+            runs made before per-run input transforms read. New runs read ``reduced=False``
+            through their own transform.
             Where the store has a fixed ``steps``, rows past the clip's end are zeros
             (seed 001's zero padding), added after the reduction so they stay zero.
 
@@ -289,7 +283,8 @@ class FeatureStore:
         return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def pca_info(self, stream: str) -> dict[str, Any] | None:
-        """What the PCA of ``stream`` was fitted on (split, role, clips, rows, dims), or ``None``."""
+        """What an old store's PCA of ``stream`` was fitted on (split, role, clips, rows, dims),
+        or ``None`` (stores made now have none)."""
         info = self.meta.get("pca", {}).get(stream)
         return dict(info) if info else None
 
@@ -411,60 +406,8 @@ class FeatureStoreWriter:
         with open(self.directory / DONE_INDEX, "ab") as fh:
             fh.write(np.array([(clip_id, status)], _DONE_RECORD).tobytes())
 
-    def fit_pca(
-        self, train_ids: set[int] | None, fitted_on: dict[str, Any], max_dims: int = DEFAULT_PCA_DIMS
-    ) -> None:
-        """Fit a PCA per stream on the training clips' rows and store it (seeds 001/002).
-
-        The mean and covariance are accumulated clip by clip in float64, so memory stays at
-        ``D × D`` whatever the number of clips. Kept dimensions: ``min(max_dims, D, rows)``.
-        ``train_ids=None`` fits on every clip with features.
-        """
-        reader = FeatureStore(self.directory, self.meta)
-        pca: dict[str, Any] = {}
-        for stream in reader.streams:
-            dim = reader.raw_dim(stream)
-            ids = [int(c) for c in reader.clip_ids(stream) if train_ids is None or int(c) in train_ids]
-            if not ids:
-                continue
-            total = np.zeros(dim, np.float64)
-            scatter = np.zeros((dim, dim), np.float64)
-            n_rows = 0
-            for clip_id in ids:
-                rows = reader.get(clip_id, stream, reduced=False).astype(np.float64)
-                if reader.steps:
-                    rows = rows[: reader.length(clip_id, stream)]
-                total += rows.sum(axis=0)
-                scatter += rows.T @ rows
-                n_rows += rows.shape[0]
-            mean = total / n_rows
-            covariance = scatter / n_rows - np.outer(mean, mean)
-            eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-            order = np.argsort(eigenvalues)[::-1]
-            # centred rows span at most n_rows - 1 directions; the rest would be noise
-            k = max(1, min(max_dims, dim, n_rows - 1))
-            components = eigenvectors[:, order[:k]].T
-            # a deterministic sign per component: its largest-magnitude loading is positive
-            signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
-            components *= np.where(signs == 0, 1.0, signs)[:, None]
-            _save_npy(self.directory / f"pca_{stream}_mean.npy", mean.astype(np.float32))
-            _save_npy(self.directory / f"pca_{stream}_components.npy", components.astype(np.float32))
-            variance = np.maximum(eigenvalues[order], 0.0)
-            pca[stream] = {
-                "mean": f"pca_{stream}_mean.npy",
-                "components": f"pca_{stream}_components.npy",
-                "dims": int(k),
-                "input_dim": int(dim),
-                "explained_variance_ratio": float(variance[:k].sum() / max(variance.sum(), 1e-12)),
-                "clips": len(ids),
-                "rows": int(n_rows),
-                **fitted_on,
-            }
-        self.meta = {**self.meta, "pca": pca}
-        write_json(self.directory / META, self.meta)
-
     def finish(self, clips_total: int) -> None:
-        """Mark the store complete (every clip of the workspace done, PCA fitted)."""
+        """Mark the store complete (every clip of the workspace done)."""
         self.meta = {**self.meta, "complete": True, "completed": _now(), "clips_total": clips_total}
         write_json(self.directory / META, self.meta)
 
@@ -512,7 +455,6 @@ def describe_feature_stores(ws: Workspace) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "DEFAULT_PCA_DIMS",
     "STORE_VERSION",
     "FeatureStore",
     "FeatureStoreWriter",

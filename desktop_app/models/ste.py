@@ -46,8 +46,10 @@ class STEConfig:
     #: Score eq. (5) on the L2-normalised embedding (cosine, as zero-shot assignment and retrieval
     #: do) instead of the raw dot product the seed writes (False).
     normalize_embedding: bool = False
-    #: Factor on the input features before the GRUs (1: as stored; the feature store's steps are
-    #: unit vectors, so each of their components is small).
+    #: Legacy factor on the input features before the GRUs, kept so that runs made before the
+    #: run-level input options load and embed as they did. New runs leave it at 1: the scale is
+    #: the training option ``input_scale``, applied by the run's input transform for every model
+    #: (``desktop_app/training/inputs.py``).
     input_scale: float = 1.0
 
 
@@ -128,9 +130,16 @@ register_model(
                     "max_len": 64,
                     "normalize_embedding": True,
                     "softmax_weight_zsl": 0.1,
+                },
+                # input_scale: the same run-level input option every small preset has (provisional
+                # until `actionlens tune` re-derives the presets on development folds).
+                "train": {
+                    "optimizer": "adam",
+                    "lr": 2e-3,
+                    "lr_halve_every": 15,
+                    "epochs": 30,
                     "input_scale": 3.0,
                 },
-                "train": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30},
             },
         },
     )

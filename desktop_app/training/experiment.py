@@ -12,7 +12,7 @@ import numpy as np
 from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.models.base import TASK_RECOGNITION, TASK_ZSL
 from desktop_app.models.registry import ModelShape, config_to_json, get_model_spec
-from desktop_app.progress import NullProgress, Progress
+from desktop_app.progress import NullProgress, Progress, SubProgress
 from desktop_app.training.data import (
     SequenceSource,
     clips_with_streams,
@@ -20,6 +20,7 @@ from desktop_app.training.data import (
     source_settings,
     stratified_holdout,
 )
+from desktop_app.training.inputs import InputTransform, TransformedSource, raw_dim
 from desktop_app.training.runs import CHECKPOINT, META, Run, now, read_meta, save_run, update_metrics
 from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
 
@@ -50,11 +51,33 @@ def class_label_vectors(phrases: list[tuple[str, str]], vectors: Any) -> np.ndar
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def default_run_id(model: str, preset: str, zsl_split: str | None, fold: int, split: str) -> str:
-    """``<model>-<preset>-zsl<50-50>-f<K>`` or ``<model>-<preset>-rec-s<split>``."""
+def default_run_id(
+    model: str,
+    preset: str,
+    zsl_split: str | None,
+    fold: int,
+    split: str,
+    seed: int = 0,
+    purpose: str = "test",
+) -> str:
+    """The id of a run (``docs/protocol.md``).
+
+    ``<model>-<preset>-zsl<50-50>-f<K>`` (test fold K), ``<model>-<preset>-zsl<50-50>-dev<K>``
+    (development fold K) or ``<model>-<preset>-rec-s<split>``, followed by ``-seed<N>`` for a
+    training seed other than 0 — so the ids of seed-0 test-fold runs are those of earlier
+    versions and existing workspaces keep working.
+    """
     if zsl_split:
-        return f"{model}-{preset}-zsl{zsl_split.replace('/', '-')}-f{fold}"
-    return f"{model}-{preset}-rec-s{split}"
+        kind = "f" if purpose == "test" else purpose
+        base = f"{model}-{preset}-zsl{zsl_split.replace('/', '-')}-{kind}{fold}"
+    else:
+        base = f"{model}-{preset}-rec-s{split}"
+    return base if int(seed) == 0 else f"{base}-seed{int(seed)}"
+
+
+def class_components(ws: Any) -> dict[int, tuple[str | None, str | None]]:
+    """``class id → (verb, noun)`` from the workspace's catalog (``None`` where a class has none)."""
+    return {int(c.id): (c.verb or None, c.noun or None) for c in ws.catalog.classes()}
 
 
 def train_in_workspace(
@@ -64,6 +87,7 @@ def train_in_workspace(
     preset: str = "small",
     zsl_split: str | None = None,
     fold: int = 0,
+    purpose: str = "test",
     epochs: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -73,6 +97,7 @@ def train_in_workspace(
     seed: int = 0,
     run_id: str | None = None,
     train_overrides: dict[str, Any] | None = None,
+    model_overrides: dict[str, Any] | None = None,
     source: SequenceSource | None = None,
     vectors: Any = None,
     progress: Progress | None = None,
@@ -82,6 +107,12 @@ def train_in_workspace(
     With ``zsl_split`` (``"50/50"`` …) the run is trained on the seen classes of ``fold`` (all
     their clips, less a validation share) for zero-shot evaluation; otherwise on the ``train``
     clips of the dataset split ``split`` (validated on its ``val`` clips, or a share of ``train``).
+    ``purpose`` says whether ``fold`` is a reported test fold or a development (tuning) fold; the
+    fold's classes depend on ``(zsl_split, fold, purpose)``, never on ``seed``.
+
+    Every statistic of the features (the input transform: mean, PCA, scale — see
+    :mod:`desktop_app.training.inputs`) is fitted on the run's *fit clips*, its training clips:
+    never a validation clip, a test clip or a clip of an unseen class.
 
     Returns
     -------
@@ -92,12 +123,12 @@ def train_in_workspace(
 
     progress = progress or NullProgress()
     spec = get_model_spec(model)
-    model_config = spec.config(preset)
+    model_config = spec.config(preset, **(model_overrides or {}))
     train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
     if epochs is not None:
         train_values["epochs"] = epochs
     train_config = TrainConfig.from_json(train_values)
-    run_id = run_id or default_run_id(model, preset, zsl_split, fold, split)
+    run_id = run_id or default_run_id(model, preset, zsl_split, fold, split, seed, purpose)
     run_dir = ws.runs_dir / run_id
     if (run_dir / META).is_file():
         status = read_meta(run_dir).get("status")
@@ -120,7 +151,7 @@ def train_in_workspace(
 
     # The streams the model reads decide which clips are usable.
     probe = spec.build(
-        model_config, ModelShape({s: source.dim(s) for s in source.streams}, all_vectors.shape[1], 2)
+        model_config, ModelShape({s: raw_dim(source, s) for s in source.streams}, all_vectors.shape[1], 2)
     )
     usable = set(clips_with_streams(source, probe.streams).tolist())
     clips = [c for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None and c.id in usable]
@@ -129,7 +160,7 @@ def train_in_workspace(
 
     zsl_meta = None
     if zsl_split:
-        seen, unseen = zsl_class_split(class_ids, zsl_split, fold, seed)
+        seen, unseen = zsl_class_split(class_ids, zsl_split, fold, purpose, class_components(ws))
         train_mask = np.isin(clip_classes, seen)
         val_mask = np.zeros(len(clip_ids), dtype=bool)
         test_count = int((~train_mask).sum())
@@ -138,7 +169,7 @@ def train_in_workspace(
         zsl_meta = {
             "split": zsl_split,
             "fold": fold,
-            "seed": seed,
+            "purpose": purpose,
             "seen_class_ids": seen.tolist(),
             "unseen_class_ids": unseen.tolist(),
         }
@@ -159,12 +190,24 @@ def train_in_workspace(
         val_mask = np.zeros(len(clip_ids), dtype=bool)
         val_mask[idx[held]] = True
         train_mask[idx[held]] = False
+    # The input transform sees the training clips only (docs/protocol.md).
+    fit_clips = clip_ids[train_mask]
+    transform = InputTransform.fit(
+        source,
+        fit_clips,
+        probe.streams,
+        pca_dims=train_config.pca_dims,
+        input_scale=train_config.input_scale,
+        fitted_on={"class_ids": sorted({int(c) for c in clip_classes[train_mask]})},
+        progress=SubProgress(progress, 0.0, 0.0, "fitting the input transform"),
+    )
+    transformed = TransformedSource(source, transform)
     train_index = {int(c): i for i, c in enumerate(train_classes)}
     row_of = {int(c): i for i, c in enumerate(class_ids)}
     label_vectors = all_vectors[[row_of[int(c)] for c in train_classes]]
     data = TrainingData(
-        source,
-        clip_ids[train_mask],
+        transformed,
+        fit_clips,
         np.array([train_index[int(c)] for c in clip_classes[train_mask]], dtype=np.int64),
         clip_ids[val_mask],
         np.array([train_index[int(c)] for c in clip_classes[val_mask]], dtype=np.int64),
@@ -172,12 +215,13 @@ def train_in_workspace(
         task=task,
     )
     shape = ModelShape(
-        {s: source.dim(s) for s in probe.streams}, int(all_vectors.shape[1]), len(train_classes)
+        {s: transform.dim(s) for s in probe.streams}, int(all_vectors.shape[1]), len(train_classes)
     )
     created = now()
     if ws.catalog is not None:
         ws.catalog.add_run(run_id, model, created, "training", {})
     run_dir.mkdir(parents=True, exist_ok=True)
+    inputs_meta = transform.save(run_dir)
     result = train_model(
         model,
         model_config,
@@ -212,6 +256,7 @@ def train_in_workspace(
             "settings": source_settings(source),
             "streams": list(probe.streams),
         },
+        "inputs": inputs_meta,
         "word_vectors": {"source": dict(getattr(vectors, "source", {})), "dim": int(all_vectors.shape[1])},
         "classes": [
             {"id": c.id, "name": c.name, "phrase": c.phrase, "train_index": train_index.get(int(c.id))}
@@ -238,7 +283,9 @@ def evaluate_run(
     """Evaluate a run on its held-out clips and store the result in its metadata and the catalog.
 
     A zero-shot run (``meta["zsl"]``) is scored on every clip of its unseen classes: each is
-    assigned the unseen class whose label vector is nearest by cosine (metrics key ``"zsl"``).
+    assigned the unseen class whose label vector is nearest by cosine (metrics key ``"zsl"``),
+    beside chance and the noun-only / verb-only component oracles of the same clips
+    (:func:`~desktop_app.evaluation.zsl.component_oracles`).
     A recognition run is scored on the ``test`` clips of its split in two ways (metrics key
     ``"recognition"``): ``accuracy`` assigns each clip the training class whose label vector is
     nearest by cosine — recognition in the word space, the same rule as zero-shot and defined for
@@ -246,7 +293,7 @@ def evaluate_run(
     classifier head where it has one (seed 000 §IV.A: softmax; seed 001: the sigmoid branch,
     which its dual loss weights by λ = 0.02 only).
     """
-    from desktop_app.evaluation.zsl import nearest_class, zsl_accuracy
+    from desktop_app.evaluation.zsl import component_oracles, nearest_class, run_purpose, zsl_accuracy
 
     if source is None:
         source = open_sequence_source(ws, run.meta["features"]["name"])
@@ -264,8 +311,11 @@ def evaluate_run(
         metrics = {
             "split": meta["zsl"]["split"],
             "fold": meta["zsl"]["fold"],
+            "purpose": run_purpose(meta),
+            "seed": int(meta.get("seed", 0)),
             "accuracy": accuracy,
             "chance": 1.0 / len(unseen),
+            **component_oracles(np.array([c.class_id for c in test]), unseen, class_components(ws)),
             "test_clips": len(test),
             "unseen_classes": len(unseen),
         }
@@ -284,6 +334,7 @@ def evaluate_run(
         name = "recognition"
         metrics = {
             "split": meta["split"]["name"],
+            "seed": int(meta.get("seed", 0)),
             "accuracy": accuracy_of(trained[nearest_class(embeddings, run.label_vectors_of(trained))]),
             "classifier_accuracy": None
             if logits is None

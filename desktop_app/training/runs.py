@@ -8,16 +8,24 @@ without the code that trained them::
      "model": {"name", "preset", "config", "shape": {"input_dims", "word_dim", "num_classes"}},
      "training": {TrainConfig…, "epochs_run", "best_epoch", "stopped_early", "history"},
      "features": {"name", "settings", "streams"},
+     "inputs": {"version", "pca_dims", "input_scale", "fitted_on", "streams"},  # the input
+                                                          # transform (training/inputs.py), fitted
+                                                          # on the training clips; absent in runs
+                                                          # made before it: those read the store's
+                                                          # PCA + L2 and the model's input_scale
      "word_vectors": {"source": {…}, "dim"},
      "classes": [{"id", "name", "phrase", "train_index"}…], # every class = label_vectors.npy rows;
                                                           # train_index: row of the classifier
                                                           # head (null for unseen classes)
      "split": {"name", "train_clips", "val_clips", "test_clips"},
-     "zsl": {"split", "fold", "seed", "seen_class_ids", "unseen_class_ids"} | null,
+     "zsl": {"split", "fold", "purpose", "seen_class_ids", "unseen_class_ids"} | null,
+                                                          # purpose: "test" (reported) or "dev"
+                                                          # (tuning); older runs have "seed"
      "seed": …,
      "metrics": {evaluation name: {…}}}                   # e.g. "validation", "zsl", "recognition"
 
-Weights are written before the metadata, so a ``meta.json`` always describes weights that exist.
+Weights (and the input transform's ``inputs_<stream>_{mean,components}.npy``) are written before
+the metadata, so a ``meta.json`` always describes files that exist.
 """
 
 from __future__ import annotations
@@ -94,6 +102,9 @@ class Run:
     meta: dict[str, Any]
     model: Any
     label_vectors: np.ndarray
+    #: The run's :class:`~desktop_app.training.inputs.InputTransform` (``None``: a run made
+    #: before input transforms, which reads the store's reduced rows).
+    input_transform: Any = None
 
     @property
     def run_id(self) -> str:
@@ -157,7 +168,12 @@ class Run:
             ) from exc
         model.eval()
         label_vectors = np.load(run_dir / LABEL_VECTORS, allow_pickle=False)
-        return cls(run_dir, meta, model, label_vectors)
+        transform = None
+        if meta.get("inputs"):
+            from desktop_app.training.inputs import InputTransform
+
+            transform = InputTransform.load(run_dir, meta["inputs"])
+        return cls(run_dir, meta, model, label_vectors, transform)
 
     def embed(
         self,
@@ -169,21 +185,31 @@ class Run:
         """Embeddings ``(N, word_dim)`` float32 and classifier logits (or ``None``) of clips.
 
         ``source`` is any :class:`~desktop_app.training.data.SequenceSource` with the run's
-        streams and dimensions (the workspace's feature store, or new clips in memory).
+        streams and dimensions (the workspace's feature store, or new clips in memory), read raw
+        through the run's input transform — as in training — where the run has one.
         """
         import torch
 
         from desktop_app.training.data import SequenceCache
+        from desktop_app.training.inputs import TransformedSource, raw_dim
 
         progress = progress or NullProgress()
-        dims = self.meta["model"]["shape"]["input_dims"]
+        dims = dict(self.meta["model"]["shape"]["input_dims"])
+        if self.input_transform is not None:
+            dims = {s: self.input_transform.streams[s].input_dim for s in self.streams}
+
+        def dim_of(stream: str) -> int:
+            return raw_dim(source, stream) if self.input_transform is not None else int(source.dim(stream))
+
         for stream in self.streams:
-            if stream not in source.streams or source.dim(stream) != dims[stream]:
+            if stream not in source.streams or dim_of(stream) != dims[stream]:
                 raise ActionLensError(
                     f"run {self.run_id} needs {stream!r} features of dimension {dims[stream]}; "
                     f"the feature store {getattr(source, 'name', '')!r} does not have them — "
                     f"use the store the run was trained on ({self.meta['features']['name']!r})"
                 )
+        if self.input_transform is not None:
+            source = TransformedSource(source, self.input_transform)
         cache = SequenceCache(source, self.streams, self.max_len)
         embeddings, logits = [], []
         clip_ids = np.asarray(clip_ids, dtype=np.int64)

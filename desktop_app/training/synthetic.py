@@ -83,14 +83,18 @@ def synthetic_actions(
 
 
 def synthetic_workspace(
-    root: Any, data: SyntheticActions, splits: dict[int, str] | None = None
+    root: Any,
+    data: SyntheticActions,
+    splits: dict[int, str] | None = None,
+    components: list[tuple[str, str]] | None = None,
 ) -> tuple[Any, Any]:
     """A workspace at ``root`` whose catalog holds ``data``'s clips and classes, and word vectors
     in which class ``c``'s phrase (the single word ``"wordc"``) has ``data.label_vectors[c]``.
 
     ``splits`` gives clip roles of split ``"1"`` (default: every fourth clip of a class is
     ``test``, the rest ``train``). Clip ids in the catalog equal the synthetic ids when those
-    start at 0 and are dense.
+    start at 0 and are dense. ``components`` gives each class a ``(verb, noun)`` (default: verb
+    ``"wordc"``, no noun).
 
     Returns
     -------
@@ -102,7 +106,13 @@ def synthetic_workspace(
 
     ws = Workspace.create(root, dataset="synthetic")
     classes = [
-        ClassRecord(name=f"Class{c}", phrase=f"word{c}", verb=f"word{c}", noun=None, index=c)
+        ClassRecord(
+            name=f"Class{c}",
+            phrase=f"word{c}",
+            verb=components[c][0] if components else f"word{c}",
+            noun=components[c][1] if components else None,
+            index=c,
+        )
         for c in range(len(data.class_names))
     ]
     clips = []

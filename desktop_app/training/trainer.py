@@ -67,6 +67,12 @@ class TrainConfig:
     grad_clip: float = 5.0
     #: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
     device: str = "auto"
+    #: Run-level input options, the same for every model (read by the run's input transform,
+    #: :mod:`desktop_app.training.inputs`, fitted on the run's training clips only): at most this
+    #: many PCA dimensions per stream (seeds 001/002: 500; 0: no PCA) …
+    pca_dims: int = 500
+    #: … and this factor on the unit-length rows (1: unit rows).
+    input_scale: float = 1.0
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> TrainConfig:

@@ -30,9 +30,7 @@ def test_extract_command_on_the_tiny_demo(demo_workspace: Path, capsys: pytest.C
         n = ws.catalog.num_clips()
         assert summary["clips_extracted"] == n and summary["bad_clips"] == [] and summary["complete"]
         store = FeatureStore.open(ws)
-        train = [c for c, r in ws.catalog.split("1").items() if r == "train"]
-        info = store.pca_info("appearance")
-        assert info is not None and info["clips"] == len(train)
+        assert store.pca_info("appearance") is None  # each run fits its own PCA
         for clip_id in store.clip_ids("appearance"):
             length = store.length(int(clip_id), "appearance")
             assert 12 <= length <= 18  # 1.5 s ± 15 % at 10 fps

@@ -1,4 +1,4 @@
-"""End-to-end extraction into a feature store: shapes, bad clips, PCA on train only, resume."""
+"""End-to-end extraction into a feature store: shapes, bad clips, raw rows only, resume."""
 
 from __future__ import annotations
 
@@ -71,34 +71,52 @@ def test_extract_with_broken_files(small_workspace) -> None:
     assert still > fast + 0.1
 
 
-def test_pca_is_fitted_on_the_training_split_only(small_workspace) -> None:
+def test_the_store_fits_no_statistic_of_the_features(small_workspace) -> None:
+    """Runs fit their own input transform on their training clips; a store holds raw rows only."""
     ws = small_workspace(n_per_class=3)
     extract_features(ws, workers=1)
     store = FeatureStore.open(ws)
-    train = [cid for cid, role in ws.catalog.split("1").items() if role == "train"]
+    assert not list(store.directory.glob("pca_*")) and "pca_dims" not in store.settings
     for stream in store.streams:
-        info = store.pca_info(stream)
-        assert info is not None and info["split"] == "1" and info["role"] == "train" and info["clips"] == 6
-        rows = np.concatenate([store.get(c, stream, reduced=False) for c in train])
-        everything = np.concatenate([store.get(c, stream, reduced=False) for c in store.clip_ids(stream)])
-        mean = np.load(store.directory / f"pca_{stream}_mean.npy", allow_pickle=False)
-        np.testing.assert_allclose(mean, rows.mean(axis=0), atol=1e-5)
-        assert not np.allclose(mean, everything.mean(axis=0), atol=1e-5)
-        assert store.dim(stream) == min(500, rows.shape[0] - 1)
-        # the stored projection is the leading eigenbasis of the training rows' covariance
-        components = np.load(store.directory / f"pca_{stream}_components.npy", allow_pickle=False)
-        centred = rows - rows.mean(axis=0)
-        top = np.linalg.svd(centred, full_matrices=False)[2][0]
-        assert abs(float(components[0] @ top)) > 0.99
+        assert store.pca_info(stream) is None and store.dim(stream) == store.raw_dim(stream)
+        clip = int(store.clip_ids(stream)[0])
+        raw = store.get(clip, stream, reduced=False)
+        expected = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+        np.testing.assert_allclose(store.get(clip, stream), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_without_splits_pca_uses_every_clip(small_workspace) -> None:
+def test_an_old_store_with_a_pca_still_opens_and_reduces(small_workspace) -> None:
+    """Stores made before per-run input transforms carry a PCA; old runs read through it."""
+    import json
+
     ws = small_workspace(n_per_class=2, splits=False)
-    extract_features(ws, ExtractSettings(pca_dims=4), workers=1)
+    extract_features(ws, workers=1)
+    directory = FeatureStore.open(ws).directory
+    raw_store = FeatureStore.open(ws)
+    dim = raw_store.raw_dim("appearance")
+    rng = np.random.default_rng(0)
+    mean = rng.standard_normal(dim).astype(np.float32)
+    components = np.linalg.qr(rng.standard_normal((dim, 4)))[0].T.astype(np.float32)
+    np.save(directory / "pca_appearance_mean.npy", mean)
+    np.save(directory / "pca_appearance_components.npy", components)
+    meta = json.loads((directory / "meta.json").read_text())
+    meta["pca"] = {
+        "appearance": {
+            "mean": "pca_appearance_mean.npy",
+            "components": "pca_appearance_components.npy",
+            "dims": 4,
+            "role": "all",
+            "clips": 6,
+        }
+    }
+    (directory / "meta.json").write_text(json.dumps(meta))
     store = FeatureStore.open(ws)
     info = store.pca_info("appearance")
-    assert info is not None and info["role"] == "all" and info["clips"] == 6
-    assert store.dim("appearance") == 4 and store.get(0, "appearance").shape[1] == 4
+    assert info is not None and info["role"] == "all" and store.dim("appearance") == 4
+    raw = store.get(0, "appearance", reduced=False)
+    projected = (raw - mean) @ components.T
+    expected = projected / np.linalg.norm(projected, axis=1, keepdims=True)
+    np.testing.assert_allclose(store.get(0, "appearance"), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_cancelled_run_resumes_and_equals_an_uninterrupted_one(small_workspace, tmp_path: Path) -> None:

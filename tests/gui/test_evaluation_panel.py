@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def two_run_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPathFac
     ws = str(root)
     assert main(["train", "--workspace", ws, "--model", "pooled-ridge", "--zsl-split", "50/50"]) == 0
     assert main(["evaluate", "--workspace", ws, "--task", "zsl", "--models", "pooled-ridge",
-                 "--splits", "50/50", "--folds", "1"]) == 0  # fmt: skip
+                 "--splits", "50/50", "--folds", "1", "--seeds", "0"]) == 0  # fmt: skip
     assert main(["embed", "--workspace", ws, "--run", ZSL_RUN]) == 0
     return root
 
@@ -47,7 +48,7 @@ def _column(table, title: str) -> list[str]:
     return [table.item(r, c).text() for r in range(table.rowCount())]
 
 
-def test_tables_show_the_workspace_runs(evaluation, qtbot):
+def test_tables_show_the_workspace_runs(evaluation, qtbot, two_run_workspace):
     panel = evaluation
     qtbot.waitUntil(lambda: panel.analogy_table.rowCount() > 0, timeout=60_000)
     assert sorted(_column(panel.recognition_table, "Run")) == sorted([REC_RUN, ZSL_RUN])
@@ -63,9 +64,26 @@ def test_tables_show_the_workspace_runs(evaluation, qtbot):
         )
     )
     assert zero_shot[ZSL_RUN].endswith("%") and zero_shot[REC_RUN] == "—"
-    # Seed 001's Table 1 shape: the model's row, one column per split, mean ± std (folds).
-    assert _column(panel.zsl_table, "Model") == ["pooled-ridge"]
-    assert "± 0.0 (1)" in _column(panel.zsl_table, "50/50")[0]
+    # Seed 001's Table 1 shape: the model's row, one column per split, mean ± std over training
+    # seeds (seeds×folds), then chance and the component oracles of the same fold.
+    assert _column(panel.zsl_table, "Model") == [
+        "pooled-ridge",
+        "chance",
+        "noun-only oracle",
+        "verb-only oracle",
+    ]
+    cells = dict(zip(_column(panel.zsl_table, "Model"), _column(panel.zsl_table, "50/50"), strict=True))
+    assert cells["pooled-ridge"].endswith("± 0.0 (1×1)")
+    unseen = len(
+        json.loads((two_run_workspace / "runs" / ZSL_RUN / "meta.json").read_text())["zsl"][
+            "unseen_class_ids"
+        ]
+    )
+    assert cells["chance"] == f"{100 / unseen:.1f} %"
+    # the demo's classes are verb + noun: an oracle that knows one component beats chance
+    for oracle in ("noun-only oracle", "verb-only oracle"):
+        assert float(cells[oracle].rstrip(" %")) > 100 / unseen
+    assert "training seeds" in panel.notes["zsl"].text()
     # The analogy test ran for both embedded runs, with the model and with the word vectors.
     assert sorted(set(_column(panel.analogy_table, "Run"))) == sorted([REC_RUN, ZSL_RUN])
     assert set(_column(panel.analogy_table, "Class vectors")) == {"model", "word vectors"}

@@ -78,9 +78,27 @@ def test_ste_weighted_concatenation():
     features, lengths = _batch([5, 5])
     with torch.no_grad():
         e = model.encode(features, lengths)
-        app, _ = model.appearance_gru(features["appearance"] * model.config.input_scale)
-    assert model.config.input_scale == 3.0
+        app, _ = model.appearance_gru(features["appearance"])
     assert torch.allclose(e[:, :128], 0.5 * app.mean(dim=1), atol=1e-6)
+
+
+def test_every_model_gets_the_same_input_options():
+    """The input scale and PCA dims are run-level training options, the same in every small
+    preset; no new preset sets the models' legacy ``input_scale`` field (kept for old runs)."""
+    from desktop_app.models.registry import JOINT_EMBEDDING, model_names
+
+    options = set()
+    for name in model_names(JOINT_EMBEDDING):
+        spec = get_model_spec(name)
+        for preset in ("paper", "small"):
+            assert "input_scale" not in spec.preset_part(preset, "model"), (name, preset)
+        train = spec.preset_part("small", "train")
+        options.add((train.get("input_scale", 1.0), train.get("pca_dims", 500)))
+    assert options == {(3.0, 500)}
+    # an old run's model config with the field still loads
+    from desktop_app.models.registry import config_from_json
+
+    assert config_from_json(get_model_spec("ste"), {"input_scale": 3.0}).input_scale == 3.0
 
 
 def test_ste_loss_options_by_hand():

@@ -4,7 +4,10 @@ whose embeddings every panel shows.
 The tables come from :func:`~desktop_app.evaluation.overview.evaluation_overview` in a background
 task: the metrics already in the runs' ``meta.json`` arrive at once (a partial result), the
 systematic analogy test of every embedded run (it loads the word vectors) follows. Every table is
-sortable by clicking a column header.
+sortable by clicking a column header, except the summary tables, whose chance and oracle rows stay
+under the models. Summary cells are mean ± std over training seeds (each
+seed's value its mean over the reported test folds), shown as ``mean ± std (seeds×folds)``; the
+zero-shot table ends with the chance and noun-only / verb-only oracle rows of the same folds.
 """
 
 from __future__ import annotations
@@ -33,6 +36,16 @@ from desktop_app.gui.panels import preview_panel
 
 PANEL_ID = "evaluation"
 RECOGNITION_COLUMNS = ("Run", "Model", "Task", "Validation", "Recognition", "Chance", "Zero-shot", "Embedded")
+#: Reference rows under the zero-shot table: (row label, key in the table's ``reference``).
+REFERENCE_ROWS = (
+    ("chance", "chance"),
+    ("noun-only oracle", "noun_oracle"),
+    ("verb-only oracle", "verb_oracle"),
+)
+SPREAD_NOTE = (
+    "Mean ± std over training seeds; each seed's value is its mean over the reported test folds "
+    "(seeds×folds)."
+)
 ANALOGY_COLUMNS = ("Run", "Class vectors", "Comparisons", "Passed", "Pass rate")
 
 
@@ -55,6 +68,22 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
+def seed_cell_item(cell: dict[str, Any]) -> QTableWidgetItem:
+    """A summary cell: ``mean ± std (seeds×folds)`` in percent, the per-seed values as tooltip."""
+    if cell.get("mean") is None:
+        return NumericItem("—", None)
+    counts = f"{cell.get('seeds', 1)}×{cell['folds']}" if cell.get("folds") else f"{cell.get('seeds', 1)}"
+    item = NumericItem(f"{100 * cell['mean']:.1f} ± {100 * cell['std']:.1f} ({counts})", cell["mean"])
+    per_seed = ", ".join(
+        f"seed {seed}: {100 * value['mean']:.1f} %" for seed, value in (cell.get("per_seed") or {}).items()
+    )
+    tips = [per_seed] if per_seed else []
+    if cell.get("chance") is not None:
+        tips.append(f"chance {100 * cell['chance']:.1f} %")
+    item.setToolTip("; ".join(tips))
+    return item
+
+
 def _table(columns: tuple[str, ...] | list[str], tooltip: str) -> QTableWidget:
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(list(columns))
@@ -68,13 +97,13 @@ def _table(columns: tuple[str, ...] | list[str], tooltip: str) -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
+def _fill(table: QTableWidget, rows: list[list[QTableWidgetItem]], sortable: bool = True) -> None:
     table.setSortingEnabled(False)  # rows inserted while sorting is on land in the wrong place
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, item in enumerate(row):
             table.setItem(r, c, item)
-    table.setSortingEnabled(True)
+    table.setSortingEnabled(sortable)
 
 
 class EvaluationPanel(QWidget):
@@ -108,10 +137,17 @@ class EvaluationPanel(QWidget):
             "Every run of the workspace: validation accuracy during training, test recognition "
             "accuracy and its chance level, zero-shot accuracy of zero-shot runs (click a header to sort)",
         )
+        self.recognition_summary = _table(
+            ["Model"],
+            "Recognition accuracy per model: mean ± standard deviation over training seeds, in the "
+            "word space (nearest label vector) and by the classifier head",
+        )
+        self.recognition_summary.setMaximumHeight(170)
         self.zsl_table = _table(
             ["Model"],
-            "Zero-shot accuracy, mean ± standard deviation over folds (number of folds), per class "
-            "split, as seed 001's Table 1 (click a header to sort)",
+            "Zero-shot accuracy per class split, as seed 001's Table 1: mean ± standard deviation "
+            "over training seeds (seeds×folds), then chance and the noun-only / verb-only oracles "
+            "of the same folds",
         )
         self.analogy_table = _table(
             ANALOGY_COLUMNS,
@@ -136,6 +172,8 @@ class EvaluationPanel(QWidget):
             page_layout = QVBoxLayout(page)
             page_layout.setContentsMargins(2, 2, 2, 2)
             page_layout.addWidget(note)
+            if key == "recognition":
+                page_layout.addWidget(self.recognition_summary)
             page_layout.addWidget(table, 1)
             self.tabs.addTab(page, title)
         self.tabs.setTabToolTip(0, "Recognition and validation accuracy of every run")
@@ -207,7 +245,7 @@ class EvaluationPanel(QWidget):
 
     def _on_workspace(self) -> None:
         self.overview = None
-        for table in (self.recognition_table, self.zsl_table, self.analogy_table):
+        for table in (self.recognition_table, self.recognition_summary, self.zsl_table, self.analogy_table):
             _fill(table, [])
         self._sync_run_combo()
         ws = self.models.workspace.workspace
@@ -232,16 +270,18 @@ class EvaluationPanel(QWidget):
         self.overview = overview
         root = ws.root
         self._fill_recognition(overview.runs)
+        self._fill_summary(self.recognition_summary, getattr(overview, "recognition", None))
+        self.recognition_summary.setVisible(getattr(overview, "recognition", None) is not None)
         self._note(
             "recognition",
-            None
+            (SPREAD_NOTE if getattr(overview, "recognition", None) else None)
             if overview.runs
             else f"No trained runs yet: run <code>actionlens train --workspace {root} --model MODEL</code>.",
         )
-        self._fill_zsl(overview.zsl)
+        self._fill_summary(self.zsl_table, overview.zsl)
         self._note(
             "zsl",
-            None
+            self._zsl_note(overview.zsl)
             if overview.zsl
             else "No zero-shot runs yet: run <code>actionlens evaluate --workspace "
             f"{root} --task zsl --train-missing</code> to train and evaluate them.",
@@ -285,26 +325,37 @@ class EvaluationPanel(QWidget):
             )
         _fill(self.recognition_table, rows)
 
-    def _fill_zsl(self, table: dict[str, Any] | None) -> None:
+    @staticmethod
+    def _zsl_note(table: dict[str, Any]) -> str:
+        notes = [
+            f"{column}: {ref['oracle_note']}"
+            for column, ref in (table.get("reference") or {}).items()
+            if ref.get("oracle_note")
+        ]
+        return "<br>".join([SPREAD_NOTE, *notes])
+
+    def _fill_summary(self, widget: QTableWidget, table: dict[str, Any] | None) -> None:
+        """Models × columns of seed cells, then (zero-shot) the chance and oracle rows."""
         columns = list(table["columns"]) if table else []
-        self.zsl_table.setColumnCount(1 + len(columns))
-        self.zsl_table.setHorizontalHeaderLabels(["Model", *columns])
+        widget.setColumnCount(1 + len(columns))
+        widget.setHorizontalHeaderLabels(["Model", *columns])
         rows = []
         for row in table["rows"] if table else []:
             items: list[QTableWidgetItem] = [QTableWidgetItem(row["model"])]
-            for column in columns:
-                cell = row["cells"][column]
-                if cell.get("mean") is None:
-                    items.append(NumericItem("—", None))
-                    continue
-                item = NumericItem(
-                    f"{100 * cell['mean']:.1f} ± {100 * cell['std']:.1f} ({cell['folds']})", cell["mean"]
-                )
-                if cell.get("chance") is not None:
-                    item.setToolTip(f"chance {100 * cell['chance']:.1f} %")
-                items.append(item)
+            items += [seed_cell_item(row["cells"][column]) for column in columns]
             rows.append(items)
-        _fill(self.zsl_table, rows)
+        reference = (table or {}).get("reference")
+        if reference is not None:
+            for label, key in REFERENCE_ROWS:
+                items = [QTableWidgetItem(label)]
+                for column in columns:
+                    value = reference[column].get(key)
+                    item = NumericItem(percent(value), value)
+                    if value is None and reference[column].get("oracle_note"):
+                        item.setToolTip(reference[column]["oracle_note"])
+                    items.append(item)
+                rows.append(items)
+        _fill(widget, rows, sortable=False)
 
     def _fill_analogy(self, rows_in: list[Any]) -> None:
         rows = [
