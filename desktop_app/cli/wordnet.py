@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_workspace_arg(p, required=False)
     p.add_argument("--run", help="run to test (default: the workspace's active run)")
     p.add_argument(
-        "--labels", metavar="FILE", help="class names, one a line (e.g. desktop_app/resources/ucf101_classes.txt)"
+        "--labels",
+        metavar="FILE",
+        help="class names, one a line (e.g. desktop_app/resources/ucf101_classes.txt)",
     )
     p.add_argument(
         "--senses",
