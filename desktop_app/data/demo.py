@@ -38,7 +38,7 @@ from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
 
 #: Bumped whenever a change to the renderer changes the pixels a seed produces.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: Written first into the output folder: it marks the folder as ours while generation runs.
 MARKER_NAME = ".actionlens-demo"
@@ -265,6 +265,30 @@ def _direction_word(d: int) -> str:
     return "right" if d > 0 else "left"
 
 
+#: The narrowest an object looks edge-on, as a fraction of its width (below it the noun would
+#: vanish): a turned object shows ``EDGE_ON_WIDTH + (1 − EDGE_ON_WIDTH) · |cos φ|`` of its width.
+EDGE_ON_WIDTH = 0.35
+#: Every clip's size factor is ``small · (big / small) ** level`` with ``small``, ``big`` drawn
+#: from these ranges; grow sweeps ``level`` 0 → 1 over the clip, shrink 1 → 0, every other verb
+#: holds one ``level`` drawn uniformly, so a frame's size has the same distribution under every verb.
+SIZE_SMALL = (0.6, 0.72)
+SIZE_BIG = (1.3, 1.45)
+#: Length of the virtual pass (a fraction of the room) that an object stands on along an axis
+#: its verb does not travel: about as long as the travelling verbs' passes along that axis.
+VIRTUAL_PASS_X = (0.4, 0.7)
+VIRTUAL_PASS_Y = (0.5, 0.75)
+
+
+def facing_scale(phase: np.ndarray | float) -> np.ndarray:
+    """Width factor of an object turned by ``phase`` about its vertical axis (negative: its back).
+
+    ``sign(cos φ) · (w + (1 − w) · |cos φ|)`` with ``w = EDGE_ON_WIDTH``: the object narrows as it
+    turns and shows its (shaded) back for half of the turn, but never disappears edge-on.
+    """
+    c = np.cos(np.asarray(phase, dtype=np.float64))
+    return np.where(c >= 0, 1.0, -1.0) * (EDGE_ON_WIDTH + (1 - EDGE_ON_WIDTH) * np.abs(c))
+
+
 def motion_trajectory(
     verb: str,
     n_frames: int,
@@ -276,23 +300,59 @@ def motion_trajectory(
 ) -> Trajectory:
     """The trajectory of an object of ``radius`` pixels doing ``verb`` for ``n_frames`` frames.
 
-    Speed, direction, amplitude and start position are drawn from ``rng``; the object stays
-    inside the ``width`` × ``height`` frame (before camera pan).
+    Every clip, whatever its verb, first draws the same static pose from the same
+    distributions: a base angle uniform on the circle, a facing (how far the object is turned
+    about its vertical axis, which side shows) uniform on the circle, a size factor
+    (:data:`SIZE_SMALL`, :data:`SIZE_BIG`), and afterwards a place on the stage uniform among
+    those that keep the whole motion in frame (there is no fixed floor: a bounce or a roll
+    happens at any height). The verb then moves the object *relative* to that pose — flip turns
+    the facing, grow and shrink sweep the size factor over the range the others draw it from,
+    spin turns the angle — so that each per-frame quantity has (nearly) the same distribution
+    under every verb and no single frame tells the verb; the motion does (``docs/features.md``,
+    "The demo dataset").
     """
     try:
         motion = _MOTIONS[verb]
     except KeyError:
         raise ActionLensError(f"unknown demo verb {verb!r}; choose one of {', '.join(DEMO_VERBS)}") from None
-    t = np.arange(n_frames, dtype=np.float64) / fps
-    total = max(n_frames / fps, 1e-6)
-    ctx = _MotionContext(t, total, float(width), float(height), float(radius), fps, rng)
-    x, y, angle, sx, sy, facts = motion(ctx)
     n = n_frames
+    t = np.arange(n, dtype=np.float64) / fps
+    total = max(n / fps, 1e-6)
+    base_angle = float(rng.uniform(0, 2 * np.pi))
+    facing = float(rng.uniform(0, 2 * np.pi))
+    small, big = float(rng.uniform(*SIZE_SMALL)), float(rng.uniform(*SIZE_BIG))
+    level = float(rng.uniform(0.0, 1.0))
+    size = small * (big / small) ** level
+    ctx = _MotionContext(t, total, float(width), float(height), float(radius) * size, fps, rng)
+    local = motion(ctx)
 
     def arr(v: np.ndarray | float) -> np.ndarray:
         return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)).copy()
 
-    return Trajectory(arr(x), arr(y), arr(angle), arr(sx), arr(sy), np.ones(n, dtype=bool), facts)
+    scale = arr(size if local.size_level is None else small * (big / small) ** arr(local.size_level))
+    extent = radius * scale
+    # Along an axis the verb does not travel, the object stands at a random point of a virtual
+    # pass as long as the travelling verbs' passes: its position then has the distribution a
+    # travelling object's has at a random frame, not the flatter one of a uniform placement.
+    dx, dy = arr(local.x), arr(local.y)
+    pass_x = 0.0 if "x" in local.travels else ctx.u(*VIRTUAL_PASS_X) * ctx.room_x
+    pass_y = 0.0 if "y" in local.travels else ctx.u(*VIRTUAL_PASS_Y) * ctx.room_y
+    x = dx + _place(extent - dx, width - extent - dx - pass_x, rng) + ctx.u(0.0, pass_x)
+    # on the vertical pass, where a falling (or rising) object is at a random moment
+    point_y = float(_fall_profile(ctx.u(0.0, total), ctx.u(0.7, 0.95) * total))
+    y = dy + _place(extent - dy, height - extent - dy - pass_y, rng) + point_y * pass_y
+    sx = facing_scale(facing + arr(local.facing)) * scale
+    return Trajectory(x, y, base_angle + arr(local.turn), sx, scale, np.ones(n, dtype=bool), local.facts)
+
+
+def _place(low: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> float:
+    """An offset uniform on ``[max(low), min(high)]`` (the middle when the motion is too big).
+
+    ``high`` leaves room for a virtual pass's full length (:func:`motion_trajectory`), so that
+    any point of the pass is in frame.
+    """
+    lo, hi = float(low.max()), float(high.min())
+    return float(rng.uniform(lo, hi)) if hi > lo else (lo + hi) / 2
 
 
 @dataclass
@@ -301,7 +361,7 @@ class _MotionContext:
     total: float
     W: float
     H: float
-    r: float
+    r: float  # the object's radius at its static size
     fps: float
     rng: np.random.Generator
 
@@ -309,166 +369,163 @@ class _MotionContext:
         return float(self.rng.uniform(lo, hi))
 
     @property
-    def floor(self) -> float:
-        """Centre height of an object resting on the floor line (10 % above the bottom)."""
-        return 0.9 * self.H - self.r
+    def room_x(self) -> float:
+        """How far the object's centre can travel across the frame."""
+        return max(self.W - 2.2 * self.r, 1.0)
 
-    def across(self, frac_lo: float, frac_hi: float) -> tuple[int, float, float]:
-        """A horizontal pass: direction, start x and travel that keep the object in frame."""
+    @property
+    def room_y(self) -> float:
+        return max(self.H - 2.2 * self.r, 1.0)
+
+    def across(self, frac_lo: float, frac_hi: float) -> tuple[int, float]:
+        """A horizontal pass: its direction and its length (a fraction of the room)."""
         d = _side(self.rng)
-        room = max(self.W - 2.2 * self.r, 1.0)
-        travel = self.u(frac_lo, frac_hi) * room
-        x0 = self.W / 2 - d * travel / 2 + self.u(-0.5, 0.5) * (room - travel)
-        return d, x0, travel
-
-    def central(self, margin: float = 1.3) -> tuple[float, float]:
-        """A resting position that keeps ``margin`` radii from every edge."""
-        m = min(margin * self.r, 0.45 * self.W), min(margin * self.r, 0.45 * self.H)
-        return self.u(m[0], self.W - m[0]), self.u(m[1], self.H - m[1])
+        return d, self.u(frac_lo, frac_hi) * self.room_x
 
 
-_MotionResult = tuple[Any, Any, Any, Any, Any, dict[str, str]]
+@dataclass
+class _Local:
+    """What a verb does, relative to the clip's static pose (:func:`motion_trajectory`).
+
+    ``x``, ``y``: displacement in pixels (the stage position is added afterwards); ``turn``:
+    added to the base angle; ``facing``: added to the facing angle (flip); ``size_level``: the
+    size factor's level over time (grow, shrink; ``None`` holds the static one).
+    """
+
+    x: Any
+    y: Any
+    turn: Any = 0.0
+    facing: Any = 0.0
+    size_level: Any = None
+    #: The axes the verb travels along ("x", "y", "xy" or ""); the others get a virtual pass.
+    travels: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
 
 
-def _bounce(c: _MotionContext) -> _MotionResult:
-    d, x0, travel = c.across(0.5, 0.85)
-    x = x0 + d * travel * c.t / c.total
+def _bounce(c: _MotionContext) -> _Local:
+    d, travel = c.across(0.4, 0.7)
     period = c.u(0.55, 0.85)
-    height = c.u(0.45, 0.65) * (c.floor - c.r)
-    y = c.floor - height * np.abs(np.sin(np.pi * (c.t / period + c.u(0.0, 1.0))))
-    return x, y, c.u(-0.3, 0.3) + d * c.u(0.5, 1.5) * c.t, 1.0, 1.0, {"direction": _direction_word(d)}
+    height = c.u(0.35, 0.55) * c.room_y
+    y = -height * np.abs(np.sin(np.pi * (c.t / period + c.u(0.0, 1.0))))
+    turn = d * c.u(0.5, 1.5) * c.t
+    return _Local(d * travel * c.t / c.total, y, turn, travels="xy", facts={"direction": _direction_word(d)})
 
 
-def _roll(c: _MotionContext) -> _MotionResult:
-    d, x0, travel = c.across(0.5, 0.85)
-    x = x0 + d * travel * c.t / c.total
+def _roll(c: _MotionContext) -> _Local:
+    d, travel = c.across(0.4, 0.7)
+    x = d * travel * c.t / c.total
     # Rolling without slipping: the turn angle is the distance over the radius.
-    angle = c.u(0, 2 * np.pi) + (x - x0) / c.r
-    return x, c.floor, angle, 1.0, 1.0, {"direction": _direction_word(d)}
+    return _Local(x, 0.0, x / c.r, travels="x", facts={"direction": _direction_word(d)})
 
 
-def _spin(c: _MotionContext) -> _MotionResult:
+def _spin(c: _MotionContext) -> _Local:
     d = _side(c.rng)
-    x0, y0 = c.central(1.6)
     drift = c.u(-0.04, 0.04) * c.W
     rate = c.u(0.6, 1.1) * 2 * np.pi  # well below the 72° symmetry of a star per frame
-    angle = c.u(0, 2 * np.pi) + d * rate * c.t
-    return (
-        x0 + drift * c.t / c.total,
-        y0,
-        angle,
-        1.0,
-        1.0,
-        {"direction": "clockwise" if d > 0 else "counterclockwise"},
+    return _Local(
+        drift * c.t / c.total,
+        0.0,
+        d * rate * c.t,
+        facts={"direction": "clockwise" if d > 0 else "counterclockwise"},
     )
 
 
-def _slide(c: _MotionContext) -> _MotionResult:
-    d, x0, travel = c.across(0.5, 0.8)
+def _slide(c: _MotionContext) -> _Local:
+    d, travel = c.across(0.4, 0.7)
     # Friction: fast at first, slowing to a stop; no rotation (that is rolling).
     progress = 1 - (1 - c.t / c.total) ** 2
-    y0 = c.u(1.3 * c.r, c.H - 1.3 * c.r)
     slope = c.u(-0.15, 0.15) * travel
-    y = np.clip(y0 + slope * progress, 1.2 * c.r, c.H - 1.2 * c.r)
-    return x0 + d * travel * progress, y, c.u(-0.4, 0.4), 1.0, 1.0, {"direction": _direction_word(d)}
+    return _Local(
+        d * travel * progress, slope * progress, travels="x", facts={"direction": _direction_word(d)}
+    )
 
 
-def _fall(c: _MotionContext) -> _MotionResult:
-    x0 = c.u(1.3 * c.r, c.W - 1.3 * c.r)
-    y0 = c.r + c.u(0.0, 0.08) * c.H
-    fall_time = c.u(0.7, 0.95) * c.total
-    g = 2 * (c.floor - y0) / fall_time**2
-    y = np.minimum(y0 + 0.5 * g * c.t**2, c.floor)
-    x = x0 + c.u(-0.05, 0.05) * c.W * c.t / c.total
-    return x, y, c.u(-0.5, 0.5) + c.u(-1.0, 1.0) * c.t, 1.0, 1.0, {}
+def _fall_profile(t: np.ndarray | float, fall_time: float) -> np.ndarray:
+    """How far (0 … 1) a falling object has fallen at ``t``: ``(t / fall_time)²``, then landed."""
+    return np.minimum((np.asarray(t, dtype=np.float64) / fall_time) ** 2, 1.0)
 
 
-def _rise(c: _MotionContext) -> _MotionResult:
-    x0 = c.u(1.5 * c.r, c.W - 1.5 * c.r)
-    y0 = c.floor - c.u(0.0, 0.05) * c.H
-    distance = c.u(0.55, 0.8) * (y0 - 1.2 * c.r)
+def _fall(c: _MotionContext) -> _Local:
+    drop = c.u(*VIRTUAL_PASS_Y) * c.room_y
+    y = drop * _fall_profile(c.t, c.u(0.7, 0.95) * c.total)
+    x = c.u(-0.05, 0.05) * c.W * c.t / c.total
+    return _Local(x, y, c.u(-1.0, 1.0) * c.t, travels="y")
+
+
+def _rise(c: _MotionContext) -> _Local:
+    # A fall played backwards (launched from rest, slowing to the top), so that the heights a
+    # rising object passes through, and how long it stays at each, are those of a falling one.
+    distance = c.u(*VIRTUAL_PASS_Y) * c.room_y
+    y = -distance * (1.0 - _fall_profile(c.total - c.t, c.u(0.7, 0.95) * c.total))
     sway = c.u(0.0, 0.03) * c.W * np.sin(2 * np.pi * c.t / c.u(1.2, 2.0) + c.u(0, 2 * np.pi))
-    return x0 + sway, y0 - distance * c.t / c.total, c.u(-0.3, 0.3), 1.0, 1.0, {}
+    return _Local(sway, y, travels="y")
 
 
-def _swing(c: _MotionContext) -> _MotionResult:
-    pivot_x = c.W / 2 + c.u(-0.08, 0.08) * c.W
-    pivot_y = -c.u(0.0, 0.1) * c.H
-    length = min(c.u(0.55, 0.7) * c.H, c.H - 1.2 * c.r - pivot_y)
-    amplitude = min(c.u(0.45, 0.8), math.asin(min(0.95, (c.W / 2 - 1.5 * c.r) / length)))
+def _swing(c: _MotionContext) -> _Local:
+    length = c.u(0.5, 0.65) * c.H
+    amplitude = min(c.u(0.45, 0.8), math.asin(min(0.95, 0.45 * c.room_x / length)))
     theta = amplitude * np.sin(2 * np.pi * c.t / c.u(1.0, 1.5) + c.u(0, 2 * np.pi))
-    return pivot_x + length * np.sin(theta), pivot_y + length * np.cos(theta), -theta, 1.0, 1.0, {}
+    return _Local(length * np.sin(theta), length * np.cos(theta), -theta, travels="x")
 
 
-def _shake(c: _MotionContext) -> _MotionResult:
-    x0, y0 = c.central(1.8)
+def _shake(c: _MotionContext) -> _Local:
     freq = min(c.u(3.0, 5.0), c.fps / 3)  # at least three frames per period, never aliased
     phase = c.u(0, 2 * np.pi)
-    x = x0 + c.u(0.04, 0.07) * c.W * np.sin(2 * np.pi * freq * c.t + phase)
-    y = y0 + c.u(0.0, 0.02) * c.H * np.sin(2 * np.pi * freq * 1.3 * c.t)
-    angle = c.u(0.1, 0.25) * np.sin(2 * np.pi * freq * c.t + phase + 1.0)
-    return x, y, angle, 1.0, 1.0, {}
+    x = c.u(0.04, 0.07) * c.W * np.sin(2 * np.pi * freq * c.t + phase)
+    y = c.u(0.0, 0.02) * c.H * np.sin(2 * np.pi * freq * 1.3 * c.t)
+    return _Local(x, y, c.u(0.1, 0.25) * np.sin(2 * np.pi * freq * c.t + phase + 1.0))
 
 
-def _orbit(c: _MotionContext) -> _MotionResult:
+def _orbit(c: _MotionContext) -> _Local:
     d = _side(c.rng)
-    radius = c.u(0.24, 0.32) * c.H
-    cx = c.W / 2 + c.u(-0.1, 0.1) * c.W
-    cy = c.H / 2 + c.u(-0.04, 0.04) * c.H
-    theta = c.u(0, 2 * np.pi) + d * c.u(0.45, 0.8) * 2 * np.pi * c.t
     stretch = c.u(1.0, 1.4)  # a slightly wide ellipse fits the landscape frame
-    x = cx + stretch * radius * np.cos(theta)
-    y = cy + radius * np.sin(theta)
-    return x, y, c.u(-0.4, 0.4), 1.0, 1.0, {"direction": "clockwise" if d > 0 else "counterclockwise"}
+    radius = min(c.u(0.22, 0.3) * c.H, 0.48 * c.room_y, 0.48 * c.room_x / stretch)
+    theta = c.u(0, 2 * np.pi) + d * c.u(0.45, 0.8) * 2 * np.pi * c.t
+    return _Local(
+        stretch * radius * np.cos(theta),
+        radius * np.sin(theta),
+        travels="xy",
+        facts={"direction": "clockwise" if d > 0 else "counterclockwise"},
+    )
 
 
-def _jump(c: _MotionContext) -> _MotionResult:
-    x0 = c.u(1.5 * c.r, c.W - 1.5 * c.r)
+def _jump(c: _MotionContext) -> _Local:
     period = c.u(0.8, 1.1)
     airtime = c.u(0.45, 0.6)
-    height = c.u(0.35, 0.5) * (c.floor - c.r)
+    height = c.u(0.35, 0.5) * c.room_y
     phase = (c.t / period + c.u(0.0, 1.0)) % 1.0
     s = np.clip(phase / airtime, 0, 1)
-    y = c.floor - height * 4 * s * (1 - s) * (phase < airtime)
-    # Crouch before take-off: squash and widen, the way a cartoon jump looks.
+    # a dip before take-off (a crouch by position only: a squash would be a shape only jump had)
     crouch = (phase > 1 - 0.15).astype(np.float64)
-    return x0, y + 0.2 * c.r * crouch, c.u(-0.2, 0.2), 1 + 0.15 * crouch, 1 - 0.2 * crouch, {}
+    return _Local(0.0, -height * 4 * s * (1 - s) * (phase < airtime) + 0.2 * c.r * crouch, travels="y")
 
 
-def _grow_scale(c: _MotionContext) -> tuple[float, float]:
-    return c.u(0.35, 0.55), c.u(1.3, 1.6)
+def _grow(c: _MotionContext) -> _Local:
+    return _Local(0.0, 0.0, size_level=c.t / c.total)
 
 
-def _grow(c: _MotionContext) -> _MotionResult:
-    small, big = _grow_scale(c)
-    x0, y0 = c.central(1.1 * big + 0.4)
-    s = small * (big / small) ** (c.t / c.total)
-    return x0, y0, c.u(-0.4, 0.4), s, s, {}
+def _shrink(c: _MotionContext) -> _Local:
+    return _Local(0.0, 0.0, size_level=1.0 - c.t / c.total)
 
 
-def _shrink(c: _MotionContext) -> _MotionResult:
-    small, big = _grow_scale(c)
-    x0, y0 = c.central(1.1 * big + 0.4)
-    s = big * (small / big) ** (c.t / c.total)
-    return x0, y0, c.u(-0.4, 0.4), s, s, {}
-
-
-def _zigzag(c: _MotionContext) -> _MotionResult:
-    d, x0, travel = c.across(0.55, 0.85)
-    amplitude = min(c.u(0.18, 0.28) * c.H, c.H / 2 - 1.3 * c.r)
+def _zigzag(c: _MotionContext) -> _Local:
+    d, travel = c.across(0.45, 0.7)
+    amplitude = min(c.u(0.18, 0.28) * c.H, 0.45 * c.room_y)
     u = c.t / c.u(0.5, 0.8) + c.u(0.0, 1.0)
     triangle = 4 * np.abs(u - np.floor(u + 0.5)) - 1  # sharp corners, unlike a bounce
-    y = c.H / 2 + c.u(-0.05, 0.05) * c.H + amplitude * triangle
-    return x0 + d * travel * c.t / c.total, y, c.u(-0.3, 0.3), 1.0, 1.0, {"direction": _direction_word(d)}
+    return _Local(
+        d * travel * c.t / c.total,
+        amplitude * triangle,
+        travels="xy",
+        facts={"direction": _direction_word(d)},
+    )
 
 
-def _flip(c: _MotionContext) -> _MotionResult:
-    x0, y0 = c.central(1.5)
-    sx = np.cos(2 * np.pi * c.u(0.5, 0.9) * c.t + c.u(0, np.pi / 4))
-    return x0, y0, c.u(-0.3, 0.3), sx, 1.0, {}
+def _flip(c: _MotionContext) -> _Local:
+    return _Local(0.0, 0.0, facing=_side(c.rng) * 2 * np.pi * c.u(0.5, 0.9) * c.t)
 
 
-_MOTIONS: dict[str, Callable[[_MotionContext], _MotionResult]] = {
+_MOTIONS: dict[str, Callable[[_MotionContext], _Local]] = {
     "bounce": _bounce,
     "roll": _roll,
     "spin": _spin,
@@ -845,7 +902,12 @@ def random_distractors(
     background_luma: float,
     rng: np.random.Generator,
 ) -> list[tuple[ObjectStyle, Trajectory]]:
-    """``count`` smaller, lower-contrast non-noun shapes, each with a motion not in ``exclude_verbs``."""
+    """``count`` smaller, lower-contrast non-noun shapes, each with a motion not in ``exclude_verbs``.
+
+    Demo clips exclude nothing (a distractor may do the clip's own verb, so that what the
+    distractors do says nothing about it); stories exclude their own verbs, so that a sentence
+    never describes a distractor.
+    """
     verbs = [v for v in DEMO_VERBS if v not in exclude_verbs]
     out = []
     for _ in range(count):
@@ -855,6 +917,83 @@ def random_distractors(
         verb = verbs[int(rng.integers(len(verbs)))]
         out.append((style, motion_trajectory(verb, n_frames, fps, width, height, radius, rng)))
     return out
+
+
+def clip_objects(
+    verb: str,
+    noun: str,
+    width: int,
+    height: int,
+    fps: float,
+    n_frames: int,
+    background_luma: float,
+    rng: np.random.Generator,
+    distractors: bool = True,
+) -> list[tuple[ObjectStyle, Trajectory]]:
+    """The objects of one clip, main object first, then 1–2 distractors: everything but pixels.
+
+    This is the part of :func:`render_clip` that decides every pose, so a probe can draw many
+    clips' true poses without rendering them (``benchmarks/probe_static.py``). The object's
+    radius is drawn the same way for every verb, and distractors may do any verb, the clip's
+    own included.
+    """
+    if noun not in DEMO_NOUNS:
+        raise ActionLensError(f"unknown demo noun {noun!r}; choose one of {', '.join(DEMO_NOUNS)}")
+    radius = _object_radius(height, rng)
+    main = (
+        random_style(noun, radius, background_luma, rng),
+        motion_trajectory(verb, n_frames, fps, width, height, radius, rng),
+    )
+    extra = (
+        random_distractors(
+            int(rng.integers(1, 3)), (), n_frames, fps, width, height, radius, background_luma, rng
+        )
+        if distractors
+        else []
+    )
+    return [main, *extra]
+
+
+#: Columns of :func:`pose_table`.
+POSE_COLUMNS = (
+    "x",
+    "y",
+    "cos_angle",
+    "sin_angle",
+    "scale_x",
+    "scale_y",
+    "width",
+    "height",
+    "back",
+    "brightness",
+)
+
+
+def pose_table(trajectory: Trajectory, style: ObjectStyle, width: int, height: int) -> np.ndarray:
+    """What each frame shows of an object's pose, ``(T, len(POSE_COLUMNS))``, for probes.
+
+    Position as a fraction of the frame, the angle's cosine and sine, both scale factors, the
+    drawn width and height as a fraction of the frame height, whether the back (shaded) side
+    shows, and the main colour's brightness after that shading — every per-frame quantity the
+    renderer takes from the pose.
+    """
+    back = (trajectory.scale_x * trajectory.scale_y < 0).astype(np.float64)
+    brightness = float(np.mean(style.colours["main"])) / 255.0 * (1 - 0.4 * back)
+    return np.stack(
+        [
+            trajectory.x / width,
+            trajectory.y / height,
+            np.cos(trajectory.angle),
+            np.sin(trajectory.angle),
+            trajectory.scale_x,
+            trajectory.scale_y,
+            style.radius * np.abs(trajectory.scale_x) / height,
+            style.radius * np.abs(trajectory.scale_y) / height,
+            back,
+            brightness,
+        ],
+        axis=1,
+    )
 
 
 def render_clip(
@@ -879,7 +1018,7 @@ def render_clip(
     rng
         A generator or an integer seed; everything random about the clip comes from it.
     distractors
-        Add 1–2 distractor objects with other motions (off for tests of the main motion).
+        Add 1–2 distractor objects, each doing any verb (off for tests of the main motion).
 
     Returns
     -------
@@ -890,20 +1029,7 @@ def render_clip(
         raise ActionLensError(f"unknown demo noun {noun!r}; choose one of {', '.join(DEMO_NOUNS)}")
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     scene = random_scene(width, height, n_frames, gen)
-    radius = _object_radius(height, gen)
-    if verb in ("grow", "shrink"):
-        radius *= 0.85  # keeps the biggest moment inside the frame
-    main = (
-        random_style(noun, radius, scene.luma, gen),
-        motion_trajectory(verb, n_frames, fps, width, height, radius, gen),
-    )
-    extra = (
-        random_distractors(
-            int(gen.integers(1, 3)), [verb], n_frames, fps, width, height, radius, scene.luma, gen
-        )
-        if distractors
-        else []
-    )
+    main, *extra = clip_objects(verb, noun, width, height, fps, n_frames, scene.luma, gen, distractors)
     # Distractors behind the main object, so it is never fully hidden.
     video = render_objects(width, height, fps, scene, [*extra, main], gen)
     video.trajectories = video.trajectories[-1:] + video.trajectories[:-1]

@@ -157,8 +157,7 @@ def plan_story(preset: str | DemoPreset, seed: int, index: int) -> StoryPlan:
         verbs = [v for v in p.verbs if new_actor or v != previous_verb]
         verb = _pick(rng, verbs)
         previous_verb = verb
-        radius = style.radius * (0.85 if verb in ("grow", "shrink") else 1.0)
-        motion = motion_trajectory(verb, end - start, fps, p.width, p.height, radius, rng)
+        motion = motion_trajectory(verb, end - start, fps, p.width, p.height, style.radius, rng)
         _place(track, motion, start)
         if new_actor:
             if style.shape in used_nouns[:-1]:

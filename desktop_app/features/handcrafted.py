@@ -12,7 +12,7 @@ frame, computed in a box that follows the clip's *dominant object*
 * motion (163): HOF of the box's camera-compensated flow, HOF + MBHx + MBHy of that flow minus
   the object's own mean motion (rotation, deformation), on 2 × 2 cells; and kinematics: the
   box's displacement relative to the camera over a window of steps (the trajectory shape),
-  position, scale change, curl / divergence of its flow and the shift of its orientation
+  position relative to the clip's mean position (never in the frame), scale change, curl / divergence of its flow and the shift of its orientation
   histogram (rotation).
 
 An earlier version described the whole frame on a 4 × 4 grid; small actors anywhere in the frame
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Bumped whenever a change here changes the numbers an extraction produces (recorded in the store).
-DESCRIPTOR_VERSION = 3
+DESCRIPTOR_VERSION = 4
 
 HOG_BINS = 9
 HOF_BINS = 8
@@ -58,7 +58,7 @@ APPEARANCE_DIM = OBJECT_APPEARANCE_DIM
 
 #: Orientation-histogram shifts between consecutive boxes (a rotation cue), in HOG bins.
 ROTATION_SHIFTS = (-2, -1, 0, 1, 2)
-#: Trajectory window, position, scale change and size, curl / divergence / own motion, rotation
+#: Trajectory window, position relative to the clip mean, scale change and size, curl / divergence / own motion, rotation
 #: shifts, change of elongation and fill.
 KINEMATICS_DIM = 2 * len(TRAJECTORY_OFFSETS) + 2 + 2 + 4 + len(ROTATION_SHIFTS) + 2
 OBJECT_MOTION_DIM = 2 * CROP_FLOW_GRID**2 * (HOF_BINS + 1) + 2 * CROP_FLOW_GRID**2 * MBH_BINS + KINEMATICS_DIM
@@ -346,11 +346,23 @@ def _box_transform(centre: np.ndarray, side: float) -> np.ndarray:
     )
 
 
-def _crop(image: np.ndarray, transform: np.ndarray) -> np.ndarray:
+def _crop(image: np.ndarray, transform: np.ndarray, fill: tuple[float, ...]) -> np.ndarray:
+    """The ``CROP × CROP`` box of ``image``; where the box leaves the frame it shows ``fill``.
+
+    A constant (the frame's mean colour, or the camera's motion for a flow field) and not the
+    replicated border: replicating smears the edge row into streaks whose texture says where
+    the object is, a cue (descriptor version 4) that let a clip's place in the frame leak into
+    its appearance.
+    """
     import cv2
 
     return cv2.warpAffine(
-        image, transform, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        image,
+        transform,
+        (CROP, CROP),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill,
     )
 
 
@@ -431,7 +443,7 @@ def _box_appearance(
     shapes = np.empty((n, SHAPE_DIM), np.float32)
     luma = np.array([0.114, 0.587, 0.299], np.float32)
     for t in range(n):
-        crop = _crop(frames_bgr[t], transforms[t])
+        crop = _crop(frames_bgr[t], transforms[t], cv2.mean(frames_bgr[t])[:3])
         grays[t] = crop.astype(np.float32) @ luma
         mask = _silhouette(crop)
         masks[t] = mask.ravel()
@@ -507,7 +519,13 @@ def describe_clip(
     steps = np.minimum(np.arange(n), len(flows_used) - 1)
     nxt = np.minimum(np.arange(n) + 1, n - 1)
     # the box's flow with the camera's motion removed, in box pixels per step (scale-normalised)
-    box_flows = np.stack([_crop(flows_used[steps[t]], transforms[t]) for t in range(n)])
+    # (outside the frame the flow is the camera's, so the residual there is zero)
+    box_flows = np.stack(
+        [
+            _crop(flows_used[steps[t]], transforms[t], tuple(float(c) for c in track.camera[steps[t]]))
+            for t in range(n)
+        ]
+    )
     box_flows -= track.camera[steps][:, None, None, :]
     box_flows *= (CROP / track.sides)[:, None, None, None]
     flow_blocks, local = _box_motion(box_flows, masks)
@@ -526,7 +544,9 @@ def describe_clip(
     kinematics = np.concatenate(
         [
             np.tanh(4.0 * window.reshape(n, -1)),
-            track.centres / np.array([w, h], np.float32) - 0.5,
+            # where the box is relative to the clip's mean position (never where it is in the
+            # frame: that would tell a verb from its usual place, not from its motion)
+            path - path.mean(axis=0),
             np.stack([log_side[nxt] - log_side, log_side - float(np.median(log_side))], axis=1),
             local,
             rotation,

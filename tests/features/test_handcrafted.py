@@ -10,8 +10,12 @@ import numpy as np
 from desktop_app.features.flow import OpticalFlow, flow_magnitude
 from desktop_app.features.handcrafted import (
     APPEARANCE_DIM,
+    KINEMATICS_DIM,
     MOTION_DIM,
     SHAPE_DIM,
+    TRAJECTORY_OFFSETS,
+    _box_transform,
+    _crop,
     camera_motion,
     describe_clip,
     track_dominant_object,
@@ -97,3 +101,24 @@ def test_tracker_keeps_the_object_salient_throughout_over_a_one_frame_distractor
     track = track_dominant_object(frames, _flows(frames))
     error = np.hypot(*(track.centres - np.asarray(path, np.float32)).T)
     assert float(error.max()) < 6.0
+
+
+def test_motion_does_not_say_where_in_the_frame_the_object_is() -> None:
+    # the same motion 30 px (a third of the frame) lower: the position block of the kinematics
+    # (after the trajectory window) is where the box is relative to the clip's mean position, so
+    # it stays the same; the frame position it replaced (version 3) differed by 0.33 in y
+    high = _clip("disc", [(30 + 6 * i, 25) for i in range(7)])
+    low = _clip("disc", [(30 + 6 * i, 55) for i in range(7)])
+    first = MOTION_DIM - KINEMATICS_DIM + 2 * len(TRAJECTORY_OFFSETS)
+    position = slice(first, first + 2)
+    p_high = describe_clip(high, _flows(high))["motion"][:, position]
+    p_low = describe_clip(low, _flows(low))["motion"][:, position]
+    assert float(np.abs(p_high - p_low).max()) < 0.1
+
+
+def test_a_box_over_the_frame_edge_is_padded_with_a_constant() -> None:
+    # a disc at the left edge: the box reaches outside, where it shows the frame's mean colour
+    frames = _clip("disc", [(4, 45)] * 4)
+    crop = _crop(frames[0], _box_transform(np.array([4.0, 45.0], np.float32), 24.0), cv2.mean(frames[0])[:3])
+    outside = crop[:, :2].reshape(-1, 3).astype(np.float32)
+    assert np.allclose(outside, np.array(cv2.mean(frames[0])[:3], np.float32), atol=1.0)
