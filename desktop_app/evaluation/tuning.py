@@ -42,7 +42,10 @@ MODEL_AXES: dict[str, dict[str, tuple[Any, ...]]] = {
     "action2vec-literal": {"model.hard_negatives": (False, True)},
     "lstm": {"model.hard_negatives": (False, True)},
     "stacked-lstm": {"model.hard_negatives": (False, True)},
-    "pooled-ridge": {"model.max_len": (64, 300)},
+    # the penalties its validation split chooses from: the default five, or a grid wider each way
+    "pooled-ridge": {
+        "model.alphas": ((0.01, 0.1, 1.0, 10.0, 100.0), (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0, 1e3, 1e4))
+    },
 }
 #: A model registered without an axis above tunes early stopping instead.
 FALLBACK_AXIS: dict[str, tuple[Any, ...]] = {"train.patience": (8, 15)}
@@ -127,8 +130,6 @@ def tune_models(
         "digest", "dev_accuracy", "std", "runs", "seconds"}…], "chosen": index}}}``, also saved
         as ``WS/runs/_tables/tune.json``.
     """
-    import time
-
     from desktop_app.evaluation.zsl import DEV, check_zsl_split, summarize
     from desktop_app.models.registry import JOINT_EMBEDDING, model_names
     from desktop_app.training.experiment import evaluate_run, open_sequence_source, train_in_workspace
@@ -154,7 +155,7 @@ def tune_models(
 
         vectors = WordVectors.load(word_vectors)
     scores: dict[tuple[str, int], list[float]] = {}
-    seconds: dict[tuple[str, int], float] = {}
+    seconds: dict[tuple[str, int], float] = {}  # training wall time, cached runs included
     for j, (model, index, split, seed, fold) in enumerate(jobs):
         setting = grids[model][index]
         step = SubProgress(
@@ -163,7 +164,6 @@ def tune_models(
             (j + 1) / len(jobs),
             f"{model} setting {index + 1} {split} dev fold {fold}",
         )
-        started = time.perf_counter()
         run = train_in_workspace(
             ws,
             model,
@@ -184,7 +184,8 @@ def tune_models(
         metrics = (run.meta.get("metrics") or {}).get("zsl")
         if not metrics or metrics.get("accuracy") is None:
             metrics = evaluate_run(ws, run, source=source, progress=step)
-        seconds[(model, index)] = seconds.get((model, index), 0.0) + time.perf_counter() - started
+        spent = float(run.meta["training"].get("seconds") or 0.0)
+        seconds[(model, index)] = seconds.get((model, index), 0.0) + spent
         scores.setdefault((model, index), []).append(float(metrics["accuracy"]))
     result: dict[str, Any] = {
         "purpose": DEV,
@@ -219,6 +220,12 @@ def tune_models(
     return result
 
 
+def _value_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return f"{len(value)} values {value[0]:g}…{value[-1]:g}" if value else "none"
+    return str(value)
+
+
 def format_tuning(result: dict[str, Any]) -> str:
     """The tuning result as markdown: one table per model, every setting tried, the chosen one bold."""
     lines = [
@@ -231,7 +238,7 @@ def format_tuning(result: dict[str, Any]) -> str:
         names = list(entry["settings"][0]["values"]) if entry["settings"] else []
         lines.append(f"### {model}")
         lines.append("")
-        lines.append("| " + " | ".join([*names, "dev accuracy", "runs", "seconds"]) + " |")
+        lines.append("| " + " | ".join([*names, "dev accuracy", "runs", "training seconds"]) + " |")
         lines.append("|" + "---|" * (len(names) + 3))
         for i, row in enumerate(entry["settings"]):
             acc = (
@@ -239,7 +246,11 @@ def format_tuning(result: dict[str, Any]) -> str:
                 if row["dev_accuracy"] is None
                 else f"{100 * row['dev_accuracy']:.1f} ± {100 * row['std']:.1f}"
             )
-            cells = [str(row["values"][n]) for n in names] + [acc, str(row["runs"]), f"{row['seconds']:.0f}"]
+            cells = [_value_text(row["values"][n]) for n in names] + [
+                acc,
+                str(row["runs"]),
+                f"{row['seconds']:.0f}",
+            ]
             if i == entry["chosen"]:
                 cells = [f"**{c}**" for c in cells]
             lines.append("| " + " | ".join(cells) + " |")

@@ -5,6 +5,7 @@ store, the word vectors, the trainer and the run format (what ``actionlens train
 from __future__ import annotations
 
 import shutil
+import time
 from typing import Any
 
 import numpy as np
@@ -218,6 +219,7 @@ def train_in_workspace(
         {s: transform.dim(s) for s in probe.streams}, int(all_vectors.shape[1]), len(train_classes)
     )
     created = now()
+    started = time.perf_counter()
     if ws.catalog is not None:
         ws.catalog.add_run(run_id, model, created, "training", {})
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -249,6 +251,8 @@ def train_in_workspace(
             "best_epoch": result.best_epoch,
             "stopped_early": result.stopped_early,
             "train_clips_per_second": result.train_clips_per_second,
+            # wall time of fitting the input transform and training (what a tuning budget costs)
+            "seconds": round(time.perf_counter() - started, 3),
             "history": result.history,
         },
         "features": {
