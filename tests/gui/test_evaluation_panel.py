@@ -27,6 +27,9 @@ def two_run_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPathFac
     assert main(["train", "--workspace", ws, "--model", "pooled-ridge", "--zsl-split", "50/50"]) == 0
     assert main(["evaluate", "--workspace", ws, "--task", "zsl", "--models", "pooled-ridge",
                  "--splits", "50/50", "--folds", "1", "--seeds", "0"]) == 0  # fmt: skip
+    assert (
+        main(["evaluate", "--workspace", ws, "--task", "recognition", "--models", "ste", "--seeds", "0"]) == 0
+    )
     assert main(["embed", "--workspace", ws, "--run", ZSL_RUN]) == 0
     return root
 
@@ -84,6 +87,11 @@ def test_tables_show_the_workspace_runs(evaluation, qtbot, two_run_workspace):
     for oracle in ("noun-only oracle", "verb-only oracle"):
         assert float(cells[oracle].rstrip(" %")) > 100 / unseen
     assert "training seeds" in panel.notes["zsl"].text()
+    # recognition over training seeds: the word space and the head, one seed here
+    summary = panel.recognition_summary
+    assert summary.isVisible() and _column(summary, "Model") == ["ste"]
+    accuracy = _column(summary, "split 1")[0]
+    assert accuracy.endswith("± 0.0 (1)") and "seed 0:" in summary.item(0, 1).toolTip()
     # The analogy test ran for both embedded runs, with the model and with the word vectors.
     assert sorted(set(_column(panel.analogy_table, "Run"))) == sorted([REC_RUN, ZSL_RUN])
     assert set(_column(panel.analogy_table, "Class vectors")) == {"model", "word vectors"}
