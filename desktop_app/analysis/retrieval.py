@@ -35,6 +35,8 @@ from desktop_app.errors import ActionLensError
 
 if TYPE_CHECKING:
     from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.progress import Progress
+    from desktop_app.words.pos import WordPos
 
 #: How many of the most frequent words the nearest-word lists consider (rare words are noise).
 FREQUENT_VOCABULARY = 50_000
@@ -457,6 +459,108 @@ def nearest_words(
     words = word_vectors.keyed_vectors.index_to_key
     hits = [WordHit(words[i], float(distances[i])) for i in top if words[i].casefold() not in set(excluded)]
     return hits[:k]
+
+
+@dataclass
+class WordsByPos:
+    """The nearest verbs and nearest nouns of a query (:func:`nearest_words_by_pos`).
+
+    ``unavailable`` says why both lists are empty when WordNet is not installed; ``None``
+    otherwise.
+    """
+
+    verbs: list[WordHit] = field(default_factory=list)
+    nouns: list[WordHit] = field(default_factory=list)
+    unavailable: str | None = None
+
+
+def nearest_words_by_pos(
+    word_vectors: Any,
+    vector: np.ndarray,
+    k: int = 10,
+    exclude: Iterable[str] = (),
+    vocabulary_limit: int | None = FREQUENT_VOCABULARY,
+    word_pos: WordPos | None = None,
+    progress: Progress | None = None,
+) -> WordsByPos:
+    """The ``k`` frequent verbs and the ``k`` frequent nouns nearest ``vector`` by cosine.
+
+    The same ranking as :func:`nearest_words` (cosine to the word vectors among the
+    ``vocabulary_limit`` most frequent words, ``exclude`` left out case-folded), restricted to
+    the words WordNet counts as verbs, then as nouns (:mod:`desktop_app.words.pos`: a word
+    counts as a part of speech when at least a third of its sense weight is that part of
+    speech). One matrix–vector product serves both lists.
+
+    Parameters
+    ----------
+    word_vectors
+        :class:`~desktop_app.words.vectors.WordVectors`.
+    vector
+        The query in the word space (a clip embedding, a phrase or analogy vector).
+    k
+        Length of each list.
+    exclude
+        Words to leave out (the query's own words).
+    vocabulary_limit
+        Search only this many of the most frequent words; ``None``: all.
+    word_pos
+        The vocabulary's :class:`~desktop_app.words.pos.WordPos`; default: computed or read
+        from the cache once per process (:func:`~desktop_app.words.pos.word_pos_of`).
+    progress
+        Progress/cancel handle for that first computation.
+
+    Returns
+    -------
+    WordsByPos
+        With ``unavailable`` set (and empty lists) when WordNet is not installed and nothing is
+        cached.
+    """
+    from desktop_app.words.pos import WordNetUnavailable, word_pos_of
+
+    if word_pos is None:
+        try:
+            word_pos = word_pos_of(word_vectors, progress)
+        except WordNetUnavailable as exc:
+            return WordsByPos(unavailable=str(exc))
+    keyed = word_vectors.keyed_vectors
+    n = (
+        len(keyed.index_to_key)
+        if vocabulary_limit is None
+        else min(vocabulary_limit, len(keyed.index_to_key))
+    )
+    if len(word_pos) != len(keyed.index_to_key):
+        raise ActionLensError(
+            f"verb/noun weights of {len(word_pos)} words cannot filter a vocabulary of "
+            f"{len(keyed.index_to_key)} ({word_pos.source}); delete that cache file"
+        )
+    rows = np.asarray(keyed.vectors[:n], dtype=np.float32)
+    q = _unit_query(vector, rows.shape[1])
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    cosines = (rows @ q) / np.where(norms > 0, norms, 1.0)
+    excluded = {w.casefold() for w in exclude}
+    words = keyed.index_to_key
+    lists: list[list[WordHit]] = []
+    for pos in ("verb", "noun"):
+        candidates = np.flatnonzero(word_pos.mask(pos, n))
+        # A margin for the excluded words (and their case variants in mixed-case vocabularies).
+        take = min(len(candidates), k + 4 * len(excluded))
+        if take <= 0 or k <= 0:
+            lists.append([])
+            continue
+        scores = cosines[candidates]
+        top = (
+            np.argpartition(-scores, take - 1)[:take]
+            if take < len(candidates)
+            else np.arange(len(candidates))
+        )
+        top = top[np.lexsort((candidates[top], -scores[top]))]
+        hits = [
+            WordHit(words[int(i)], float(cosines[int(i)]))
+            for i in candidates[top]
+            if words[int(i)].casefold() not in excluded
+        ]
+        lists.append(hits[:k])
+    return WordsByPos(verbs=lists[0], nouns=lists[1])
 
 
 def demo_query_table(

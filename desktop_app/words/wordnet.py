@@ -123,6 +123,7 @@ class WordNet:
         self.senses: SenseChoice = senses
         self._synsets: dict[str, tuple[Synset, ...]] = {}
         self._pair_wup: dict[tuple[str, str], float | None] = {}
+        self._sense_weights: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -229,6 +230,60 @@ class WordNet:
         """``"v"`` or ``"n"``: which part of speech :meth:`synsets` used; ``None`` if absent."""
         synsets = self.synsets(word)
         return str(synsets[0].pos()) if synsets else None
+
+    def base_forms(self, word: str, pos: str) -> list[str]:
+        """The WordNet lemmas of ``pos`` that ``word`` is a form of (``"spinning"``, ``"v"`` → ``["spin"]``).
+
+        WordNet's morphology (its exception lists, then its suffix rules), as
+        :meth:`synsets` applies it; the word itself when it is a lemma of ``pos``. Spaces become
+        underscores. Empty when WordNet has no such lemma.
+        """
+        key = "_".join(word.strip().lower().split())
+        if not key:
+            return []
+        # NLTK's public morphy() returns only the first form; _morphy() returns all of them.
+        return list(self.reader._morphy(key, pos))
+
+    def sense_weights(self, pos: str) -> dict[str, int]:
+        """Lemma → its number of ``pos`` senses plus their SemCor tag counts.
+
+        The tag counts are what NLTK's ``Lemma.count()`` returns (``cntlist.rev``), read here in
+        one pass over ``index.sense`` (``sense_key offset sense_number tag_cnt``) instead of one
+        binary search per lemma. Without ``index.sense`` (Debian's ``wordnet-sense-index`` not
+        installed) every sense weighs 1, from the lemma index. ``pos`` is ``"n"``, ``"v"``,
+        ``"a"`` or ``"r"`` (adjective satellites count as ``"a"``).
+        """
+        cached = self._sense_weights.get(pos)
+        if cached is not None:
+            return cached
+        # Sense-key lexical categories: 1 noun, 2 verb, 3 adjective, 4 adverb, 5 satellite.
+        wanted = {"n": "1", "v": "2", "a": "35", "r": "4"}.get(pos)
+        if wanted is None:
+            raise ActionLensError(f"unknown WordNet part of speech {pos!r}; use 'n', 'v', 'a' or 'r'")
+        weights: dict[str, int] = {}
+        try:
+            stream: Any = self.reader.open("index.sense")
+        except (OSError, LookupError):
+            stream = None
+        if stream is not None:
+            try:
+                for line in stream:
+                    fields = line.split()
+                    if len(fields) != 4 or not fields[3].isdigit():
+                        continue
+                    lemma, _, rest = fields[0].partition("%")
+                    if rest[:1] and rest[0] in wanted:
+                        weights[lemma] = weights.get(lemma, 0) + 1 + int(fields[3])
+            finally:
+                stream.close()
+        if not weights:  # no index.sense: count senses from the lemma index
+            lemma_index = self.reader._lemma_pos_offset_map
+            for lemma, by_pos in lemma_index.items():
+                senses = len(by_pos.get(pos, ())) + (len(by_pos.get("s", ())) if pos == "a" else 0)
+                if senses:
+                    weights[lemma] = senses
+        self._sense_weights[pos] = weights
+        return weights
 
     # ------------------------------------------------------------------ similarity
 

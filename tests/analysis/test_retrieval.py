@@ -5,8 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop_app.analysis.retrieval import DEMO_QUERIES, ClipIndex, Retriever, demo_query_table
+from desktop_app.analysis.retrieval import (
+    DEMO_QUERIES,
+    ClipIndex,
+    Retriever,
+    demo_query_table,
+    nearest_words,
+    nearest_words_by_pos,
+)
 from desktop_app.errors import ActionLensError, UnknownWordError
+from desktop_app.words import pos as pos_module
+from desktop_app.words.pos import PARTS_OF_SPEECH, WordPos
+from desktop_app.words.vectors import WordVectors
+from desktop_app.words.wordnet import WordNet
 
 
 def brute_force(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
@@ -129,3 +140,66 @@ def test_expression_queries_rank_classes_on_the_unit_scale(perfect_space) -> Non
     )
     assert result.classes[0].phrase == "roll box"
     assert "roll ball" not in {h.phrase for h in result.classes}
+
+
+# ------------------------------------------------------------------ nearest verbs and nouns
+def _tagged_vocabulary(n: int = 600, dim: int = 16) -> tuple[WordVectors, WordPos, np.ndarray]:
+    """Random words, each a verb, a noun, both or neither by hand-made WordNet weights."""
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(n)]
+    kinds = rng.integers(0, 4, n)  # 0 verb, 1 noun, 2 both, 3 neither (an adjective)
+    weights = np.zeros((n, len(PARTS_OF_SPEECH)), np.float32)
+    weights[kinds == 0] = [9, 1, 0, 0]
+    weights[kinds == 1] = [1, 9, 0, 0]
+    weights[kinds == 2] = [5, 5, 0, 0]
+    weights[kinds == 3] = [0, 0, 4, 0]
+    vectors = WordVectors.from_arrays(words, rng.standard_normal((n, dim)).astype(np.float32))
+    return vectors, WordPos(weights, "test"), kinds
+
+
+def test_nearest_verbs_and_nouns_are_the_cosine_ranking_filtered_by_part_of_speech() -> None:
+    vectors, word_pos, kinds = _tagged_vocabulary()
+    rows = vectors.keyed_vectors.vectors.astype(np.float64)
+    query = np.random.default_rng(8).standard_normal(rows.shape[1]).astype(np.float32)
+    cosines = rows @ query / (np.linalg.norm(rows, axis=1) * np.linalg.norm(query))
+    order = np.argsort(-cosines, kind="stable")
+    limit = 500
+    found = nearest_words_by_pos(vectors, query, k=7, vocabulary_limit=limit, word_pos=word_pos)
+    assert found.unavailable is None
+    for hits, allowed in ((found.verbs, {0, 2}), (found.nouns, {1, 2})):
+        expected = [f"w{i}" for i in order if i < limit and kinds[i] in allowed][:7]
+        assert [h.word for h in hits] == expected
+        np.testing.assert_allclose(
+            [h.score for h in hits], [cosines[int(w[1:])] for w in expected], atol=1e-5
+        )
+    # The unfiltered list mixes in words of neither part of speech; the filtered ones never do.
+    everything = nearest_words(vectors, query, 40, vocabulary_limit=limit)
+    assert {kinds[int(h.word[1:])] for h in everything} >= {3}
+    # Excluded words (the query's own) are left out, compared case-folded.
+    first_verb = found.verbs[0].word
+    again = nearest_words_by_pos(
+        vectors, query, 7, exclude=[first_verb.upper()], vocabulary_limit=limit, word_pos=word_pos
+    )
+    assert first_verb not in {h.word for h in again.verbs}
+    assert [h.word for h in again.verbs[:6]] == [h.word for h in found.verbs[1:7]]
+
+
+def test_nearest_verbs_say_why_not_without_wordnet(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "no-wordnet"
+    empty.mkdir()
+    monkeypatch.setenv("ACTIONLENS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(
+        pos_module, "_load_wordnet", lambda: WordNet.load([empty], default_paths=False, cache_dir=tmp_path)
+    )
+    vectors, _, _ = _tagged_vocabulary(50)
+    found = nearest_words_by_pos(vectors, np.ones(16, np.float32), k=5)
+    assert found.verbs == [] and found.nouns == []
+    assert found.unavailable is not None and "need WordNet" in found.unavailable
+    assert "apt-get install wordnet-base" in found.unavailable
+
+
+def test_nearest_verbs_refuse_weights_of_another_vocabulary() -> None:
+    vectors, word_pos, _ = _tagged_vocabulary(50)
+    other = WordPos(word_pos.weights[:40], "other.npy")
+    with pytest.raises(ActionLensError, match=r"40 words cannot filter a vocabulary of 50.*other\.npy"):
+        nearest_words_by_pos(vectors, np.ones(16, np.float32), word_pos=other)

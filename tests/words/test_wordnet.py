@@ -275,3 +275,32 @@ def test_nltk_wordnet_zip_is_read(plain_wordnet_dir: Path, tmp_path: Path) -> No
     wn = WordNet.load([nltk_root], default_paths=False, cache_dir=tmp_path / "cache")
     assert wn.source == nltk_root / "corpora" / "wordnet.zip"
     assert wn.wup("walk", "stroll") == pytest.approx(0.8)
+
+
+# ------------------------------------------------------------- lookups for verb/noun tagging
+
+
+def test_base_forms_follow_wordnets_morphology(wordnet: WordNet) -> None:
+    assert wordnet.base_forms("spinning", "v") == ["spin"]
+    assert wordnet.base_forms("ran", "v") == ["run"]  # an exception list entry
+    assert "running" in wordnet.base_forms("running", "n")
+    assert wordnet.base_forms("basketball", "v") == []
+    assert wordnet.base_forms("  ", "n") == []
+
+
+def test_sense_weights_are_senses_plus_semcor_counts(wordnet: WordNet) -> None:
+    reader = wordnet.reader
+    for lemma, pos in (("star", "n"), ("star", "v"), ("swing", "v"), ("legendary", "a")):
+        synsets = reader.synsets(lemma, pos=pos)
+        lemmas = [lm for s in synsets for lm in s.lemmas() if lm.name().lower() == lemma]
+        expected = sum(1 + lm.count() for lm in lemmas)  # NLTK's Lemma.count(), one lookup each
+        assert wordnet.sense_weights(pos)[lemma] == expected, (lemma, pos)
+    assert "legendary" not in wordnet.sense_weights("n")
+    with pytest.raises(ActionLensError, match="part of speech 'x'"):
+        wordnet.sense_weights("x")
+
+
+def test_sense_weights_without_index_sense_count_senses(plain_wordnet_dir: Path, tmp_path: Path) -> None:
+    (plain_wordnet_dir / "index.sense").unlink()
+    wn = WordNet.load([plain_wordnet_dir], default_paths=False, cache_dir=tmp_path / "cache")
+    assert wn.sense_weights("v")["swing"] == len(wn.reader.synsets("swing", pos="v"))
