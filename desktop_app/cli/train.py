@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--preset", default="small", choices=("paper", "small"), help="model size (default: small)"
     )
     p.add_argument(
-        "--zsl-split", metavar="SPLIT", help="train for zero-shot: 50/50, 80/20, 90/10 or 51/50 classes"
+        "--zsl-split",
+        metavar="SPLIT",
+        help="train for zero-shot: 50/50, 80/20, 90/10, 51/50 classes, or unseen-noun / unseen-verb",
     )
     p.add_argument("--fold", type=int, default=0, help="zero-shot fold (default 0)")
     p.add_argument(
