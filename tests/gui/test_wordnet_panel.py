@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.gui.dnd import operands_mime_data, parse_operands
-from desktop_app.gui.panels.wordnet import WordNetPanel, display_levels
+from desktop_app.gui.panels.wordnet import WordNetPanel, choose_grid, display_levels
 
 
 @pytest.fixture
@@ -219,3 +219,16 @@ def test_dragging_a_cell_carries_its_two_classes_as_operands(wordnet_panel):
     assert [o["id"] for o in diagonal] == [row_class]
     outside = panel.view_boxes[0].sceneBoundingRect().topLeft() - QPointF(5, 5)
     assert panel.drag_operands_at(outside) == []
+
+
+def test_the_grid_gives_the_cells_the_most_room():
+    # 42 classes, labels 100 px wide, a line of text 13 px high.
+    assert choose_grid(4, 42, 1400, 360, 100, 13).columns == 4
+    assert choose_grid(4, 42, 400, 300, 100, 13).columns == 2
+    assert choose_grid(4, 42, 330, 900, 100, 13).columns == 1
+    small = choose_grid(4, 42, 400, 300, 100, 13)
+    assert not small.labels and small.cell < 13
+    large = choose_grid(4, 42, 1800, 1400, 100, 13)
+    assert large.labels and large.cell >= 13
+    # Zoomed in on 6 of the rows, the small dock has room for their names.
+    assert choose_grid(4, 6, 400, 300, 60, 13).labels

@@ -287,8 +287,7 @@ class WordNetPanel(QWidget):
         )
         for combo in (self.order_combo, self.senses_combo):
             # A narrow dock must not be widened by the controls.
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(4)
+            combo.setMinimumWidth(combo.fontMetrics().horizontalAdvance("Cluster") + 30)
         self.fit_button = QToolButton()
         self.fit_button.setText("Fit")
         self.fit_button.setToolTip(
@@ -328,6 +327,7 @@ class WordNetPanel(QWidget):
         self._label_extent = 0
         self._syncing = False
         self._visible_cells = float("inf")  # matrix rows in view (fewer when zoomed in)
+        self._laid_out: tuple[Any, ...] = ()  # what the last layout was made for
         marker_pen = QPen(QColor(255, 64, 64))
         marker_pen.setCosmetic(True)
         marker_pen.setWidth(2)
@@ -664,6 +664,10 @@ class WordNetPanel(QWidget):
         self.grid = grid
         # Square cells: every view box is the matrix's side, the rest of the dock stays empty.
         side = max(round(grid.cell * classes), 1)
+        key = (grid.columns, grid.labels, side, size.width(), size.height(), tuple(self.titles))
+        if key == self._laid_out:
+            return  # a zoom step that changes nothing on screen
+        self._laid_out = key
         for plot, view_box in zip(self.plots, self.view_boxes, strict=True):
             view_box.setMinimumSize(side, side)
             view_box.setMaximumSize(side, side)
