@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "train",
     "embed",
     "evaluate",
+    "report",
     "tune",
     "query",
     "analogy",
