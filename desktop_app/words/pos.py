@@ -271,3 +271,14 @@ def word_pos_of(word_vectors: WordVectors, progress: Progress | None = None) -> 
             found = load_word_pos(word_vectors.frequent_words(), progress=progress)
             _shared[word_vectors] = found
         return found
+
+
+def word_pos_or_reason(word_vectors: WordVectors, progress: Progress | None = None) -> WordPos | str:
+    """:func:`word_pos_of`, or the sentence saying why there is none (WordNet not installed).
+
+    What a panel's preparing task returns: a person reads the reason in place of the lists.
+    """
+    try:
+        return word_pos_of(word_vectors, progress)
+    except WordNetUnavailable as exc:
+        return str(exc)

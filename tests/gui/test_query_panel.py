@@ -1,26 +1,36 @@
-"""The Query panel, driven as a user: type a query, read the three lists, fix a typo, re-run history."""
+"""The Query panel, driven as a user: type a query, read the lists, fix a typo, re-run history.
+
+Also: Enter searches with the completion list open, the nearest verbs and nouns beside the
+nearest words (or a message without WordNet), and the history surviving a restart.
+"""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.gui.dnd import parse_operands
-from desktop_app.gui.panels.query import QueryPanel
+from desktop_app.gui.panels.query import HISTORY_SIZE, KEY_HISTORY, NEAREST_POS_WORDS, QueryPanel
+from desktop_app.words import pos as pos_module
+from desktop_app.words.wordnet import WordNet
 
 WAIT_MS = 20_000  # the first query loads the word vectors (about a second, more on a busy machine)
 
 
-@pytest.fixture
-def query_panel(qtbot, models, tiny_workspace):
-    models.workspace.open(tiny_workspace)
-    panel = QueryPanel(models)
+def _make_panel(qtbot, models, settings) -> QueryPanel:
+    panel = QueryPanel(models, settings=settings)
     qtbot.addWidget(panel)
     panel.resize(900, 600)
     panel.show()
     qtbot.waitExposed(panel)
     return panel
+
+
+@pytest.fixture
+def query_panel(qtbot, models, tiny_workspace, settings):
+    models.workspace.open(tiny_workspace)
+    return _make_panel(qtbot, models, settings)
 
 
 def _search(qtbot, panel: QueryPanel, text: str) -> None:
@@ -165,10 +175,158 @@ def test_completion_offers_frequent_words(query_panel, qtbot):
     assert query_panel.search.text() == "spin basketball"
 
 
-def test_without_embeddings_the_panel_says_which_command_to_run(qtbot, models, workspace_without_embeddings):
+def test_without_embeddings_the_panel_says_which_command_to_run(
+    qtbot, models, workspace_without_embeddings, settings
+):
     models.workspace.open(workspace_without_embeddings)
-    panel = QueryPanel(models)
+    panel = QueryPanel(models, settings=settings)
     qtbot.addWidget(panel)
     panel.show()
     assert panel.stack.currentWidget() is panel.state
     assert "actionlens embed" in panel.state.text()
+
+
+# ----------------------------------------------------------- Enter with the completion list open
+def _type_with_completions(qtbot, panel: QueryPanel, text: str) -> None:
+    qtbot.waitUntil(lambda: panel.vocabulary.rowCount() > 10_000, timeout=WAIT_MS)
+    panel.search.setFocus()
+    QTest.keyClicks(panel.search, text)
+    qtbot.waitUntil(lambda: panel.completer.popup().isVisible(), timeout=5000)
+
+
+def test_enter_on_the_open_completion_list_searches_the_highlighted_completion(query_panel, models, qtbot):
+    _type_with_completions(qtbot, query_panel, "spin baske")
+    popup = query_panel.completer.popup()
+    QTest.keyClick(popup, Qt.Key.Key_Down)  # highlight the first completion
+    highlighted = popup.currentIndex().data()
+    assert highlighted.startswith("baske") and highlighted != "baske"
+    QTest.keyClick(popup, Qt.Key.Key_Return)  # the open list has the keyboard: Enter goes to it
+    wanted = f"spin {highlighted}"
+    qtbot.waitUntil(lambda: models.query.text == wanted and bool(models.query.scores), timeout=WAIT_MS)
+    assert not popup.isVisible()
+    assert query_panel.search.text() == wanted
+    assert query_panel.results.clips.rowCount() == 24
+    assert query_panel.history_items()[0] == wanted
+    assert wanted in query_panel.message.text()
+
+
+@pytest.mark.parametrize("target", ["line edit", "completion list"])
+def test_enter_with_nothing_highlighted_searches_the_text_as_typed(query_panel, models, qtbot, target):
+    _type_with_completions(qtbot, query_panel, "spin box")  # "box" offers box, boxing, boxes …
+    popup = query_panel.completer.popup()
+    assert not popup.currentIndex().isValid()
+    QTest.keyClick(query_panel.search if target == "line edit" else popup, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: models.query.text == "spin box" and bool(models.query.scores), timeout=WAIT_MS)
+    assert not popup.isVisible()
+    assert query_panel.search.text() == "spin box"
+    assert query_panel.results.clips.rowCount() == 24
+    assert query_panel.results.classes.rowCount() == 6
+
+
+def test_a_completion_taken_mid_text_replaces_only_the_word_being_typed(query_panel, models, qtbot):
+    qtbot.waitUntil(lambda: query_panel.vocabulary.rowCount() > 10_000, timeout=WAIT_MS)
+    query_panel.search.setFocus()
+    QTest.keyClicks(query_panel.search, "spin  ball")
+    for _ in range(len(" ball")):
+        QTest.keyClick(query_panel.search, Qt.Key.Key_Left)
+    QTest.keyClicks(query_panel.search, "baske")  # "spin baske ball", the cursor after "baske"
+    popup = query_panel.completer.popup()
+    qtbot.waitUntil(popup.isVisible, timeout=5000)
+    QTest.keyClick(popup, Qt.Key.Key_Down)
+    highlighted = popup.currentIndex().data()
+    QTest.keyClick(popup, Qt.Key.Key_Return)
+    wanted = f"spin {highlighted} ball"
+    qtbot.waitUntil(lambda: models.query.text == wanted, timeout=WAIT_MS)
+    qtbot.wait(50)  # the completer's own activation of the same completion has come and gone
+    assert query_panel.search.text() == wanted
+
+
+# ------------------------------------------------------------------ nearest verbs and nouns
+def _column_words(table) -> list[str]:
+    return [table.item(r, 0).text() for r in range(table.rowCount())]
+
+
+def test_nearest_verbs_and_nouns_stand_beside_the_nearest_words(query_panel, models, qtbot):
+    _search(qtbot, query_panel, "swing star")
+    results = query_panel.results
+    qtbot.waitUntil(lambda: results.verbs.rowCount() > 0, timeout=60_000)  # the first run tags WordNet
+    assert results.verbs.rowCount() == results.nouns.rowCount() == NEAREST_POS_WORDS
+    assert results.verbs_box.isVisible() and results.nouns_box.isVisible()
+    assert not results.pos_message.isVisible()
+    verbs, nouns, words = (
+        _column_words(results.verbs),
+        _column_words(results.nouns),
+        _column_words(results.words),
+    )
+    assert not {"swing", "star"} & (set(verbs) | set(nouns))
+    # Each list is WordNet's verbs (nouns) of the vocabulary, in cosine order.
+    space = models.workspace.space()
+    word_pos = pos_module.word_pos_of(space.word_vectors)
+    index = space.word_vectors.keyed_vectors.key_to_index
+    assert all(word_pos.mask("verb")[index[w]] for w in verbs)
+    assert all(word_pos.mask("noun")[index[w]] for w in nouns)
+    for table in (results.verbs, results.nouns):
+        scores = [float(table.item(r, 1).text()) for r in range(table.rowCount())]
+        assert scores == sorted(scores, reverse=True)
+    assert set(verbs) != set(words[: len(verbs)])  # the filter changes what is shown
+    # A verb row drags out as a word operand for the Analogy panel.
+    assert parse_operands(results.verbs.mimeData([results.verbs.item(0, 0)]))[0]["word"] == verbs[0]
+
+
+def test_without_wordnet_the_panel_says_so_in_place_of_verbs_and_nouns(
+    query_panel, models, qtbot, tmp_path, monkeypatch
+):
+    empty = tmp_path / "no-wordnet"
+    empty.mkdir()
+    monkeypatch.setattr(pos_module, "default_cache_dir", lambda: tmp_path / "pos-cache")
+    monkeypatch.setattr(
+        pos_module,
+        "_load_wordnet",
+        lambda: WordNet.load([empty], default_paths=False, cache_dir=tmp_path / "wn-cache"),
+    )
+    _search(qtbot, query_panel, "spin ball")
+    results = query_panel.results
+    qtbot.waitUntil(results.pos_message.isVisible, timeout=WAIT_MS)
+    assert "need WordNet" in results.pos_message.text()
+    assert "apt-get install wordnet-base" in results.pos_message.text()
+    assert not results.verbs_box.isVisible() and not results.nouns_box.isVisible()
+    assert results.words.rowCount() == 15  # the unfiltered list is still there
+    assert results.clips.rowCount() == 24
+
+
+# ------------------------------------------------------------------------- history on restart
+def test_the_history_survives_a_restart(query_panel, models, qtbot, settings, tmp_path):
+    for text in ("spin ball", "box", "spin ball"):
+        _search(qtbot, query_panel, text)
+        qtbot.waitUntil(lambda t=text: models.query.text == t and bool(models.query.scores), timeout=WAIT_MS)
+    assert query_panel.history_items() == ["spin ball", "box"]  # a repeat moves up, once
+    query_panel.close()
+
+    # "Restart": new settings object on the same file, a new panel.
+    reopened = QSettings(settings.fileName(), QSettings.Format.IniFormat)
+    panel = _make_panel(qtbot, models, reopened)
+    history = panel.history
+    assert [history.item(i).text() for i in range(history.count())] == ["spin ball", "box"]
+    rect = history.visualItemRect(history.item(1))
+    QTest.mouseClick(
+        history.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+    )
+    qtbot.waitUntil(lambda: models.query.text == "box" and bool(models.query.scores), timeout=WAIT_MS)
+    assert panel.results.clips.rowCount() == 24
+    panel.clear_history()
+    assert QSettings(settings.fileName(), QSettings.Format.IniFormat).value(KEY_HISTORY, []) in ([], None)
+
+
+def test_a_saved_history_is_read_capped_and_without_repeats(qtbot, models, tiny_workspace, settings):
+    saved = [f"query {i % 70}" for i in range(90)] + ["  spaced   out "]
+    settings.setValue(KEY_HISTORY, saved)
+    settings.sync()
+    models.workspace.open(tiny_workspace)
+    panel = _make_panel(qtbot, models, QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    shown = [panel.history.item(i).text() for i in range(panel.history.count())]
+    assert shown == [f"query {i}" for i in range(HISTORY_SIZE)]
+    # One remembered query comes back as a one-item list, not as its characters.
+    settings.setValue(KEY_HISTORY, ["spin ball"])
+    settings.sync()
+    one = _make_panel(qtbot, models, QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    assert one.history_items() == ["spin ball"]

@@ -11,6 +11,15 @@ A scope control limits the ranked clips to one split's train or test clips (seed
 among test videos); the filter is applied by the core search
 (:meth:`~desktop_app.analysis.retrieval.Retriever.search`'s ``split``/``role``).
 
+Beside the nearest words the panel lists the nearest **verbs** and nearest **nouns**
+(:func:`~desktop_app.analysis.retrieval.nearest_words_by_pos`, WordNet part of speech as
+:mod:`desktop_app.words.pos` decides it), in a second worker so the clips show first; without
+WordNet the panel says so in their place.
+
+Enter searches, also while the completion list is open: a highlighted completion is taken first,
+otherwise the text is searched as typed. The history (newest first, :data:`HISTORY_SIZE` queries,
+no repeats) persists in ``QSettings`` under :data:`KEY_HISTORY`.
+
 The results go to the shared :class:`~desktop_app.gui.models.QueryModel` so the map can colour
 by score; clicking a clip selects and plays it; every result row can be dragged to the Analogy
 panel (:data:`~desktop_app.gui.dnd.OPERANDS_MIME`).
@@ -25,7 +34,8 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, QSize, QStringListModel, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QMimeData, QPoint, QSettings, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -36,6 +46,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -45,7 +56,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.analysis.retrieval import ClassHit, ClipHit, WordHit
+from desktop_app.analysis.retrieval import ClassHit, ClipHit, WordHit, WordsByPos
 from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.gui.dnd import OPERANDS_MIME, operands_mime_data
 from desktop_app.gui.models import AppModels
@@ -55,13 +66,18 @@ from desktop_app.progress import Progress
 if TYPE_CHECKING:
     from desktop_app.analysis.retrieval import RetrievalResult, Retriever
     from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.words.pos import WordPos
     from desktop_app.words.vectors import WordVectors
 
 PANEL_ID = "query"
 #: Words offered for completion: the most frequent ones (rare words are mostly noise).
 COMPLETION_VOCABULARY = 50_000
-#: Queries remembered in the history list.
+#: Queries remembered in the history list (and across restarts).
 HISTORY_SIZE = 50
+#: The settings key of the history: a list of query strings, newest first.
+KEY_HISTORY = "query/history"
+#: Length of the nearest-verb and nearest-noun lists.
+NEAREST_POS_WORDS = 15
 #: The data role holding a result row's operand dict.
 OPERAND_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB_SIZE = QSize(64, 48)
@@ -127,6 +143,29 @@ def run_query(
     return retriever, result
 
 
+def prepare_word_pos(space: EmbeddingSpace, progress: Progress) -> WordPos | str:
+    """The run's vocabulary tagged as verbs and nouns, or why it cannot be (no WordNet).
+
+    Read from the user cache, or computed from WordNet once per vocabulary (seconds); see
+    :mod:`desktop_app.words.pos`. Its own task, so that a new query never cancels it midway.
+    """
+    from desktop_app.words.pos import word_pos_or_reason
+
+    progress.set_progress(0.0, "Loading word vectors")
+    return word_pos_or_reason(word_vectors_of(space), progress)
+
+
+def query_words_by_pos(
+    retriever: Retriever, text: str, k: int, word_pos: WordPos, progress: Progress
+) -> WordsByPos:
+    """The nearest verbs and nouns of ``text`` (its own words left out), over ``word_pos``."""
+    from desktop_app.analysis.retrieval import nearest_words_by_pos
+
+    vector, words, _, _ = retriever.query_vector(text)
+    progress.check_cancelled()
+    return nearest_words_by_pos(retriever.space.word_vectors, vector, k, exclude=words, word_pos=word_pos)
+
+
 # --------------------------------------------------------------------------- result tables
 class OperandTable(QTableWidget):
     """A result table whose rows drag out as analogy operands (each row's operand in column 0)."""
@@ -174,7 +213,9 @@ class ResultTables(QWidget):
     """Ranked clips (with thumbnails), classes and words, side by side; all drag sources.
 
     Clicking a clip selects it in the shared selection and plays it; selecting several clip rows
-    selects those clips; clicking a class selects its clips.
+    selects those clips; clicking a class selects its clips. With ``by_part_of_speech`` the
+    nearest verbs and nearest nouns stand beside the nearest words (filled by
+    :meth:`show_words_by_pos`).
 
     Signals
     -------
@@ -187,7 +228,13 @@ class ResultTables(QWidget):
     classActivated = Signal(int, str)
     wordActivated = Signal(str)
 
-    def __init__(self, models: AppModels, source: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        models: AppModels,
+        source: str,
+        parent: QWidget | None = None,
+        by_part_of_speech: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.models = models
         self.source = source
@@ -209,18 +256,54 @@ class ResultTables(QWidget):
             f"The classes whose mean embedding is nearest. Click to select their clips; {drag_hint}",
         )
         self.words = OperandTable(["Word", "Score"], f"The nearest words of the word vectors. {drag_hint}")
-        for table in (self.classes, self.words):
+        pos_hint = (
+            "counted by WordNet: a word is a {0} when at least a third of its WordNet senses, "
+            "weighted by how often each is used, are {0} senses"
+        )
+        self.verbs = OperandTable(
+            ["Verb", "Score"], f"The nearest verbs, {pos_hint.format('verb')}. {drag_hint}"
+        )
+        self.nouns = OperandTable(
+            ["Noun", "Score"], f"The nearest nouns, {pos_hint.format('noun')}. {drag_hint}"
+        )
+        for table in (self.classes, self.words, self.verbs, self.nouns):
             table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
             table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
 
         self.clips_title = QLabel("<b>Clips</b>")
         self.classes_title = QLabel("<b>Classes</b>")
         self.words_title = QLabel("<b>Words</b>")
+        self.verbs_title = QLabel("<b>Verbs</b>")
+        self.nouns_title = QLabel("<b>Nouns</b>")
+        # Shown in place of the verb and noun lists when they cannot be made (no WordNet).
+        self.pos_message = QLabel()
+        self.pos_message.setWordWrap(True)
+        self.pos_message.setTextFormat(Qt.TextFormat.RichText)
+        self.pos_message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.pos_message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pos_message.setToolTip("Why there are no nearest verbs and nouns")
+        self.pos_message.hide()
+        self.by_part_of_speech = by_part_of_speech
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(_titled(self.clips_title, self.clips))
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(_titled(self.classes_title, self.classes))
-        side.addWidget(_titled(self.words_title, self.words))
+        if by_part_of_speech:
+            words_row = QWidget()
+            row = QHBoxLayout(words_row)
+            row.setContentsMargins(0, 0, 0, 0)
+            self.word_lists = QSplitter(Qt.Orientation.Horizontal)
+            self.word_lists.setChildrenCollapsible(False)
+            self.word_lists.addWidget(_titled(self.words_title, self.words))
+            self.verbs_box = _titled(self.verbs_title, self.verbs)
+            self.nouns_box = _titled(self.nouns_title, self.nouns)
+            self.word_lists.addWidget(self.verbs_box)
+            self.word_lists.addWidget(self.nouns_box)
+            row.addWidget(self.word_lists, 3)
+            row.addWidget(self.pos_message, 2)
+            side.addWidget(words_row)
+        else:
+            side.addWidget(_titled(self.words_title, self.words))
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -234,15 +317,17 @@ class ResultTables(QWidget):
         self.clips.cellActivated.connect(self._on_clip_clicked)
         self.classes.cellClicked.connect(self._on_class_clicked)
         self.classes.cellDoubleClicked.connect(self._on_class_double_clicked)
-        self.words.cellDoubleClicked.connect(
-            lambda row, _col: self.wordActivated.emit(str(self.words.operand(row).get("word", "")))
-        )
+        for table in (self.words, self.verbs, self.nouns):
+            table.cellDoubleClicked.connect(
+                lambda row, _col, t=table: self.wordActivated.emit(str(t.operand(row).get("word", "")))
+            )
         models.thumbnails.ready.connect(self._on_thumbnail)
 
     # ------------------------------------------------------------ filling
     def clear(self) -> None:
         """Show no results."""
         self.show_results([], [], [])
+        self.show_words_by_pos(WordsByPos())
 
     def show_results(
         self,
@@ -272,6 +357,30 @@ class ResultTables(QWidget):
         self.clips_title.setText(f"<b>Clips</b> ({len(clips)})")
         self.classes_title.setText(f"<b>Classes</b> ({len(classes)})")
         self.words_title.setText(f"<b>Words</b> ({len(words)})")
+
+    def show_words_by_pos(self, found: WordsByPos | None) -> None:
+        """Fill the verb and noun lists; ``None``: they are being computed.
+
+        When ``found.unavailable`` says why there are none (no WordNet), that reason is shown in
+        their place.
+        """
+        if not self.by_part_of_speech:
+            return
+        unavailable = found.unavailable if found is not None else None
+        self.verbs_box.setVisible(unavailable is None)
+        self.nouns_box.setVisible(unavailable is None)
+        self.pos_message.setVisible(unavailable is not None)
+        if unavailable is not None:
+            self.pos_message.setText(f"<b>Verbs and nouns</b><br>{html.escape(unavailable)}")
+        self._filling = True
+        try:
+            self._fill_words(found.verbs if found is not None else [], self.verbs)
+            self._fill_words(found.nouns if found is not None else [], self.nouns)
+        finally:
+            self._filling = False
+        pending = " …" if found is None else ""
+        self.verbs_title.setText(f"<b>Verbs</b> ({len(found.verbs) if found else 0}){pending}")
+        self.nouns_title.setText(f"<b>Nouns</b> ({len(found.nouns) if found else 0}){pending}")
 
     def _fill_clips(self, rows: list[ClipHit]) -> None:
         self.clips.clearSelection()
@@ -307,16 +416,17 @@ class ResultTables(QWidget):
             self.classes.setItem(r, 0, item)
             self.classes.setItem(r, 1, _score_item(hit.score))
 
-    def _fill_words(self, rows: list[WordHit]) -> None:
-        self.words.setRowCount(len(rows))
+    def _fill_words(self, rows: list[WordHit], table: OperandTable | None = None) -> None:
+        table = self.words if table is None else table
+        table.setRowCount(len(rows))
         for r, hit in enumerate(rows):
             item = QTableWidgetItem(hit.word)
             item.setData(
                 OPERAND_ROLE, {"kind": "word", "word": hit.word, "text": hit.word, "label": hit.word}
             )
             item.setToolTip(f"{hit.word}\nDrag to the Analogy panel.")
-            self.words.setItem(r, 0, item)
-            self.words.setItem(r, 1, _score_item(hit.score))
+            table.setItem(r, 0, item)
+            table.setItem(r, 1, _score_item(hit.score))
 
     def _mark_current_selection(self) -> None:
         selected = self.models.selection.clip_ids
@@ -392,14 +502,36 @@ def no_embeddings_message(models: AppModels) -> str | None:
 
 # ----------------------------------------------------------------------------------- the panel
 class QueryPanel(QWidget):
-    """Search clips, classes and words by words, a phrase or an expression."""
+    """Search clips, classes and words by words, a phrase or an expression.
 
-    def __init__(self, models: AppModels, parent: QWidget | None = None) -> None:
+    Parameters
+    ----------
+    models
+        The shared models.
+    parent
+        The parent widget.
+    settings
+        Where the query history persists (default: the application's ``QSettings()``, as the
+        main window's layout does; tests pass an INI file of their own).
+    """
+
+    def __init__(
+        self, models: AppModels, parent: QWidget | None = None, settings: QSettings | None = None
+    ) -> None:
         super().__init__(parent)
         self.models = models
+        self.settings = settings if settings is not None else QSettings()
         self._retriever: Retriever | None = None
         self._history: list[str] = []
         self._pending_text = ""
+        # Set while Enter has just taken a completion: Qt's completer then sends the same
+        # completion again, which must not replace another word of the new text.
+        self._enter_took_completion = False
+        # The vocabulary's verb/noun tagging for the run: prepared once per run in a task of
+        # its own; a string says why there is none.
+        self._word_pos: WordPos | str | None = None
+        self._pos_pending: tuple[Retriever, str] | None = None
+        self._pos_token = 0
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Words, a phrase or an expression (class:bounce ball - ball + box)…")
@@ -439,10 +571,15 @@ class QueryPanel(QWidget):
         self.completer.setWidget(self.search)
         self.completer.activated.connect(self._complete_word)
 
-        self.results = ResultTables(models, PANEL_ID)
+        self.results = ResultTables(models, PANEL_ID, by_part_of_speech=True)
         self.history = QListWidget()
-        self.history.setToolTip("Earlier queries, newest first: click one to run it again")
+        self.history.setToolTip(
+            "Earlier queries, newest first, kept across restarts: click one to run it again "
+            "(right-click to clear)"
+        )
         self.history.setAccessibleName("Query history")
+        self.history.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.history.customContextMenuRequested.connect(self._history_menu)
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -479,6 +616,7 @@ class QueryPanel(QWidget):
         models.workspace.workspaceChanged.connect(self._on_run)
         models.workspace.runChanged.connect(self._on_run)
         models.query.changed.connect(self._on_shared_query)
+        self._load_history()
         self._on_run()
 
     # ------------------------------------------------------------ public
@@ -508,6 +646,12 @@ class QueryPanel(QWidget):
     def history_items(self) -> list[str]:
         """The remembered queries, newest first."""
         return list(self._history)
+
+    def clear_history(self) -> None:
+        """Forget every remembered query (here and in the settings)."""
+        self._history = []
+        self._show_history()
+        self._save_history()
 
     def set_scope(self, split: str | None, role: str | None = None) -> None:
         """Rank only ``split``'s clips of ``role`` (``split=None``: every clip) and search again."""
@@ -543,6 +687,10 @@ class QueryPanel(QWidget):
     # ------------------------------------------------------------ workspace and run
     def _on_run(self, *_: object) -> None:
         self._retriever = None
+        self._word_pos = None
+        self._pos_pending = None
+        self._pos_token += 1
+        self.models.tasks.cancel(f"{PANEL_ID}.pos-weights")
         self.results.clear()
         self.vocabulary.setStringList([])
         self._fill_scopes()
@@ -569,6 +717,7 @@ class QueryPanel(QWidget):
         )
         task.finished.connect(self.vocabulary.setStringList)
         # A failure here also fails the search, which says why; completion simply stays empty.
+        self._prepare_word_pos(space)
         if self._pending_text and self.models.workspace.workspace is not None:
             self.run_query(self._pending_text)
 
@@ -579,9 +728,20 @@ class QueryPanel(QWidget):
 
     # ------------------------------------------------------------ typing
     def _search_typed(self) -> None:
+        # Enter searches even while the completion list is open, taking the highlighted
+        # completion first; with none highlighted, the text is searched as typed.
         if self._popup_visible():
-            return  # Enter picked a completion; the user presses it again to search
+            popup = self.completer.popup()
+            index = popup.currentIndex() if popup is not None else None
+            if index is not None and index.isValid():
+                self._complete_word(str(index.data()))
+                self._enter_took_completion = True
+                QTimer.singleShot(0, self._forget_enter_completion)
+            self._hide_popup()
         self.run_query(self.search.text())
+
+    def _forget_enter_completion(self) -> None:
+        self._enter_took_completion = False
 
     def _offer_completions(self, text: str) -> None:
         prefix = text[: self.search.cursorPosition()]
@@ -606,6 +766,8 @@ class QueryPanel(QWidget):
             popup.hide()
 
     def _complete_word(self, word: str) -> None:
+        if self._enter_took_completion:
+            return  # the completer repeating what Enter already took
         text = self.search.text()
         cursor = self.search.cursorPosition()
         head = _LAST_WORD.sub("", text[:cursor])
@@ -626,11 +788,39 @@ class QueryPanel(QWidget):
             self._history.remove(text)
         self._history.insert(0, text)
         del self._history[HISTORY_SIZE:]
+        self._show_history()
+        self._save_history()
+
+    def _show_history(self) -> None:
         self.history.clear()
         for entry in self._history:
             item = QListWidgetItem(entry)
             item.setToolTip(f"Run {entry!r} again")
             self.history.addItem(item)
+
+    def _load_history(self) -> None:
+        # An INI file gives back a one-element list as a plain string, and a damaged value may
+        # be anything: keep the strings, normalised, without repeats, newest first.
+        value = self.settings.value(KEY_HISTORY, [])
+        entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        history: list[str] = []
+        for entry in entries:
+            text = " ".join(str(entry).split()) if isinstance(entry, str) else ""
+            if text and text not in history:
+                history.append(text)
+        self._history = history[:HISTORY_SIZE]
+        self._show_history()
+
+    def _save_history(self) -> None:
+        self.settings.setValue(KEY_HISTORY, list(self._history))
+        self.settings.sync()
+
+    def _history_menu(self, position: QPoint) -> None:
+        menu = QMenu(self.history)
+        action = menu.addAction("Clear History")
+        action.setEnabled(bool(self._history))
+        action.triggered.connect(self.clear_history)
+        menu.popup(self.history.viewport().mapToGlobal(position))
 
     def _rerun(self, item: QListWidgetItem) -> None:
         self.run_query(item.text())
@@ -661,6 +851,65 @@ class QueryPanel(QWidget):
             else f"<b>{html.escape(text)}</b>: no clip{among} has an embedding"
         )
         self.models.query.set(text, {c.clip_id: c.score for c in clips}, PANEL_ID)
+        self._search_words_by_pos(retriever, text)
+
+    # ------------------------------------------------------------ verbs and nouns
+    def _prepare_word_pos(self, space: EmbeddingSpace) -> None:
+        self._pos_token += 1
+        token = self._pos_token
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.pos-weights", "Tagging verbs and nouns with WordNet", prepare_word_pos, space
+        )
+        task.finished.connect(lambda found: self._on_word_pos(token, found))
+        task.failed.connect(
+            lambda exc: self._on_word_pos(token, f"verbs and nouns could not be tagged: {exc}")
+        )
+        task.cancelled.connect(lambda: self._on_word_pos(token, None))
+
+    def _on_word_pos(self, token: int, found: WordPos | str | None) -> None:
+        if token != self._pos_token or not shiboken6.isValid(self.results.verbs_box):
+            # prepared for a run no longer shown, replaced by a newer start, or the panel is
+            # gone (its tasks are cancelled when the window closes)
+            return
+        self._word_pos = found
+        pending, self._pos_pending = self._pos_pending, None
+        if found is None:  # cancelled: the next search prepares again
+            if pending is not None:
+                self.results.show_words_by_pos(WordsByPos(unavailable="Tagging was cancelled; search again."))
+        elif pending is not None:
+            self._search_words_by_pos(*pending)
+
+    def _search_words_by_pos(self, retriever: Retriever, text: str) -> None:
+        word_pos = self._word_pos
+        if isinstance(word_pos, str):
+            self.results.show_words_by_pos(WordsByPos(unavailable=word_pos))
+            return
+        self.results.show_words_by_pos(None)
+        if word_pos is None:  # still being prepared (or cancelled): search when it is ready
+            self._pos_pending = (retriever, text)
+            if self.models.tasks.task(f"{PANEL_ID}.pos-weights") is None:
+                self._prepare_word_pos(retriever.space)
+            return
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.pos",
+            "Nearest verbs and nouns",
+            query_words_by_pos,
+            retriever,
+            text,
+            NEAREST_POS_WORDS,
+            word_pos,
+            quiet=True,
+        )
+        task.finished.connect(lambda found, t=text: self._show_words_by_pos(t, found))
+        task.failed.connect(
+            lambda exc, t=text: self._show_words_by_pos(
+                t, WordsByPos(unavailable=f"the nearest verbs and nouns could not be found: {exc}")
+            )
+        )
+
+    def _show_words_by_pos(self, text: str, found: WordsByPos) -> None:
+        if text == self._pending_text:  # an answer to an earlier query is dropped
+            self.results.show_words_by_pos(found)
 
     def _show_failure(self, text: str, exc: BaseException) -> None:
         self.results.clear()
