@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop_app.gui.panels.player import PlayerPanel
+from desktop_app.gui.panels.player import NEAREST_WORDS, PlayerPanel
+from desktop_app.words import pos as pos_module
+from desktop_app.words.wordnet import WordNet
 
 
 @pytest.fixture
@@ -58,11 +63,62 @@ def test_plays_the_current_clip_and_shows_its_frames(make_player, models, qtbot,
     qtbot.waitUntil(lambda: player.frame_label.text().startswith("5 /"), timeout=5000)
 
 
-def test_shows_the_nearest_words_of_the_clip(make_player, models, qtbot, tiny_workspace):
+def _bold_words(text: str) -> list[str]:
+    return re.findall(r"<b>([^<]+)</b>", text)
+
+
+def test_shows_the_nearest_words_verbs_and_nouns_of_the_clip(make_player, models, qtbot, tiny_workspace):
     player = make_player(tiny_workspace)
     models.current_clip.set(0, "library")
     qtbot.waitUntil(lambda: player.words.text().startswith("Nearest words:"), timeout=20000)
-    assert player.words.text().count("<b>") == 5
+    assert len(_bold_words(player.words.text())) == NEAREST_WORDS
+    qtbot.waitUntil(lambda: player.verbs.text().startswith("Nearest verbs:"), timeout=60000)
+    verbs, nouns = _bold_words(player.verbs.text()), _bold_words(player.nouns.text())
+    assert len(verbs) == len(nouns) == NEAREST_WORDS
+    assert player.nouns.text().startswith("Nearest nouns:") and player.nouns.isVisible()
+    # What WordNet counts as verbs (nouns) of the vocabulary, nearest the clip first.
+    space = models.workspace.space()
+    word_pos = pos_module.word_pos_of(space.word_vectors)
+    index = space.word_vectors.keyed_vectors.key_to_index
+    assert all(word_pos.mask("verb")[index[w]] for w in verbs)
+    assert all(word_pos.mask("noun")[index[w]] for w in nouns)
+    clip = space.clip_embeddings[0]
+    rows = space.word_vectors.keyed_vectors.vectors
+    cosines = [
+        float(rows[index[w]] @ clip / np.linalg.norm(rows[index[w]]) / np.linalg.norm(clip)) for w in verbs
+    ]
+    assert cosines == sorted(cosines, reverse=True)
+    # Another clip gets its own lists.
+    before = player.verbs.text()
+    other = next(
+        c
+        for c in range(1, 24)
+        if models.workspace.clips()[c].class_id != models.workspace.clips()[0].class_id
+    )
+    models.current_clip.set(other, "library")
+    qtbot.waitUntil(
+        lambda: player.verbs.text().startswith("Nearest verbs:") and player.verbs.text() != before,
+        timeout=20000,
+    )
+
+
+def test_without_wordnet_the_player_says_so_in_place_of_verbs_and_nouns(
+    make_player, models, qtbot, tiny_workspace, tmp_path, monkeypatch
+):
+    empty = tmp_path / "no-wordnet"
+    empty.mkdir()
+    monkeypatch.setattr(pos_module, "default_cache_dir", lambda: tmp_path / "pos-cache")
+    monkeypatch.setattr(
+        pos_module,
+        "_load_wordnet",
+        lambda: WordNet.load([empty], default_paths=False, cache_dir=tmp_path / "wn-cache"),
+    )
+    player = make_player(tiny_workspace)
+    models.current_clip.set(0, "library")
+    qtbot.waitUntil(lambda: "unavailable" in player.verbs.text(), timeout=20000)
+    assert "need WordNet" in player.verbs.text() and "apt-get install wordnet-base" in player.verbs.text()
+    assert not player.nouns.isVisible()
+    qtbot.waitUntil(lambda: player.words.text().startswith("Nearest words:"), timeout=20000)
 
 
 def test_says_so_when_there_are_no_embeddings(make_player, models, qtbot, workspace_without_embeddings):

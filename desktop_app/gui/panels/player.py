@@ -3,19 +3,24 @@
 Frames are decoded by OpenCV on a :class:`FrameDecoder` thread and drawn by Qt (QtMultimedia
 needs a sound server and is not frame-accurate, see SPEC "Facts about this machine"). The
 nearest words of the clip's embedding come from a task, because the word vectors take about a
-second to load the first time.
+second to load the first time. Below them stand the nearest **verbs** and nearest **nouns**
+(:func:`~desktop_app.analysis.retrieval.nearest_words_by_pos`; a clip's nearest words are often
+about another sense of a word): the run's vocabulary is tagged with WordNet once, in a task of
+its own (:mod:`desktop_app.words.pos`); without WordNet the panel says so in their place.
 
 Keys (while the panel has focus): Space plays/pauses, Left/Right step one frame.
 """
 
 from __future__ import annotations
 
+import html
 import queue
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QRect, QSize, Qt, QThread, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPaintEvent, QShortcut
 from PySide6.QtWidgets import (
@@ -30,13 +35,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.analysis.retrieval import WordsByPos
 from desktop_app.errors import ActionLensError
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.tasks import TaskProgress
 from desktop_app.workspace import Workspace
 
+if TYPE_CHECKING:
+    from desktop_app.words.pos import WordPos
+
 PANEL_ID = "player"
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
+#: Length of each nearest-word list (all words, verbs, nouns).
 NEAREST_WORDS = 5
 
 
@@ -290,6 +300,32 @@ def nearest_words_of_clip(
     return words
 
 
+def prepare_word_pos(space: Any, progress: TaskProgress) -> WordPos | str:
+    """The run's vocabulary tagged as verbs and nouns (:mod:`desktop_app.words.pos`), or why not.
+
+    Read from the user cache, or computed from WordNet once per vocabulary (seconds).
+    """
+    from desktop_app.words.pos import word_pos_or_reason
+
+    progress.set_progress(0.0, "Loading word vectors")
+    return word_pos_or_reason(space.word_vectors, progress)
+
+
+def nearest_pos_words_of_clip(
+    space: Any, clip_id: int, k: int, word_pos: WordPos, progress: TaskProgress
+) -> WordsByPos | None:
+    """The ``k`` verbs and ``k`` nouns nearest a clip's embedding (``None``: no embedding)."""
+    from desktop_app.analysis.retrieval import nearest_words_by_pos
+
+    if not 0 <= clip_id < space.clip_embeddings.shape[0]:
+        return None
+    vector = np.asarray(space.clip_embeddings[clip_id], dtype=np.float32)
+    if not np.all(np.isfinite(vector)):
+        return None
+    progress.check_cancelled()
+    return nearest_words_by_pos(space.word_vectors, vector, k, word_pos=word_pos)
+
+
 class PlayerPanel(QWidget):
     """Plays :attr:`AppModels.current_clip` with transport controls and the clip's nearest words."""
 
@@ -310,6 +346,22 @@ class PlayerPanel(QWidget):
         self.words.setToolTip(
             "The words whose vectors are nearest (cosine) to this clip's embedding in the active run"
         )
+        self.verbs = QLabel()
+        self.verbs.setWordWrap(True)
+        self.verbs.setToolTip(
+            "The nearest verbs: a word is a verb when at least a third of its WordNet senses, "
+            "weighted by how often each is used, are verb senses"
+        )
+        self.nouns = QLabel()
+        self.nouns.setWordWrap(True)
+        self.nouns.setToolTip(
+            "The nearest nouns: a word is a noun when at least a third of its WordNet senses, "
+            "weighted by how often each is used, are noun senses"
+        )
+        # The vocabulary's verb/noun tagging for one space; a string says why there is none.
+        self._word_pos: WordPos | str | None = None
+        self._pos_space: Any = None
+        self._pos_token = 0
         self.video = VideoView()
         self.video.setToolTip("Space: play/pause · Left/Right: previous/next frame")
 
@@ -359,6 +411,8 @@ class PlayerPanel(QWidget):
         layout.addWidget(self.video, 1)
         layout.addLayout(controls)
         layout.addWidget(self.words)
+        layout.addWidget(self.verbs)
+        layout.addWidget(self.nouns)
 
         for key, slot in (
             (Qt.Key.Key_Space, self.toggle_play),
@@ -429,6 +483,7 @@ class PlayerPanel(QWidget):
                 if wm.workspace
                 else "Open a workspace to play its clips."
             )
+            self._set_pos_text("", "")
             self.words.setText("")
             return
         clip = clips[clip_id]
@@ -448,18 +503,22 @@ class PlayerPanel(QWidget):
         clip_id = self.models.current_clip.clip_id
         if clip_id is None:
             self.words.setText("")
+            self._set_pos_text("", "")
             return
         try:
             space = self.models.workspace.space()
         except ActionLensError as exc:
             self.words.setText(f"Nearest words unavailable: {exc}")
+            self._set_pos_text("", "")
             return
         if space is None:
             self.words.setText(
                 "<i>No embeddings in this workspace yet: nearest words appear after "
                 "<code>actionlens train</code> and <code>actionlens embed</code>.</i>"
             )
+            self._set_pos_text("", "")
             return
+        self._update_pos_words(space, clip_id)
         self.words.setText("<i>Finding the nearest words…</i>")
         task = self.models.tasks.start(
             f"{PANEL_ID}.words",
@@ -486,6 +545,82 @@ class PlayerPanel(QWidget):
     def _show_words_error(self, token: int, exc: BaseException) -> None:
         if token == self._token:
             self.words.setText(f"Nearest words unavailable: {exc}")
+
+    # ------------------------------------------------------------ verbs and nouns
+    def _update_pos_words(self, space: Any, clip_id: int) -> None:
+        if self._pos_space is not space:
+            self._prepare_word_pos(space)
+        word_pos = self._word_pos
+        if isinstance(word_pos, str):
+            self._set_pos_text(f"Nearest verbs and nouns unavailable: {html.escape(word_pos)}", None)
+            return
+        if word_pos is None:  # being prepared: _on_word_pos comes back here
+            self._set_pos_text("<i>Tagging verbs and nouns with WordNet…</i>", None)
+            return
+        self._set_pos_text("<i>Finding the nearest verbs and nouns…</i>", None)
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.pos",
+            "Nearest verbs and nouns",
+            nearest_pos_words_of_clip,
+            space,
+            clip_id,
+            NEAREST_WORDS,
+            word_pos,
+            quiet=True,
+        )
+        token = self._token
+        task.finished.connect(lambda found: self._show_pos_words(token, found))
+        task.failed.connect(
+            lambda exc: self._show_pos_words(
+                token, WordsByPos(unavailable=f"the nearest verbs and nouns could not be found: {exc}")
+            )
+        )
+
+    def _prepare_word_pos(self, space: Any) -> None:
+        self._pos_space, self._word_pos = space, None
+        self._pos_token += 1
+        token = self._pos_token
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.pos-weights", "Tagging verbs and nouns with WordNet", prepare_word_pos, space
+        )
+        task.finished.connect(lambda found: self._on_word_pos(token, found))
+        task.failed.connect(
+            lambda exc: self._on_word_pos(token, f"verbs and nouns could not be tagged: {exc}")
+        )
+        task.cancelled.connect(lambda: self._on_word_pos(token, None))
+
+    def _on_word_pos(self, token: int, found: WordPos | str | None) -> None:
+        if token != self._pos_token or not shiboken6.isValid(self.verbs):
+            return  # replaced by a newer start, or the panel is gone
+        if found is None:  # cancelled: the next clip prepares again
+            self._pos_space = None
+            self._set_pos_text("<i>Tagging verbs and nouns was cancelled.</i>", None)
+            return
+        self._word_pos = found
+        clip_id = self.models.current_clip.clip_id
+        if clip_id is not None and self._pos_space is not None:
+            self._update_pos_words(self._pos_space, clip_id)
+
+    def _show_pos_words(self, token: int, found: WordsByPos | None) -> None:
+        if token != self._token:
+            return
+        if found is None:
+            self._set_pos_text("", "")
+        elif found.unavailable is not None:
+            self._set_pos_text(f"Nearest verbs and nouns unavailable: {html.escape(found.unavailable)}", None)
+        else:
+            self._set_pos_text(
+                "Nearest verbs: "
+                + " · ".join(f"<b>{html.escape(h.word)}</b> {h.score:.2f}" for h in found.verbs),
+                "Nearest nouns: "
+                + " · ".join(f"<b>{html.escape(h.word)}</b> {h.score:.2f}" for h in found.nouns),
+            )
+
+    def _set_pos_text(self, verbs: str, nouns: str | None) -> None:
+        """Show the verb and noun lines; ``nouns=None`` hides the second (one message for both)."""
+        self.verbs.setText(verbs)
+        self.nouns.setText(nouns or "")
+        self.nouns.setVisible(nouns is not None)
 
     # ------------------------------------------------------------ decoder signals
     def _on_opened(self, token: int, count: int, fps: float) -> None:
