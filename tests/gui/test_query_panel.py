@@ -191,7 +191,9 @@ def _type_with_completions(qtbot, panel: QueryPanel, text: str) -> None:
     qtbot.waitUntil(lambda: panel.vocabulary.rowCount() > 10_000, timeout=WAIT_MS)
     panel.search.setFocus()
     QTest.keyClicks(panel.search, text)
-    qtbot.waitUntil(lambda: panel.completer.popup().isVisible(), timeout=5000)
+    popup = panel.completer.popup()
+    assert popup is not None
+    qtbot.waitUntil(popup.isVisible, timeout=5000)
 
 
 def test_enter_on_the_open_completion_list_searches_the_highlighted_completion(query_panel, models, qtbot):
