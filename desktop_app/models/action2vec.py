@@ -224,9 +224,9 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "lstm2_size": 96,
             "attention_size": 64,
         },
-        # input_scale: the run-level input option every small preset shares (provisional until
-        # `actionlens tune` re-derives the presets on development folds).
-        "train": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30, "input_scale": 3.0},
+        # input_scale, lr and hard_negatives: chosen by `actionlens tune` on development folds (docs/models.md, "Tuning the small presets")
+        # (action2vec and action2vec-literal chose the same setting).
+        "train": {"optimizer": "adam", "lr": 1e-3, "lr_halve_every": 15, "epochs": 30, "input_scale": 3.0},
     },
 }
 

@@ -149,10 +149,11 @@ class PooledRidge(JointEmbeddingModel):
 
 _LSTM_TRAIN = {
     "paper": {"optimizer": "adam", "lr": 1e-3, "lr_halve_every": 0, "epochs": 60},
-    # input_scale: the run-level input option every small preset shares (provisional until
-    # `actionlens tune` re-derives the presets on development folds).
-    "small": {"optimizer": "adam", "lr": 2e-3, "lr_halve_every": 15, "epochs": 30, "input_scale": 3.0},
+    "small": {"optimizer": "adam", "lr_halve_every": 15, "epochs": 30},
 }
+# input_scale, lr and hard_negatives of each small preset: chosen by `actionlens tune` on development folds (docs/models.md, "Tuning the small presets").
+_LSTM_SMALL = {"lr": 3e-3, "input_scale": 1.0}
+_STACKED_SMALL = {"lr": 1e-3, "input_scale": 3.0}
 
 register_model(
     ModelSpec(
@@ -164,8 +165,8 @@ register_model(
         presets={
             "paper": {"model": {"hidden_sizes": (1024,)}, "train": _LSTM_TRAIN["paper"]},
             "small": {
-                "model": {"hidden_sizes": (128,), "max_len": 48, "hard_negatives": False},
-                "train": _LSTM_TRAIN["small"],
+                "model": {"hidden_sizes": (128,), "max_len": 48, "hard_negatives": True},
+                "train": {**_LSTM_TRAIN["small"], **_LSTM_SMALL},
             },
         },
     )
@@ -181,7 +182,7 @@ register_model(
             "paper": {"model": {"hidden_sizes": (1024, 512)}, "train": _LSTM_TRAIN["paper"]},
             "small": {
                 "model": {"hidden_sizes": (128, 96), "max_len": 48, "hard_negatives": False},
-                "train": _LSTM_TRAIN["small"],
+                "train": {**_LSTM_TRAIN["small"], **_STACKED_SMALL},
             },
         },
     )
@@ -195,6 +196,7 @@ register_model(
         builder=PooledRidge,
         presets={
             "paper": {"model": {}, "train": {"epochs": 1}},
+            # input_scale, pca_dims and the penalty grid: chosen by `actionlens tune` on development folds (docs/models.md, "Tuning the small presets").
             "small": {"model": {"max_len": 64}, "train": {"epochs": 1, "input_scale": 3.0}},
         },
         fit="closed-form",

@@ -129,16 +129,15 @@ register_model(
                     "mlp_hidden": 256,
                     "max_len": 64,
                     "normalize_embedding": True,
-                    "softmax_weight_zsl": 0.1,
+                    "softmax_weight_zsl": 1.0,
                 },
-                # input_scale: the same run-level input option every small preset has (provisional
-                # until `actionlens tune` re-derives the presets on development folds).
+                # input_scale, lr and softmax_weight_zsl: chosen by `actionlens tune` on development folds (docs/models.md, "Tuning the small presets").
                 "train": {
                     "optimizer": "adam",
-                    "lr": 2e-3,
+                    "lr": 1e-3,
                     "lr_halve_every": 15,
                     "epochs": 30,
-                    "input_scale": 3.0,
+                    "input_scale": 1.0,
                 },
             },
         },

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from desktop_app.models.registry import get_model_spec
 from desktop_app.training.data import InMemorySequenceSource
 from desktop_app.training.experiment import default_run_id, train_in_workspace
 from desktop_app.training.inputs import InputTransform, TransformedSource
@@ -85,7 +86,8 @@ def test_the_transform_is_fitted_on_the_training_clips_and_described(workspace):
     inputs = meta["inputs"]
     assert inputs["fitted_on"]["clips"] == meta["split"]["train_clips"]
     assert set(inputs["fitted_on"]["class_ids"]) == set(meta["zsl"]["seen_class_ids"])
-    assert inputs["input_scale"] == 3.0 and inputs["pca_dims"] == 500  # the small preset's options
+    small = get_model_spec("lstm").preset_part("small", "train")
+    assert inputs["input_scale"] == small["input_scale"] and inputs["pca_dims"] == 500  # the preset's
     # its mean is of the training clips only: validation clips (seen classes too) are left out
     stream = inputs["streams"]["appearance"]
     mean = np.load(run.run_dir / stream["mean"], allow_pickle=False)
