@@ -70,6 +70,23 @@ def recognition_table(
     }
 
 
+def run_matches_preset(meta: dict[str, Any], model: str, preset: str) -> bool:
+    """Whether a finished run was trained as ``preset`` of ``model`` now says, through the
+    protocol: with a per-run input transform (runs from before it read the store's PCA, fitted on
+    clips of classes that zero-shot folds hold out), the preset's model config, and the preset's
+    training options. A table never reports a run that fails this; ``train_missing`` retrains it.
+    """
+    from desktop_app.models.registry import config_to_json, get_model_spec
+
+    if not meta.get("inputs"):
+        return False
+    spec = get_model_spec(model)
+    if (meta.get("model") or {}).get("config") != config_to_json(spec.config(preset)):
+        return False
+    training = meta.get("training") or {}
+    return all(training.get(k) == v for k, v in spec.preset_part(preset, "train").items() if k != "epochs")
+
+
 def evaluate_table(
     ws: Any,
     *,
@@ -129,8 +146,10 @@ def evaluate_table(
         )
         run_id = default_run_id(model, preset, zsl_split, fold, split, seed, "test")
         run_dir = ws.runs_dir / run_id
-        complete = (run_dir / META).is_file() and read_meta(run_dir).get("status") == "complete"
-        if not complete:
+        meta = read_meta(run_dir) if (run_dir / META).is_file() else {}
+        complete = meta.get("status") == "complete"
+        stale = complete and not run_matches_preset(meta, model, preset)
+        if not complete or stale:
             if not train_missing:
                 continue
             if vectors is None:
@@ -147,7 +166,8 @@ def evaluate_table(
                 seed=seed,
                 epochs=epochs,
                 split=split,
-                resume=True,
+                resume=not stale,
+                overwrite=stale,
                 source=source,
                 vectors=vectors,
                 progress=step,

@@ -106,3 +106,20 @@ def test_tuning_uses_development_folds_only_and_resumes(compositional):
         again["models"]["lstm"]["settings"][0]["dev_accuracy"]
         == result["models"]["lstm"]["settings"][0]["dev_accuracy"]
     )
+
+
+def test_a_run_from_before_the_protocol_or_another_preset_is_not_reported():
+    from desktop_app.evaluation.report import run_matches_preset
+    from desktop_app.models.registry import config_to_json, get_model_spec
+
+    spec = get_model_spec("lstm")
+    meta = {
+        "inputs": {"version": 1},
+        "model": {"config": config_to_json(spec.config("small"))},
+        "training": {**spec.preset_part("small", "train"), "epochs": 1},
+    }
+    assert run_matches_preset(meta, "lstm", "small")
+    assert not run_matches_preset({**meta, "inputs": None}, "lstm", "small")  # store-PCA era
+    assert not run_matches_preset({**meta, "training": {**meta["training"], "lr": 0.5}}, "lstm", "small")
+    other = config_to_json(spec.config("small", hard_negatives=not spec.config("small").hard_negatives))
+    assert not run_matches_preset({**meta, "model": {"config": other}}, "lstm", "small")
