@@ -9,11 +9,16 @@ frame, computed in a box that follows the clip's *dominant object*
 
 * appearance (161): HOG of the box (4 × 4 cells × 9 bins) and colour-free silhouette measures
   (Hu moments, fill, holes, elongation, Fourier magnitudes of the outline);
-* motion (163): HOF of the box's camera-compensated flow, HOF + MBHx + MBHy of that flow minus
+* motion (190): HOF of the box's camera-compensated flow, HOF + MBHx + MBHy of that flow minus
   the object's own mean motion (rotation, deformation), on 2 × 2 cells; and kinematics: the
   box's displacement relative to the camera over a window of steps (the trajectory shape),
   position relative to the clip's mean position (never in the frame), scale change, curl / divergence of its flow and the shift of its orientation
-  histogram (rotation).
+  histogram (rotation);
+* motion, object dynamics (27, descriptor version 5, :func:`_object_dynamics`): the object's
+  own silhouette part inside the box, followed over the clip; velocity and acceleration of its
+  path relative to the camera at two time scales, speed, turn and reversal, rates of its log
+  area, aspect, axes and brightness contrast, and its in-plane rotation from a polar
+  cross-correlation of tight boxes — only changes over time, never a level.
 
 An earlier version described the whole frame on a 4 × 4 grid; small actors anywhere in the frame
 are invisible to such a grid, and on the demo dataset adding it back lowered the linear-probe
@@ -33,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Bumped whenever a change here changes the numbers an extraction produces (recorded in the store).
-DESCRIPTOR_VERSION = 4
+DESCRIPTOR_VERSION = 5
 
 HOG_BINS = 9
 HOF_BINS = 8
@@ -61,7 +66,25 @@ ROTATION_SHIFTS = (-2, -1, 0, 1, 2)
 #: Trajectory window, position relative to the clip mean, scale change and size, curl / divergence / own motion, rotation
 #: shifts, change of elongation and fill.
 KINEMATICS_DIM = 2 * len(TRAJECTORY_OFFSETS) + 2 + 2 + 4 + len(ROTATION_SHIFTS) + 2
-OBJECT_MOTION_DIM = 2 * CROP_FLOW_GRID**2 * (HOF_BINS + 1) + 2 * CROP_FLOW_GRID**2 * MBH_BINS + KINEMATICS_DIM
+#: Angle and radius samples of the box's polar resampling (rotation between consecutive boxes).
+POLAR_ANGLES = 64
+POLAR_RADII = 16
+#: Innermost polar radii left out of the rotation estimate (the centre barely moves when turning).
+POLAR_SKIP = 2
+#: Half-widths, in steps, of the local polynomial fits that give the derivatives (two time scales).
+DERIVATIVE_HALF_WIDTHS = (1, 3)
+#: Jump scale (fraction of the frame diagonal) of the choice of the object's part inside its box
+#: (the tracker's own value).
+PART_REACH = 0.3
+#: Below this speed (frame heights per step) the direction of motion is noise.
+STILL_SPEED = 0.003
+#: Velocity (1 and 3 steps) and acceleration (1 and 3 steps) of the path, speeds (2), turn and
+#: reversal, speed in box sides; log area rate (2) and its acceleration, log aspect rate (2),
+#: log minor and major axis rates, brightness-contrast rate (2); rotation (5).
+DYNAMICS_DIM = 8 + 2 + 2 + 1 + 3 + 2 + 2 + 2 + 5
+OBJECT_MOTION_DIM = (
+    2 * CROP_FLOW_GRID**2 * (HOF_BINS + 1) + 2 * CROP_FLOW_GRID**2 * MBH_BINS + KINEMATICS_DIM + DYNAMICS_DIM
+)
 MOTION_DIM = OBJECT_MOTION_DIM
 
 
@@ -433,8 +456,8 @@ _ROLL = (np.arange(HOG_BINS)[:, None] - np.asarray(ROTATION_SHIFTS)[None, :]) % 
 
 def _box_appearance(
     frames_bgr: list[np.ndarray], transforms: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """HOG ``(T, 144)``, whole-box orientation histograms ``(T, 9)``, silhouettes ``(T, CROP²)`` and shapes."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """HOG ``(T, 144)``, whole-box orientation histograms ``(T, 9)``, silhouettes ``(T, CROP²)``, shapes, gray boxes."""
     import cv2
 
     n = len(frames_bgr)
@@ -451,7 +474,7 @@ def _box_appearance(
     dx, dy = _gradients(grays)
     magnitude, angle = cv2.cartToPolar(dx.reshape(-1, CROP), dy.reshape(-1, CROP), angleInDegrees=True)
     hog = _vote(_angle_bins(angle, HOG_BINS, 180.0), magnitude, CROP_HOG_GRID, HOG_BINS, n)
-    return _root_normalise(hog).reshape(n, -1), hog.sum(axis=1), masks, shapes
+    return _root_normalise(hog).reshape(n, -1), hog.sum(axis=1), masks, shapes, grays
 
 
 def _box_motion(box_flows: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -493,10 +516,218 @@ def _box_motion(box_flows: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, n
     return blocks, local
 
 
+# ------------------------------------------------------------------------- object dynamics
+
+
+def _derivatives(signal: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and second time derivatives of ``(T, k)`` signals from a local quadratic fit.
+
+    Savitzky–Golay: over steps ``t − half … t + half`` the least-squares quadratic
+    ``c0 + c1 i + c2 i²`` has ``c1 = Σ i y_i / Σ i²`` and ``c2 = Σ q_i y_i / Σ q_i²``
+    (``q_i = i² − mean(i²)``); the derivatives are ``c1`` and ``2 c2`` per step. The ends are
+    padded by odd reflection (a straight-line continuation), so a steady motion keeps its
+    velocity up to the last step.
+    """
+    n = signal.shape[0]
+    if n < 2:
+        return np.zeros_like(signal), np.zeros_like(signal)
+    i = np.arange(-half, half + 1, dtype=np.float64)
+    q = i**2 - np.mean(i**2)
+    first, second = i / np.sum(i**2), 2.0 * q / np.sum(q**2)
+    padded = np.pad(signal.astype(np.float64), ((half, half), (0, 0)), mode="reflect", reflect_type="odd")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)  # (T, k, 2h+1)
+    return windows @ first, windows @ second
+
+
+def _polar(boxes: np.ndarray) -> np.ndarray:
+    """Polar resampling ``(N, POLAR_ANGLES, POLAR_RADII)`` of ``(N, CROP, CROP)`` boxes about their centre.
+
+    Row ``a`` is the angle ``2π a / POLAR_ANGLES``, clockwise on screen (image y points down).
+    """
+    import cv2
+
+    out = np.empty((len(boxes), POLAR_ANGLES, POLAR_RADII), np.float32)
+    centre = (CROP / 2.0, CROP / 2.0)
+    for k, box in enumerate(boxes):
+        out[k] = cv2.warpPolar(
+            box, (POLAR_RADII, POLAR_ANGLES), centre, CROP / 2.0, cv2.INTER_LINEAR + cv2.WARP_POLAR_LINEAR
+        )
+    return out
+
+
+def _rotation_rate(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """In-plane rotation (radians, clockwise positive) from each box to the next, and its confidence.
+
+    The angular cross-correlation of the polar boxes (each radius minus its mean over angles,
+    so that only what changes with angle counts), summed over radii, in one FFT:
+    ``c(k) = Σ_r Σ_φ a(r, φ) b(r, φ + k)`` normalised by ``‖a‖ ‖b‖``. Its peak, refined by a
+    parabola through the three samples around it, is the turn; the peak value (−1 … 1) says how
+    well one rotation explains the change (a disc or a blur gives a low, flat correlation).
+    """
+    a = before[:, :, POLAR_SKIP:].astype(np.float64)
+    b = after[:, :, POLAR_SKIP:].astype(np.float64)
+    a -= a.mean(axis=1, keepdims=True)
+    b -= b.mean(axis=1, keepdims=True)
+    spectrum = (np.conj(np.fft.rfft(a, axis=1)) * np.fft.rfft(b, axis=1)).sum(axis=2)
+    corr = np.fft.irfft(spectrum, n=POLAR_ANGLES, axis=1)
+    corr /= np.maximum(np.sqrt((a**2).sum(axis=(1, 2)) * (b**2).sum(axis=(1, 2))), 1e-9)[:, None]
+    rows = np.arange(len(corr))
+    peak = np.argmax(corr, axis=1)
+    left, centre, right = (corr[rows, (peak + d) % POLAR_ANGLES] for d in (-1, 0, 1))
+    curvature = left - 2 * centre + right
+    offset = np.where(
+        curvature < -1e-9, 0.5 * (left - right) / np.where(curvature < -1e-9, curvature, -1.0), 0.0
+    )
+    shift = (peak + offset + POLAR_ANGLES / 2) % POLAR_ANGLES - POLAR_ANGLES / 2
+    return shift * (2 * np.pi / POLAR_ANGLES), centre
+
+
+def _object_parts(
+    masks: np.ndarray, grays: np.ndarray, track: ObjectTrack, reach: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The object itself inside each box: centre (frame px), area, major / minor axis std, contrast.
+
+    The tracker's box is the salient *region*, often a few times the object and holding
+    distractors too, and its centre jumps with them. Inside every box the silhouette's connected
+    parts are candidates; :func:`_best_path` (the tracker's own whole-clip choice) picks one per
+    box, weighting its area against jumps. Its second moments give the axes, its mean luma minus
+    the box border's (/ 255) the contrast (a flipped object shows its shaded back). A box without
+    parts keeps the previous choice (the whole box at the start).
+    """
+    import cv2
+
+    n = len(masks)
+    scale = track.sides / CROP
+    centres, areas, labelled = [], [], []
+    for t in range(n):
+        _, labels, stats, centroids = cv2.connectedComponentsWithStats(
+            masks[t].reshape(CROP, CROP).astype(np.uint8), connectivity=8
+        )
+        area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+        keep = np.argsort(-area, kind="stable")[:TRACK_CANDIDATES]
+        keep = keep[area[keep] >= 3]
+        centres.append(track.centres[t] + (centroids[1:][keep] - CROP / 2) * scale[t])
+        areas.append(area[keep] * scale[t] ** 2)
+        labelled.append((labels, keep + 1))
+    choice = _best_path(centres, areas, track.camera, reach)
+    ys, xs = np.divmod(np.arange(CROP * CROP, dtype=np.float64), CROP)
+    centre_out = np.zeros((n, 2))
+    stats_out = np.zeros((n, 4))
+    border = np.concatenate([grays[:, 0], grays[:, -1], grays[:, :, 0], grays[:, :, -1]], axis=1).mean(axis=1)
+    previous: tuple[np.ndarray, np.ndarray] | None = None
+    for t in range(n):
+        if choice[t] >= 0:
+            labels, ids = labelled[t]
+            inside = labels.ravel() == ids[choice[t]]
+        elif previous is not None:
+            centre_out[t], stats_out[t] = previous
+            continue
+        else:
+            inside = np.ones(CROP * CROP, bool)
+        w = float(inside.sum())
+        cx, cy = xs[inside].mean(), ys[inside].mean()
+        mu20 = float(((xs[inside] - cx) ** 2).mean())
+        mu02 = float(((ys[inside] - cy) ** 2).mean())
+        mu11 = float(((xs[inside] - cx) * (ys[inside] - cy)).mean())
+        spread = np.sqrt(max((mu20 - mu02) ** 2 + 4 * mu11**2, 0.0))
+        major = np.sqrt(max((mu20 + mu02 + spread) / 2, 0.25)) * scale[t]
+        minor = np.sqrt(max((mu20 + mu02 - spread) / 2, 0.25)) * scale[t]
+        contrast = (float(grays[t].ravel()[inside].mean()) - float(border[t])) / 255.0
+        centre_out[t] = track.centres[t] + (np.array([cx, cy]) - CROP / 2) * scale[t]
+        stats_out[t] = (w * scale[t] ** 2, major, minor, contrast)
+        previous = (centre_out[t], stats_out[t])
+    return centre_out, stats_out[:, 0], stats_out[:, 1], stats_out[:, 2], stats_out[:, 3]
+
+
+def _object_dynamics(
+    frames_bgr: list[np.ndarray],
+    track: ObjectTrack,
+    transforms: list[np.ndarray],
+    masks: np.ndarray,
+    grays: np.ndarray,
+) -> np.ndarray:
+    """How the tracked object moves, turns, scales and changes shape over time: ``(T, DYNAMICS_DIM)``.
+
+    Every entry is a *change* over time (never a level), so no single frame's pose can show
+    through. Signals, per step:
+
+    * the object's path, the silhouette centroid in frame pixels minus the camera's accumulated
+      motion, in frame heights ``H``; its velocity and acceleration from local quadratic fits
+      over 3 and 7 steps (:func:`_derivatives`), ``tanh(20 v)``, ``tanh(40 a)``; the speeds; the
+      turn ``sin`` and reversal ``cos`` of the angle between the step before and the step after
+      (zero below :data:`STILL_SPEED`); the speed in box sides per step;
+    * the silhouette's log area in frame pixels (grow / shrink), its log aspect ratio and log
+      axes (flip narrows an object along its own axis), ``tanh(10 ·)`` of their rates, and the
+      rate of its brightness contrast (a flip shows the shaded back);
+    * the in-plane rotation to the next box (:func:`_rotation_rate`; the next frame is cropped
+      with this box's side about the next centre, so scale and position do not count as turn):
+      the turn, its size, its confidence, the turn averaged over 3 steps, and that average
+      signed by the direction of horizontal travel (rolling turns with its travel).
+    """
+    n = len(frames_bgr)
+    h = float(frames_bgr[0].shape[0])
+    out = np.zeros((n, DYNAMICS_DIM), np.float32)
+    if n < 2:
+        return out
+    h_, w_ = frames_bgr[0].shape[:2]
+    centres, area, major, minor, contrast = _object_parts(
+        masks, grays, track, PART_REACH * float(np.hypot(h_, w_))
+    )
+    camera = np.concatenate([np.zeros((1, 2)), np.cumsum(track.camera[:-1], axis=0)])
+    path = (centres - camera) / h
+    velocity1, acceleration1 = _derivatives(path, DERIVATIVE_HALF_WIDTHS[0])
+    velocity3, acceleration3 = _derivatives(path, DERIVATIVE_HALF_WIDTHS[1])
+    speed1, speed3 = np.hypot(*velocity1.T), np.hypot(*velocity3.T)
+    step = np.diff(path, axis=0)
+    before, after = step[np.maximum(np.arange(n) - 1, 0)], step[np.minimum(np.arange(n), n - 2)]
+    lengths = np.hypot(*before.T) * np.hypot(*after.T)
+    moving = lengths > STILL_SPEED**2
+    safe = np.where(moving, lengths, 1.0)
+    turn = np.where(moving, (before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]) / safe, 0.0)
+    reversal = np.where(moving, (before * after).sum(axis=1) / safe, 0.0)
+    radius = np.sqrt(area / np.pi)
+    body_speed = speed3 * h / np.maximum(radius, 1.0)
+    shape = np.stack(
+        [np.log(area / h**2), np.log(major / minor), np.log(minor / h), np.log(major / h), contrast], axis=1
+    )
+    shape1, _ = _derivatives(shape, DERIVATIVE_HALF_WIDTHS[0])
+    shape3, shape_acceleration3 = _derivatives(shape, DERIVATIVE_HALF_WIDTHS[1])
+    # rotation: box t against frame t + 1 cropped with box t's side about centre t + 1
+    import cv2
+
+    tight = np.empty((2, n - 1, CROP, CROP), np.float32)
+    luma = np.array([0.114, 0.587, 0.299], np.float32)
+    for t in range(n - 1):
+        side = float(np.clip(2.6 * radius[t], 8.0, h))
+        for k, frame in enumerate((frames_bgr[t], frames_bgr[t + 1])):
+            transform = _box_transform(centres[t + k], side)
+            tight[k, t] = _crop(frame, transform, cv2.mean(frame)[:3]).astype(np.float32) @ luma
+    rotation, confidence = _rotation_rate(_polar(tight[0]), _polar(tight[1]))
+    rotation = np.append(rotation, rotation[-1])
+    confidence = np.append(confidence, confidence[-1])
+    smoothed = np.convolve(np.pad(rotation, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    columns = [
+        np.tanh(20 * velocity1),
+        np.tanh(20 * velocity3),
+        np.tanh(40 * acceleration1),
+        np.tanh(40 * acceleration3),
+        np.tanh(20 * np.stack([speed1, speed3], axis=1)),
+        np.stack([turn, reversal, np.tanh(body_speed)], axis=1),
+        np.tanh(10 * np.stack([shape1[:, 0], shape3[:, 0], shape_acceleration3[:, 0] * 10], axis=1)),
+        np.tanh(10 * np.stack([shape1[:, 1], shape3[:, 1]], axis=1)),
+        np.tanh(10 * shape1[:, 2:4]),
+        np.tanh(10 * np.stack([shape1[:, 4], shape3[:, 4]], axis=1)),
+        np.stack(
+            [rotation, np.abs(rotation), confidence, smoothed, smoothed * np.sign(velocity3[:, 0])], axis=1
+        ),
+    ]
+    return np.concatenate(columns, axis=1).astype(np.float32)
+
+
 def describe_clip(
     frames_bgr: list[np.ndarray], flows: list[np.ndarray], appearance: bool = True
 ) -> dict[str, np.ndarray]:
-    """Appearance and motion sequences of one clip: ``{"appearance": (T, 161), "motion": (T, 163)}``.
+    """Appearance and motion sequences of one clip: ``{"appearance": (T, 161), "motion": (T, 190)}``.
 
     Step ``t`` of motion describes the flow ``t → t+1``; the last step repeats the one before it
     so that both streams have ``T`` rows (a one-frame clip gets the descriptor of zero flow).
@@ -515,7 +746,7 @@ def describe_clip(
     flows_used = flows if flows else [np.zeros((h, w, 2), np.float32)]
     track = track_dominant_object(frames_bgr, flows)
     transforms = [_box_transform(track.centres[t], float(track.sides[t])) for t in range(n)]
-    hog, orientations, masks, shapes = _box_appearance(frames_bgr, transforms)
+    hog, orientations, masks, shapes, grays = _box_appearance(frames_bgr, transforms)
     steps = np.minimum(np.arange(n), len(flows_used) - 1)
     nxt = np.minimum(np.arange(n) + 1, n - 1)
     # the box's flow with the camera's motion removed, in box pixels per step (scale-normalised)
@@ -554,7 +785,8 @@ def describe_clip(
         ],
         axis=1,
     )
-    motion = np.concatenate([flow_blocks, kinematics], axis=1).astype(np.float32)
+    dynamics = _object_dynamics(frames_bgr, track, transforms, masks, grays)
+    motion = np.concatenate([flow_blocks, kinematics, dynamics], axis=1).astype(np.float32)
     if n > 1 and flows:
         motion[-1] = motion[-2]
     out = {"motion": motion}

@@ -10,6 +10,7 @@ import numpy as np
 from desktop_app.features.flow import OpticalFlow, flow_magnitude
 from desktop_app.features.handcrafted import (
     APPEARANCE_DIM,
+    DYNAMICS_DIM,
     KINEMATICS_DIM,
     MOTION_DIM,
     SHAPE_DIM,
@@ -109,7 +110,7 @@ def test_motion_does_not_say_where_in_the_frame_the_object_is() -> None:
     # it stays the same; the frame position it replaced (version 3) differed by 0.33 in y
     high = _clip("disc", [(30 + 6 * i, 25) for i in range(7)])
     low = _clip("disc", [(30 + 6 * i, 55) for i in range(7)])
-    first = MOTION_DIM - KINEMATICS_DIM + 2 * len(TRAJECTORY_OFFSETS)
+    first = MOTION_DIM - DYNAMICS_DIM - KINEMATICS_DIM + 2 * len(TRAJECTORY_OFFSETS)
     position = slice(first, first + 2)
     p_high = describe_clip(high, _flows(high))["motion"][:, position]
     p_low = describe_clip(low, _flows(low))["motion"][:, position]
@@ -122,3 +123,50 @@ def test_a_box_over_the_frame_edge_is_padded_with_a_constant() -> None:
     crop = _crop(frames[0], _box_transform(np.array([4.0, 45.0], np.float32), 24.0), cv2.mean(frames[0])[:3])
     outside = crop[:, :2].reshape(-1, 3).astype(np.float32)
     assert np.allclose(outside, np.array(cv2.mean(frames[0])[:3], np.float32), atol=1.0)
+
+
+def _turning_bar(
+    degrees_per_frame: float, centre: tuple[float, float] = (60, 45), n: int = 8
+) -> list[np.ndarray]:
+    """A 24 × 8 bar turning about its centre (positive: clockwise on screen, image y down)."""
+    frames = []
+    for i in range(n):
+        frame = _background()[20 : 20 + H, 20 : 20 + W].copy()
+        corners = cv2.boxPoints((centre, (24, 8), degrees_per_frame * i)).astype(np.int32)
+        cv2.fillPoly(frame, [corners], (30, 40, 220), cv2.LINE_AA)
+        frames.append(frame)
+    return frames
+
+
+def _dynamics(frames: list[np.ndarray]) -> np.ndarray:
+    return describe_clip(frames, _flows(frames), appearance=False)["motion"][:, MOTION_DIM - DYNAMICS_DIM :]
+
+
+def test_dynamics_read_the_turn_of_a_spinning_object() -> None:
+    # rotation is the 5th-last block: turn (rad / step), its size, confidence, 3-step mean, signed by travel
+    rotation = DYNAMICS_DIM - 5
+    clockwise = _dynamics(_turning_bar(12.0))[:, rotation]
+    counter = _dynamics(_turning_bar(-12.0))[:, rotation]
+    still = _dynamics(_turning_bar(0.0))[:, rotation]
+    assert abs(float(np.median(clockwise)) - np.radians(12.0)) < np.radians(3.0)
+    assert abs(float(np.median(counter)) + np.radians(12.0)) < np.radians(3.0)
+    assert float(np.abs(np.median(still))) < np.radians(2.0)
+
+
+def test_dynamics_are_changes_not_levels() -> None:
+    # the same motion a third of the frame lower: the same typical velocity (the silhouette of
+    # a disc on this textured background slips on single steps, hence medians over steps)
+    high = _dynamics(_clip("disc", [(30 + 6 * i, 25) for i in range(7)]))
+    low = _dynamics(_clip("disc", [(30 + 6 * i, 55) for i in range(7)]))
+    assert float(np.abs(np.median(high[:, :4], axis=0) - np.median(low[:, :4], axis=0)).max()) < 0.25
+    # velocity (first two columns: x, y in tanh(20 v / H)) says right, not up or down
+    assert float(np.median(high[:, 0])) > 0.5 and float(np.abs(np.median(high[:, 1]))) < 0.1
+    # a growing disc's log-area rate (column 13) is positive, a shrinking one's negative
+    grow, shrink = [], []
+    for radius in range(6, 16):
+        frame = _background()[20 : 20 + H, 20 : 20 + W].copy()
+        cv2.circle(frame, (60, 45), radius, (30, 40, 220), -1, cv2.LINE_AA)
+        grow.append(frame)
+    shrink = grow[::-1]
+    assert float(np.median(_dynamics(grow)[:, 13])) > 0.5
+    assert float(np.median(_dynamics(shrink)[:, 13])) < -0.5
