@@ -1,7 +1,8 @@
 """Linear probe of a workspace's feature store: how much of class / verb / noun each stream holds.
 
-Every clip becomes ``[mean over time ; std over time]`` of its feature rows as models read them
-(PCA-reduced and L2-normalised; ``--raw`` for the extractor's own rows);
+Every clip becomes ``[mean over time ; std over time]`` of its L2-normalised feature rows (a store
+extracted before the per-run input transform also applies its old PCA; ``--raw`` for the
+extractor's own rows);
 a standardised, L2-regularised logistic regression is fitted on the ``train`` clips of split ``1``
 and scored on its ``test`` clips. Prints one table of test accuracies (chance in the last row).
 
@@ -39,7 +40,9 @@ def main() -> None:
     parser.add_argument("workspace")
     parser.add_argument("--store", default=None)
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
-    parser.add_argument("--raw", action="store_true", help="probe the rows before PCA")
+    parser.add_argument(
+        "--raw", action="store_true", help="probe the extractor's own rows (no L2, no old PCA)"
+    )
     args = parser.parse_args()
     ws = Workspace.open(args.workspace)
     store = FeatureStore.open(ws, args.store)
