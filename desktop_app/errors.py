@@ -30,7 +30,8 @@ class UnknownWordError(ActionLensError, KeyError):
         self.word = word
         self.suggestions = list(suggestions)
         hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"word {word!r} is not in the word vectors{hint}")
+        shown = repr(word) if len(word) <= 60 else f"{word[:60]!r}… ({len(word)} characters)"
+        super().__init__(f"word {shown} is not in the word vectors{hint}")
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
         return str(self.args[0])

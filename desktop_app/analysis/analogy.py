@@ -67,6 +67,7 @@ METRICS: tuple[str, ...] = ("cosine", "euclidean")
 _SIGNS = {"+": 1, "-": -1, "−": -1}
 # A sign between operands: surrounded by spaces, so "tai-chi" and "clip:12" are left whole.
 _SIGN_SPLIT = re.compile(r"(?:^|\s+)([+\-−])\s+")
+_LEADING_SIGN = re.compile(r"^\s*[+\-−](?:\s|$)")
 _PREFIX = re.compile(r"^\s*(clip|class|word)\s*:\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -206,7 +207,13 @@ class Expression:
         if pieces[0].strip():
             items.append(("+", pieces[0]))
         for i in range(1, len(pieces) - 1, 2):
-            items.append((pieces[i], pieces[i + 1]))
+            operand = pieces[i + 1]
+            # "a - - b": the second sign has no space before it once the first took it.
+            if _LEADING_SIGN.match(operand) or (not operand.strip() and i + 2 < len(pieces)):
+                raise ActionLensError(
+                    f"two signs in a row in {text.strip()[:80]!r}; put an operand between them"
+                )
+            items.append((pieces[i], operand))
         return cls.from_terms(items)
 
     @classmethod

@@ -8,6 +8,7 @@ workspace of 300 000 clips opens without reading them all.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -41,11 +42,92 @@ def default_run(ws: Workspace) -> str:
     active = ws.manifest.get("active_run")
     if active in runs:
         return str(active)
+    if active is not None:
+        _note_active_run_unused(ws, active, runs)
     if not runs:
         raise ActionLensError(
             f"{ws.root} has no embeddings yet; run `actionlens embed --workspace {ws.root} --run RUN`"
         )
     return runs[-1]
+
+
+_NOTED_ACTIVE_RUNS: set[tuple[str, str]] = set()
+
+
+def _note_active_run_unused(ws: Workspace, active: Any, runs: list[str]) -> None:
+    """Say once per workspace and value that the manifest's ``active_run`` is not used, and why."""
+    key = (str(ws.root), repr(active))
+    if key in _NOTED_ACTIVE_RUNS:
+        return
+    _NOTED_ACTIVE_RUNS.add(key)
+    shown = repr(active)[:80]
+    why = "is not a run id" if not isinstance(active, str) or not _is_run_id(active) else "has no embeddings"
+    fallback = f"using {runs[-1]}" if runs else "no run has embeddings"
+    print(
+        f"note: active_run {shown} in {ws.root / 'workspace.json'} {why}; {fallback}",
+        file=sys.stderr,
+    )
+
+
+def _is_run_id(text: str) -> bool:
+    """A run id is one plain directory name under ``runs/`` (no separators, no ``..``)."""
+    return bool(text) and text not in (".", "..") and "/" not in text and "\\" not in text
+
+
+def check_embeddings(
+    ws: Workspace,
+    run_id: str,
+    directory: Any,
+    clip_embeddings: np.ndarray,
+    class_means: np.ndarray,
+    class_ids: Any,
+    meta: dict[str, Any],
+) -> None:
+    """Check a run's embedding files against the catalog and the run's metadata.
+
+    ``clips.npy`` must hold one float row per catalogued clip (row = clip id) with at least one
+    embedded clip, ``class_means.npy`` one row of the same width per id of ``class_means.json``,
+    every such id a catalogued class, and the width the run's ``word_dim``. Anything else means
+    the embeddings are stale (the catalog changed after ``actionlens embed``) or damaged.
+
+    Raises
+    ------
+    ActionLensError
+        One line naming the file, what does not match and the command that rebuilds it.
+    """
+    rebuild = f"run `actionlens embed --workspace {ws.root} --run {run_id}` to rebuild them"
+    clips_file = f"{directory}/clips.npy"
+    if clip_embeddings.ndim != 2 or clip_embeddings.dtype.kind != "f" or clip_embeddings.shape[1] < 1:
+        raise ActionLensError(
+            f"{clips_file} holds {clip_embeddings.dtype} {clip_embeddings.shape}; {rebuild}"
+        )
+    num_clips = ws.catalog.num_clips()
+    if clip_embeddings.shape[0] != num_clips:
+        raise ActionLensError(
+            f"{clips_file} is stale: {clip_embeddings.shape[0]} rows for the {num_clips} clips of the "
+            f"catalog; {rebuild}"
+        )
+    dim = clip_embeddings.shape[1]
+    word_dim = ((meta.get("model") or {}).get("shape") or {}).get("word_dim")
+    if word_dim is not None and dim != word_dim:
+        raise ActionLensError(
+            f"{clips_file} holds {dim}-d embeddings but run {run_id} embeds in {word_dim}-d; {rebuild}"
+        )
+    if not isinstance(class_ids, list) or not all(isinstance(c, int) for c in class_ids):
+        raise ActionLensError(f"{directory}/class_means.json has no list of class ids; {rebuild}")
+    if class_means.ndim != 2 or class_means.shape != (len(class_ids), dim) or class_means.dtype.kind != "f":
+        raise ActionLensError(
+            f"{directory}/class_means.npy holds {class_means.dtype} {class_means.shape}, not "
+            f"{len(class_ids)} class means of {dim} numbers; {rebuild}"
+        )
+    known = {c.id for c in ws.catalog.classes()}
+    unknown = sorted(set(class_ids) - known)
+    if unknown:
+        raise ActionLensError(
+            f"{directory}/class_means.json is stale: class ids {unknown[:5]} are not in the catalog; {rebuild}"
+        )
+    if num_clips and not np.isfinite(np.asarray(clip_embeddings[:, 0])).any():
+        raise ActionLensError(f"{clips_file} holds no embedding (every row is NaN); {rebuild}")
 
 
 @dataclass
@@ -73,6 +155,8 @@ class EmbeddingSpace:
     def load(cls, ws: Workspace, run_id: str | None = None) -> EmbeddingSpace:
         """Open the embeddings of ``run_id`` (default: :func:`default_run`)."""
         run_id = run_id or default_run(ws)
+        if not _is_run_id(run_id):
+            raise ActionLensError(f"{run_id[:80]!r} is not a run id; `actionlens info` lists the runs")
         directory = ws.embeddings_dir / run_id
         clips_file = directory / "clips.npy"
         if not clips_file.is_file():
@@ -87,11 +171,12 @@ class EmbeddingSpace:
             raise ActionLensError(
                 f"the embeddings in {directory} are damaged ({exc}); run `actionlens embed` again"
             ) from exc
-        meta_file = ws.runs_dir / run_id / "meta.json"
-        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
-        return cls(
-            ws, run_id, clip_embeddings, np.asarray(index["class_ids"], dtype=np.int64), class_means, meta
-        )
+        from desktop_app.training.runs import read_meta
+
+        meta = read_meta(ws.runs_dir / run_id) if (ws.runs_dir / run_id / "meta.json").is_file() else {}
+        class_ids = index.get("class_ids") if isinstance(index, dict) else None
+        check_embeddings(ws, run_id, directory, clip_embeddings, class_means, class_ids, meta)
+        return cls(ws, run_id, clip_embeddings, np.asarray(class_ids, dtype=np.int64), class_means, meta)
 
     @property
     def dim(self) -> int:

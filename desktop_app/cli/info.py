@@ -52,8 +52,29 @@ def describe_workspace(ws: Workspace) -> dict[str, Any]:
         missing.append("no trained model: run `actionlens train --workspace WS --model ste`")
     elif not info["embeddings"]:
         missing.append("no embeddings: run `actionlens embed --workspace WS --run RUN`")
+    for store in info["feature_stores"]:
+        if "error" in store:
+            missing.append(f"feature store {store['name']} is unusable: {store['error']}")
+    info["embeddings_problems"] = _embedding_problems(ws, info["embeddings"])
+    missing.extend(info["embeddings_problems"])
     info["missing"] = missing
     return info
+
+
+def _embedding_problems(ws: Workspace, runs: list[str]) -> list[str]:
+    """One line per run whose embeddings no longer match the catalog or its run (stale/damaged)."""
+    from desktop_app.analysis.space import EmbeddingSpace
+    from desktop_app.errors import ActionLensError
+
+    problems = []
+    for run_id in runs:
+        if not (ws.embeddings_dir / run_id / "clips.npy").is_file():
+            continue
+        try:
+            EmbeddingSpace.load(ws, run_id)
+        except ActionLensError as exc:
+            problems.append(f"embeddings of run {run_id} are unusable: {exc}")
+    return problems
 
 
 def _feature_stores(ws: Workspace) -> list[dict[str, Any]]:
@@ -78,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     for split, roles in info["splits"].items():
         print(f"split {split:<6}" + ", ".join(f"{role} {n}" for role, n in roles.items()))
     for store in info["feature_stores"]:
+        if "error" in store:
+            print(f"features    {store.get('name')}: unusable (see next)")
+            continue
         print(
             f"features    {store.get('name')}: {store.get('clips_done', '?')}/{store.get('clips_total', '?')} clips"
         )

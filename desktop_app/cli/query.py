@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.analysis.space import EmbeddingSpace
     from desktop_app.errors import ActionLensError
 
+    if args.k < 1:
+        raise ActionLensError(f"-k {args.k}: give the number of clips to show, 1 or more")
     if args.table:
         return _run_table(args)
     if not args.words:

@@ -181,11 +181,28 @@ class FeatureStore:
                 for r in records
                 if int(r["clip_id"]) in self._done_ok
             }
+        self._check_data_files()
         self._pca: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for stream, info in self.meta.get("pca", {}).items():
             mean = np.load(self.directory / info["mean"], allow_pickle=False)
             components = np.load(self.directory / info["components"], allow_pickle=False)
             self._pca[stream] = (mean.astype(np.float32), components.astype(np.float32))
+
+    def _check_data_files(self) -> None:
+        """Refuse a store whose ``<stream>.f32`` is shorter than its index says (cut or damaged):
+        reading it would give some clips another clip's rows, or none."""
+        for stream, rows in self._rows.items():
+            if not rows:
+                continue
+            dim = self.raw_dim(stream)
+            path = self.directory / f"{stream}.f32"
+            available = path.stat().st_size // (4 * dim) if path.exists() else 0
+            cut = sum(1 for start, length in rows.values() if start + length > available)
+            if cut:
+                raise ActionLensError(
+                    f"{path} is cut short: {cut} of {len(rows)} clips' {stream} rows are missing; "
+                    f"delete {self.directory} and run `actionlens extract` again"
+                )
 
     def _memmap(self, stream: str) -> np.ndarray:
         if stream not in self._memmaps:

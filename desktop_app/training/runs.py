@@ -34,7 +34,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -83,7 +83,114 @@ def read_meta(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise ActionLensError(
             f"{path} has run format version {meta.get('version')}; upgrade ActionLens to read it"
         )
+    check_meta(meta, path)
     return meta
+
+
+#: Bounds on the sizes a ``meta.json`` may ask for: a damaged or hostile file must not make
+#: ActionLens allocate hundreds of gigabytes before anything fails.
+MAX_UNITS = 16_384
+MAX_WORD_DIM = 4_096
+MAX_INPUT_DIM = 65_536
+MAX_CLASSES = 100_000
+MAX_PARAMETERS = 500_000_000
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_meta(meta: dict[str, Any], path: Path) -> None:
+    """Check the types of the ``meta.json`` fields that readers use, and bounds on its sizes.
+
+    Checked once, where the file is read, so that no reader meets a wrong type deep inside:
+    ``run_id``, ``status``, ``model.name``/``config``/``shape`` (input dimensions, ``word_dim``,
+    ``num_classes``), every unit count in the config (keys ending in ``size``, ``sizes`` or
+    ``hidden``: at most :data:`MAX_UNITS`), a parameter-count estimate (at most
+    :data:`MAX_PARAMETERS`) and ``classes`` (ids and classifier rows).
+
+    Raises
+    ------
+    ActionLensError
+        One line naming ``path`` and the field, and what to do.
+    """
+
+    def bad(field: str, what: str) -> ActionLensError:
+        return ActionLensError(f"{path}: {field} {what}; the run is damaged, train it again")
+
+    for key in ("run_id", "status"):
+        if key in meta and not isinstance(meta[key], str):
+            raise bad(key, f"is {type(meta[key]).__name__}, not a string")
+    model = meta.get("model")
+    if model is None:
+        return  # a run still training (meta written at the end) or a foreign reader's partial file
+    if not isinstance(model, dict):
+        raise bad("model", "is not an object")
+    if not isinstance(model.get("name"), str):
+        raise bad("model.name", f"is {model.get('name')!r}, not a model name")
+    config = model.get("config", {})
+    if not isinstance(config, dict):
+        raise bad("model.config", "is not an object")
+    shape = model.get("shape")
+    if not isinstance(shape, dict):
+        raise bad("model.shape", "is missing or not an object")
+    dims = shape.get("input_dims")
+    if not isinstance(dims, dict) or not dims:
+        raise bad("model.shape.input_dims", "is missing or not a {stream: dimension} object")
+    for stream, dim in dims.items():
+        if not _is_int(dim) or not 1 <= dim <= MAX_INPUT_DIM:
+            raise bad(f"model.shape.input_dims.{stream}", f"is {dim!r}, not a dimension in 1…{MAX_INPUT_DIM}")
+    word_dim, num_classes = shape.get("word_dim"), shape.get("num_classes")
+    if not _is_int(word_dim) or not 1 <= word_dim <= MAX_WORD_DIM:
+        raise bad("model.shape.word_dim", f"is {word_dim!r}, not a dimension in 1…{MAX_WORD_DIM}")
+    if not _is_int(num_classes) or not 0 <= num_classes <= MAX_CLASSES:
+        raise bad("model.shape.num_classes", f"is {num_classes!r}, not a count in 0…{MAX_CLASSES}")
+    units: list[int] = []
+    for key, value in config.items():
+        if not key.endswith(("size", "sizes", "hidden")):
+            continue
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if not _is_int(v) or not 1 <= v <= MAX_UNITS:
+                raise bad(f"model.config.{key}", f"is {value!r}, not unit counts in 1…{MAX_UNITS}")
+        units.extend(values)
+    # Upper estimate: every layer as wide as the widest, each an LSTM (4 gates) over the inputs.
+    widest = max(units, default=0)
+    inputs = sum(dims.values())
+    estimate = 4 * (inputs + widest + 1) * widest * max(len(units), 1) + (inputs + widest) * (
+        word_dim + num_classes
+    )
+    if estimate > MAX_PARAMETERS:
+        raise bad("model.config", f"asks for about {estimate:,} parameters (more than {MAX_PARAMETERS:,})")
+    classes = meta.get("classes", [])
+    if not isinstance(classes, list):
+        raise bad("classes", "is not a list")
+    for i, c in enumerate(classes):
+        if not isinstance(c, dict) or not _is_int(c.get("id")):
+            raise bad(f"classes[{i}]", "has no integer id")
+        if c.get("train_index") is not None and not _is_int(c["train_index"]):
+            raise bad(f"classes[{i}].train_index", f"is {c['train_index']!r}, not a row number")
+    for key in ("features", "inputs", "word_vectors", "split", "zsl", "training", "metrics"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise bad(key, "is not an object")
+
+
+def _read_label_vectors(path: Path, num_classes: int, word_dim: int) -> np.ndarray:
+    """A run's ``label_vectors.npy``: finite float rows, one per class of its ``meta.json``."""
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ActionLensError(
+            f"{path} is damaged or missing ({str(exc)[:120]}); train the run again"
+        ) from exc
+    if vectors.dtype.kind not in "fiu" or vectors.shape != (num_classes, word_dim):
+        raise ActionLensError(
+            f"{path} holds {vectors.dtype} {vectors.shape}, not {num_classes} class vectors of "
+            f"{word_dim} numbers as its meta.json says; train the run again"
+        )
+    if not np.isfinite(vectors).all():
+        raise ActionLensError(f"{path} holds NaN or infinite values; train the run again")
+    return vectors.astype(np.float32, copy=False)
 
 
 def update_metrics(run_dir: str | os.PathLike[str], name: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -153,21 +260,38 @@ class Run:
             raise ActionLensError(
                 f"run {run_dir.name} did not finish training; resume it (actionlens train … --resume)"
             )
+        from safetensors import SafetensorError
+
+        meta_file = run_dir / META
         spec = get_model_spec(meta["model"]["name"])
         shape = ModelShape.from_json(meta["model"]["shape"])
-        model = spec.build(config_from_json(spec, meta["model"]["config"]), shape)
+        try:
+            config = config_from_json(spec, meta["model"]["config"])
+        except (TypeError, ValueError, ActionLensError) as exc:
+            raise ActionLensError(
+                f"{meta_file}: model.config does not fit model {spec.name!r} ({exc}); train the run again"
+            ) from exc
+        model = spec.build(config, shape)
         model.word_dim = shape.word_dim
         weights = run_dir / WEIGHTS
         if not weights.is_file():
             raise ActionLensError(f"{weights} is missing; train the run again")
         try:
-            model.load_state_dict(load_file(str(weights)))
+            state = load_file(str(weights))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ActionLensError(
+                f"{weights} is damaged or not a safetensors file ({str(exc)[:120]}); train the run again"
+            ) from exc
+        try:
+            model.load_state_dict(state)
         except (RuntimeError, OSError) as exc:
             raise ActionLensError(
-                f"{weights} does not fit its meta.json ({exc}); train the run again"
+                f"{weights} does not fit its meta.json ({str(exc)[:200]}); train the run again"
             ) from exc
         model.eval()
-        label_vectors = np.load(run_dir / LABEL_VECTORS, allow_pickle=False)
+        label_vectors = _read_label_vectors(
+            run_dir / LABEL_VECTORS, len(meta.get("classes", [])), shape.word_dim
+        )
         transform = None
         if meta.get("inputs"):
             from desktop_app.training.inputs import InputTransform

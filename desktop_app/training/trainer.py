@@ -285,7 +285,7 @@ def train_model(
     best_state: dict[str, Any] | None = None
     best_val, best_epoch, bad_epochs, start_epoch = -1.0, -1, 0, 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).is_file():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        state = load_checkpoint(checkpoint_path)
         saved = state.get("args", {})
         if saved.get("model") != model_name or saved.get("config") != args["config"]:
             raise ActionLensError(
@@ -421,6 +421,29 @@ def train_model(
         stopped_early=stopped_early,
         train_clips_per_second=seen_clips * ctx.world_size / train_seconds if train_seconds > 0 else math.nan,
     )
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)`` (nothing in it is unpickled as
+    code); a damaged or foreign file is one line naming it, never a hint to unpickle it."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+        raise ActionLensError(
+            f"{path} is damaged or not a checkpoint of ours ({type(exc).__name__}); delete it, or "
+            "train without --resume (with --overwrite) to start again"
+        ) from None
+    required = ("model", "optimizer", "lr_scheduler", "epoch", "args")
+    if not isinstance(state, dict) or any(k not in state for k in required):
+        raise ActionLensError(
+            f"{path} is not a checkpoint of ours (it lacks {', '.join(required)}); delete it, or "
+            "train without --resume (with --overwrite) to start again"
+        )
+    return state
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
