@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_workspace_arg(p)
     p.add_argument("--models", nargs="+", help="models (default: every joint-embedding model)")
-    p.add_argument("--splits", nargs="+", help="zero-shot splits (default: 50/50 unseen-noun unseen-verb)")
+    p.add_argument(
+        "--splits", nargs="+", help="zero-shot splits (default: 50/50 80/20 unseen-noun unseen-verb)"
+    )
     p.add_argument("--folds", type=int, default=3, help="test folds per zero-shot split (default 3)")
     p.add_argument(
         "--seeds",

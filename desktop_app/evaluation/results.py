@@ -30,8 +30,8 @@ import numpy as np
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
 
-#: The zero-shot splits of the report: seed 001's 50/50 and the two compositional splits.
-REPORT_ZSL_SPLITS = ("50/50", "unseen-noun", "unseen-verb")
+#: The zero-shot splits of the report: seed 001's 50/50 and 80/20 and the two compositional splits.
+REPORT_ZSL_SPLITS = ("50/50", "80/20", "unseen-noun", "unseen-verb")
 
 
 def _summary(values: Sequence[float]) -> dict[str, Any]:
