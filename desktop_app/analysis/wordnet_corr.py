@@ -303,8 +303,12 @@ def space_correlation(
         WORD_VECTORS: phrase_vectors(space.word_vectors, [c.phrase for c in rows]),
     }
     if pooled_features:
+        from desktop_app.features.store import DamagedStoreError
+
         try:
             pooled = pooled_feature_class_means(space, progress=SubProgress(progress, 0.0, 0.5))
+        except DamagedStoreError:
+            raise  # a damaged store is said, not left out silently
         except ActionLensError:
             pooled = None  # no feature store in this workspace: the row is left out
         if pooled is not None:

@@ -76,6 +76,10 @@ def store_name(settings: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts))
 
 
+class DamagedStoreError(ActionLensError):
+    """A feature store's files disagree with each other (a data file shorter than its index)."""
+
+
 def _read_records(path: Path, dtype: np.dtype) -> np.ndarray:
     """Whole records of a binary index file (a torn last record is ignored)."""
     if not path.exists():
@@ -199,7 +203,7 @@ class FeatureStore:
             available = path.stat().st_size // (4 * dim) if path.exists() else 0
             cut = sum(1 for start, length in rows.values() if start + length > available)
             if cut:
-                raise ActionLensError(
+                raise DamagedStoreError(
                     f"{path} is cut short: {cut} of {len(rows)} clips' {stream} rows are missing; "
                     f"delete {self.directory} and run `actionlens extract` again"
                 )
@@ -473,6 +477,7 @@ def describe_feature_stores(ws: Workspace) -> list[dict[str, Any]]:
 
 __all__ = [
     "STORE_VERSION",
+    "DamagedStoreError",
     "FeatureStore",
     "FeatureStoreWriter",
     "describe_feature_stores",

@@ -130,9 +130,10 @@ def test_truncated_motion_store_is_named_in_info_and_refused_by_readers(
     assert "24/24" not in out
     assert f"next        feature store {data.parent.name} is unusable: {data} is cut short" in out
     assert "actionlens extract" in out
-    rc, _, err = run_cli(capsys, "embed", "--workspace", str(ws), "--run", RUN)
-    assert rc == 1
-    assert_one_line(err, f"{data} is cut short", "actionlens extract")
+    for argv in (["embed", "--workspace", str(ws), "--run", RUN], ["wordnet", "--workspace", str(ws)]):
+        rc, _, err = run_cli(capsys, *argv)
+        assert rc == 1, argv
+        assert_one_line(err, f"{data} is cut short", "actionlens extract")
 
 
 # ---------------------------------------------------------------- 2. run metadata
@@ -235,6 +236,7 @@ def test_seven_d_embeddings_are_refused_by_every_reader(ws: Path, capsys: pytest
         ["analogy", "--workspace", str(ws), "word:fall", "-", "word:ball"],
         ["query", "--workspace", str(ws), "ball"],
         ["project", "--workspace", str(ws), "--method", "pca"],
+        ["wordnet", "--workspace", str(ws)],
     ):
         rc, _, err = run_cli(capsys, *argv)
         assert rc == 1, argv
@@ -245,9 +247,13 @@ def test_seven_d_embeddings_are_refused_by_every_reader(ws: Path, capsys: pytest
 
 def test_two_by_three_class_means_are_refused(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     set_embeddings(ws, means=np.ones((2, 3), np.float32))
-    rc, _, err = run_cli(capsys, "analogy", "--workspace", str(ws), "word:fall", "-", "word:ball")
-    assert rc == 1
-    assert_one_line(err, "class_means.npy holds float32 (2, 3), not 6 class means of 50 numbers")
+    for argv in (
+        ["analogy", "--workspace", str(ws), "word:fall", "-", "word:ball"],
+        ["wordnet", "--workspace", str(ws)],
+    ):
+        rc, _, err = run_cli(capsys, *argv)
+        assert rc == 1, argv
+        assert_one_line(err, "class_means.npy holds float32 (2, 3), not 6 class means of 50 numbers")
 
 
 # ---------------------------------------------------------------- 5. small ones
@@ -290,3 +296,34 @@ def test_active_run_outside_runs_is_noted_once(ws: Path, capsys: pytest.CaptureF
     assert_one_line(err, "'../../../etc'", str(manifest), "is not a run id", f"using {RUN}")
     rc, _, err = run_cli(capsys, "query", "--workspace", str(ws), "ball", "-k", "2")
     assert rc == 0 and "etc" not in err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "malicious"])
+def test_train_resume_from_a_damaged_checkpoint_is_one_line(
+    ws: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    import torch
+
+    checkpoint = ws / "runs" / "resumed" / "checkpoint.pt"
+    checkpoint.parent.mkdir()
+    marker = ws / "payload-ran"
+    if damage == "truncated":
+        checkpoint.write_bytes((ws / "runs" / "ste-small-rec-s1" / "checkpoint.pt").read_bytes()[:300])
+    else:
+        torch.save({"model": _Payload(marker)}, checkpoint)
+    argv = [
+        "train",
+        "--workspace",
+        str(ws),
+        "--model",
+        "ste",
+        "--run-id",
+        "resumed",
+        "--epochs",
+        "1",
+        "--resume",
+    ]
+    rc, _, err = run_cli(capsys, *argv)
+    assert rc == 1
+    assert_one_line(err, str(checkpoint), "not a checkpoint of ours", "without --resume")
+    assert "weights_only" not in err and not marker.exists()
