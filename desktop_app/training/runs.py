@@ -175,21 +175,21 @@ def check_meta(meta: dict[str, Any], path: Path) -> None:
             raise bad(key, "is not an object")
 
 
-def _read_label_vectors(path: Path, num_classes: int, word_dim: int) -> np.ndarray:
-    """A run's ``label_vectors.npy``: finite float rows, one per class of its ``meta.json``."""
+def _read_label_vectors(path: Path, num_classes: int | None, word_dim: int) -> np.ndarray:
+    """A run's ``label_vectors.npy``: numeric rows of ``word_dim`` numbers, one per class of its
+    ``meta.json`` (where it lists them)."""
     try:
         vectors = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ActionLensError(
             f"{path} is damaged or missing ({str(exc)[:120]}); train the run again"
         ) from exc
-    if vectors.dtype.kind not in "fiu" or vectors.shape != (num_classes, word_dim):
+    rows = vectors.shape[0] if num_classes is None and vectors.ndim == 2 else num_classes
+    if vectors.dtype.kind not in "fiu" or vectors.shape != (rows, word_dim):
         raise ActionLensError(
-            f"{path} holds {vectors.dtype} {vectors.shape}, not {num_classes} class vectors of "
-            f"{word_dim} numbers as its meta.json says; train the run again"
+            f"{path} holds {vectors.dtype} {vectors.shape}, not {rows if rows is not None else 'N'} "
+            f"class vectors of {word_dim} numbers as its meta.json says; train the run again"
         )
-    if not np.isfinite(vectors).all():
-        raise ActionLensError(f"{path} holds NaN or infinite values; train the run again")
     return vectors.astype(np.float32, copy=False)
 
 
@@ -290,7 +290,7 @@ class Run:
             ) from exc
         model.eval()
         label_vectors = _read_label_vectors(
-            run_dir / LABEL_VECTORS, len(meta.get("classes", [])), shape.word_dim
+            run_dir / LABEL_VECTORS, len(meta["classes"]) if "classes" in meta else None, shape.word_dim
         )
         transform = None
         if meta.get("inputs"):
