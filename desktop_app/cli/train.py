@@ -39,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split", default="1", help="dataset split for recognition training (default 1)")
     p.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
-    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the run's last checkpoint (an interrupted run does so anyway; --overwrite starts over)",
+    )
     p.add_argument("--overwrite", action="store_true", help="train again over an existing run")
     p.add_argument("--features", metavar="NAME", help="feature store (default: the workspace's default)")
     p.add_argument("--word-vectors", metavar="SRC", help="word-vector file (default: GloVe 6B 50d)")

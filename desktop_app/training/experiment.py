@@ -138,7 +138,12 @@ def train_in_workspace(
         if status == "complete" and not overwrite:
             raise ActionLensError(f"run {run_id} exists in {ws.runs_dir}; pass --overwrite to train it again")
     if run_dir.exists() and not resume:
-        shutil.rmtree(run_dir)
+        if overwrite or not (run_dir / CHECKPOINT).is_file():
+            shutil.rmtree(run_dir)
+        else:
+            # An interrupted run continues from its checkpoint, as the interruption message says;
+            # --overwrite starts it over.
+            resume = True
 
     if source is None:
         source = open_sequence_source(ws, features)
