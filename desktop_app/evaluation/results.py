@@ -277,7 +277,7 @@ def format_results(report: dict[str, Any]) -> str:
             "`verb_noun2`, all classes as candidates; fraction passed, mean ± std over runs):",
             "",
             "```",
-            f"  {'model':<20} {'model':>20} {'word vectors':>20} {'noun only (model)':>20}"
+            f"  {'model':<20} {'its embedding':>20} {'word vectors':>20} {'noun only (model)':>20}"
             f" {'noun only (words)':>20}",
         ]
         for model, systems in a["heldout"].items():
