@@ -548,10 +548,11 @@ def _polar(boxes: np.ndarray) -> np.ndarray:
 
     out = np.empty((len(boxes), POLAR_ANGLES, POLAR_RADII), np.float32)
     centre = (CROP / 2.0, CROP / 2.0)
+    # WARP_FILL_OUTLIERS: without it warpPolar leaves the samples that fall outside the box
+    # untouched (BORDER_TRANSPARENT) in a fresh, uninitialised output — garbage, sometimes NaN.
+    flags = cv2.INTER_LINEAR + cv2.WARP_POLAR_LINEAR + cv2.WARP_FILL_OUTLIERS
     for k, box in enumerate(boxes):
-        out[k] = cv2.warpPolar(
-            box, (POLAR_RADII, POLAR_ANGLES), centre, CROP / 2.0, cv2.INTER_LINEAR + cv2.WARP_POLAR_LINEAR
-        )
+        out[k] = cv2.warpPolar(box, (POLAR_RADII, POLAR_ANGLES), centre, CROP / 2.0, flags)
     return out
 
 
