@@ -276,16 +276,22 @@ def test_nearest_verbs_and_nouns_stand_beside_the_nearest_words(query_panel, mod
 
 
 def test_without_wordnet_the_panel_says_so_in_place_of_verbs_and_nouns(
-    query_panel, models, qtbot, tmp_path, monkeypatch
+    models, qtbot, tiny_workspace, settings, tmp_path, monkeypatch
 ):
     empty = tmp_path / "no-wordnet"
     empty.mkdir()
+    # No WordNet and nothing cached, from before the panel starts tagging its vocabulary (the
+    # panel tags it as soon as the workspace is open; an entry tagged earlier in this process
+    # or cached by another run would hide the missing WordNet).
     monkeypatch.setattr(pos_module, "default_cache_dir", lambda: tmp_path / "pos-cache")
+    monkeypatch.setattr(pos_module, "_shared", pos_module.weakref.WeakKeyDictionary())
     monkeypatch.setattr(
         pos_module,
         "_load_wordnet",
         lambda: WordNet.load([empty], default_paths=False, cache_dir=tmp_path / "wn-cache"),
     )
+    models.workspace.open(tiny_workspace)
+    query_panel = _make_panel(qtbot, models, settings)
     _search(qtbot, query_panel, "spin ball")
     results = query_panel.results
     qtbot.waitUntil(results.pos_message.isVisible, timeout=WAIT_MS)
