@@ -147,8 +147,8 @@ def results_report(
     progress.set_progress(0.85, "analogy and WordNet tests on test clips")
     test_ids, test_classes = _test_clips(ws, split)
     classes = ws.catalog.classes()
-    present = np.unique(test_classes)
-    rows = [c for c in classes if c.id in set(present.tolist())]
+    present = set(np.unique(test_classes).tolist())
+    rows = [c for c in classes if c.id in present]
     class_ids = np.array([c.id for c in rows], dtype=np.int64)
     labels = [ClassLabel(c.name, c.verb, c.noun) for c in rows]
     wordnet = WordNet.load(senses="best")
