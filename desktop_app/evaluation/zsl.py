@@ -171,7 +171,10 @@ def component_oracles(
             counts[str(v)] = counts.get(str(v), 0) + 1
         if len(clips) == 0:
             continue
-        out[key] = float(np.mean([1.0 / counts[str(values[int(c)])] for c in clips]))
+        # the mean over clips, by class (a Python loop over classes, never over clips)
+        classes, clips_of = np.unique(clips, return_counts=True)
+        score = np.array([1.0 / counts[str(values[int(c)])] for c in classes])
+        out[key] = float((score * clips_of).sum() / len(clips))
     if notes:
         out["oracle_note"] = f"the classes have no {' / '.join(notes)}: no component oracle"
     return out
