@@ -1,4 +1,4 @@
-"""``actionlens evaluate``: recognition or zero-shot accuracy of trained runs, as a table.
+"""``actionlens evaluate``: recognition, zero-shot, anomaly or paragraph-retrieval tables of runs.
 
 Every cell is a mean ± std over training seeds (each seed's value: its mean over the reported
 test folds); zero-shot tables add chance and the noun-only / verb-only oracles. See
@@ -8,6 +8,7 @@ test folds); zero-shot tables add chance and the noun-only / verb-only oracles. 
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from desktop_app.cli.common import (
     TerminalProgress,
@@ -17,12 +18,23 @@ from desktop_app.cli.common import (
     print_json,
 )
 
+#: Tasks whose table lives in its own module: ``evaluate_cli(ws, args, progress) -> (table, text)``.
+TASK_MODULES = {
+    "anomaly": "desktop_app.evaluation.anomaly",
+    "paragraph-retrieval": "desktop_app.evaluation.paragraphs",
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` subcommand."""
-    p = subparsers.add_parser("evaluate", help="recognition / zero-shot accuracy table of trained runs")
+    p = subparsers.add_parser(
+        "evaluate", help="recognition / zero-shot / anomaly / paragraph-retrieval table of trained runs"
+    )
     add_workspace_arg(p)
-    p.add_argument("--task", required=True, choices=("recognition", "zsl"))
+    p.add_argument("--task", required=True, choices=("recognition", "zsl", *TASK_MODULES))
+    p.add_argument(
+        "--runs", nargs="+", metavar="RUN", help="evaluate these run ids (anomaly, paragraph-retrieval)"
+    )
     p.add_argument("--models", nargs="+", help="models (rows); default: every joint-embedding model")
     p.add_argument(
         "--splits",
@@ -63,21 +75,24 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.evaluation.report import evaluate_table
 
     with open_workspace(args) as ws, TerminalProgress(f"evaluate {args.task}", quiet=args.json) as bar:
-        table, text = evaluate_table(
-            ws,
-            task=args.task,
-            models=args.models,
-            splits=args.splits,
-            folds=args.folds,
-            seeds=args.seeds,
-            split=args.split,
-            preset=args.preset,
-            train_missing=args.train_missing,
-            epochs=args.epochs,
-            features=args.features,
-            word_vectors=args.word_vectors,
-            progress=bar,
-        )
+        if args.task in TASK_MODULES:
+            table, text = importlib.import_module(TASK_MODULES[args.task]).evaluate_cli(ws, args, bar)
+        else:
+            table, text = evaluate_table(
+                ws,
+                task=args.task,
+                models=args.models,
+                splits=args.splits,
+                folds=args.folds,
+                seeds=args.seeds,
+                split=args.split,
+                preset=args.preset,
+                train_missing=args.train_missing,
+                epochs=args.epochs,
+                features=args.features,
+                word_vectors=args.word_vectors,
+                progress=bar,
+            )
     if args.json:
         print_json(table)
     else:

@@ -14,12 +14,17 @@ from desktop_app.cli.common import (
     writer_lock,
 )
 
-MODEL_NAMES = "ste, action2vec, pooled-ridge, lstm, stacked-lstm"
+MODEL_NAMES = (
+    "ste, action2vec, action2vec-literal, pooled-ridge, lstm, stacked-lstm, rnnfv, gmmfv, "
+    "meanpool-svm, multistream, autoencoder, hse, fse"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
-    p = subparsers.add_parser("train", help="train a model that embeds clips into the word space")
+    p = subparsers.add_parser(
+        "train", help="train a model (clips → word space, Fisher vectors, anomaly scores, paragraphs)"
+    )
     add_workspace_arg(p)
     p.add_argument("--model", required=True, help=f"model name ({MODEL_NAMES})")
     p.add_argument(

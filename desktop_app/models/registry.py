@@ -27,7 +27,15 @@ from typing import Any
 from desktop_app.errors import ActionLensError
 
 #: Modules whose import registers models, in the order tables list them.
-MODEL_MODULES = ("desktop_app.models.ste", "desktop_app.models.action2vec", "desktop_app.models.baselines")
+MODEL_MODULES = (
+    "desktop_app.models.ste",
+    "desktop_app.models.action2vec",
+    "desktop_app.models.baselines",
+    "desktop_app.models.fisher",
+    "desktop_app.models.multistream",
+    "desktop_app.models.anomaly",
+    "desktop_app.models.hse",
+)
 PRESETS = ("paper", "small")
 
 #: The kind of model that maps clips into the word space (seeds 000, 001 and their baselines).
@@ -80,8 +88,15 @@ class ModelSpec:
     config_cls: type
     builder: Callable[[Any, ModelShape], Any]
     presets: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
-    #: ``"gradient"`` (trained by the trainer's optimiser loop) or ``"closed-form"`` (``fit`` once).
+    #: ``"gradient"`` (trained by the trainer's optimiser loop), ``"closed-form"`` (``fit`` once)
+    #: or ``"custom"``: the model trains itself, ``model.fit_run(FitContext) -> TrainResult``
+    #: (:class:`desktop_app.training.trainer.FitContext`; seeds 002–004, whose training is not
+    #: one loss over (clip, label) batches).
     fit: str = "gradient"
+    #: Optional ``prepare(ws, data) -> data``: adds what a model needs beyond clips and labels
+    #: (``data.extras``, e.g. seed 004's paragraphs) before training; called by
+    #: :func:`desktop_app.training.experiment.train_in_workspace`.
+    prepare: Callable[[Any, Any], Any] | None = None
 
     def config(self, preset: str = "small", **overrides: Any) -> Any:
         """The config dataclass of ``preset`` with ``overrides`` applied."""

@@ -283,6 +283,7 @@ class Run:
                 f"{weights} is damaged or not a safetensors file ({str(exc)[:120]}); train the run again"
             ) from exc
         try:
+            adopt_buffer_shapes(model, state)
             model.load_state_dict(state)
         except (RuntimeError, OSError) as exc:
             raise ActionLensError(
@@ -337,7 +338,8 @@ class Run:
         cache = SequenceCache(source, self.streams, self.max_len)
         embeddings, logits = [], []
         clip_ids = np.asarray(clip_ids, dtype=np.int64)
-        with torch.inference_mode():
+        # A model whose embedding is a gradient (seed 002's Fisher vectors) needs autograd here.
+        with torch.inference_mode(not getattr(self.model, "grad_at_inference", False)):
             for start in range(0, len(clip_ids), batch_size):
                 progress.check_cancelled()
                 batch = cache.collate(clip_ids[start : start + batch_size])
@@ -351,6 +353,24 @@ class Run:
         dim = int(self.meta["model"]["shape"]["word_dim"])
         out = np.concatenate(embeddings).astype(np.float32) if embeddings else np.zeros((0, dim), np.float32)
         return out, (np.concatenate(logits) if logits else None)
+
+
+def adopt_buffer_shapes(model: Any, state: dict[str, Any]) -> None:
+    """Give every buffer of ``model`` the shape its tensor has in ``state``.
+
+    Buffers hold what a model fitted to data (PCA components, an SVM's weights, a GMM's modes):
+    their size may depend on the training clips (fewer clips than PCA dimensions, modes chosen
+    on validation), so the config alone cannot say it. Parameters keep their shapes and must
+    match (``load_state_dict`` checks them).
+    """
+    import torch
+
+    for name, buffer in list(model.named_buffers()):
+        stored = state.get(name)
+        if isinstance(stored, torch.Tensor) and buffer is not None and stored.shape != buffer.shape:
+            owner_name, _, leaf = name.rpartition(".")
+            owner = model.get_submodule(owner_name) if owner_name else model
+            owner._buffers[leaf] = torch.empty(stored.shape, dtype=buffer.dtype)
 
 
 def list_runs(runs_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -105,6 +105,8 @@ class TrainingData:
     val_targets: np.ndarray
     label_vectors: np.ndarray
     task: str = TASK_RECOGNITION
+    #: What a model's ``ModelSpec.prepare`` added (e.g. paragraphs of the clips); empty otherwise.
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,6 +120,28 @@ class TrainResult:
     epochs_run: int = 0
     stopped_early: bool = False
     train_clips_per_second: float = 0.0
+
+
+@dataclass
+class FitContext:
+    """What a model that trains itself (``ModelSpec.fit == "custom"``) is given.
+
+    ``fit_run(context)`` trains on ``data`` (read through ``cache``), writes ``checkpoint_path``
+    if it wants to be resumable (``resume``: continue from it), reports to ``progress`` (and
+    calls ``progress.check_cancelled()`` between batches) and returns a :class:`TrainResult`
+    with ``model`` set to itself, on CPU, in eval mode. ``args`` is what a checkpoint should
+    store to be recognised (model name, config, shape, training settings, task).
+    """
+
+    cache: SequenceCache
+    data: TrainingData
+    config: TrainConfig
+    device: Any
+    distributed: DistributedContext
+    checkpoint_path: Path | None
+    resume: bool
+    progress: Progress
+    args: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -182,7 +206,7 @@ def predict(
     was_training = model.training
     model.eval()
     embeddings, logits = [], []
-    with torch.inference_mode():
+    with torch.inference_mode(not getattr(model, "grad_at_inference", False)):
         for batch in cache.batches(clip_ids, batch_size):
             batch = batch.to(device)
             emb, lg = model(batch.features, batch.lengths)
@@ -269,6 +293,20 @@ def train_model(
 
     if spec.fit == "closed-form":
         return _fit_closed_form(model, cache, data, config, args, checkpoint_path, ctx, progress)
+    if spec.fit == "custom":
+        context = FitContext(
+            cache,
+            data,
+            config,
+            device,
+            ctx,
+            None if checkpoint_path is None else Path(checkpoint_path),
+            resume,
+            progress,
+            args,
+        )
+        result: TrainResult = model.fit_run(context)
+        return result
 
     if config.optimizer == "adam":
         optimizer: Any = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
