@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from desktop_app.errors import ActionLensError
+from desktop_app.errors import ActionLensError, unwritable_error
 
 
 @contextlib.contextmanager
@@ -26,8 +26,11 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
     ``suffix`` ends the temp file's name, for writers that choose a format by extension.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + suffix, dir=target.parent)
+    except OSError as exc:
+        raise (unwritable_error(exc, target) or exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -35,6 +38,8 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
+    except OSError as exc:  # a full disk while writing: one line naming the file, the old one kept
+        raise (unwritable_error(exc, target) or exc) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

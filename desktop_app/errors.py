@@ -6,6 +6,12 @@ fault and says what to do. The CLI prints it and exits non-zero; the GUI shows i
 
 from __future__ import annotations
 
+import errno
+
+#: ``OSError`` numbers that mean "this place cannot be written" (read-only file system, no
+#: permission, disk or quota full): the user can act on them, so they become one line.
+UNWRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+
 
 class ActionLensError(Exception):
     """A failure the user can act on; ``str(err)`` is the one-line reason."""
@@ -39,3 +45,17 @@ class UnknownWordError(ActionLensError, KeyError):
 
 class TaskCancelled(ActionLensError):
     """A long task stopped because its progress handle asked it to."""
+
+
+def unwritable_error(exc: OSError, path: object = None) -> ActionLensError | None:
+    """The one-line error for an ``OSError`` that says a file cannot be written, else ``None``.
+
+    ``path`` names the file meant (the exception may name a temporary file beside it).
+    """
+    if exc.errno not in UNWRITABLE_ERRNOS:
+        return None
+    where = path if path is not None else (exc.filename or "a workspace file")
+    return ActionLensError(
+        f"cannot write {where} ({exc.strerror or exc}); the workspace must be writable to change it "
+        "(check its permissions, whether its disk is mounted read-only, or free space)"
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from desktop_app import __version__, quiet_video_library_logs
-from desktop_app.errors import ActionLensError, TaskCancelled
+from desktop_app.errors import ActionLensError, TaskCancelled, unwritable_error
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = (
@@ -65,4 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except ActionLensError as exc:
         print(f"actionlens: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a write that no module wrapped: still one line, never a traceback
+        error = unwritable_error(exc)
+        if error is None:
+            raise
+        print(f"actionlens: error: {error}", file=sys.stderr)
+        return 1
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc) and "read-only" not in str(exc):
+            raise
+        print(
+            f"actionlens: error: the workspace catalog cannot be written ({exc}); the workspace must "
+            "be writable to change it (check its permissions or whether its disk is mounted read-only)",
+            file=sys.stderr,
+        )
         return 1

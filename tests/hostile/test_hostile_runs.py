@@ -327,3 +327,59 @@ def test_train_resume_from_a_damaged_checkpoint_is_one_line(
     assert rc == 1
     assert_one_line(err, str(checkpoint), "not a checkpoint of ours", "without --resume")
     assert "weights_only" not in err and not marker.exists()
+
+
+# ---------------------------------------------------------------- 5. a workspace that cannot be written
+def refuse_writes_under(monkeypatch: pytest.MonkeyPatch, root: Path, number: int) -> None:
+    """Every temp file (every write of ours goes through one) under ``root`` fails with ``number``,
+    as on a read-only mount (``EROFS``) or a full disk (``ENOSPC``)."""
+    import errno
+    import os
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+        directory = Path(str(kwargs.get("dir", "")))
+        if directory.resolve().is_relative_to(root.resolve()):
+            raise OSError(number, os.strerror(number), str(directory / ".x.tmp"))
+        return real(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    assert errno.errorcode[number]
+
+
+@pytest.mark.parametrize("number", [30, 28], ids=["read-only", "disk-full"])
+def test_embed_and_project_on_an_unwritable_workspace_are_one_line(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, number: int
+) -> None:
+    clips = ws / "embeddings" / RUN / "clips.npy"
+    before = clips.read_bytes()
+    refuse_writes_under(monkeypatch, ws, number)
+    rc, _, err = run_cli(capsys, "embed", "--workspace", str(ws), "--run", RUN)
+    assert rc == 1
+    assert_one_line(err, "cannot write", str(ws / "embeddings" / RUN), "must be writable")
+    assert clips.read_bytes() == before  # nothing lost
+    rc, _, err = run_cli(
+        capsys, "project", "--workspace", str(ws), "--run", RUN, "--of", "classes", "--force"
+    )
+    assert rc == 1
+    assert_one_line(err, "cannot write", str(ws / "maps"), "must be writable")
+
+
+def test_an_unwritable_error_elsewhere_is_still_one_line(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``OSError`` of the unwritable kind that no module wrapped reaches the user as one line;
+    any other ``OSError`` is a bug and keeps its traceback."""
+    import errno
+
+    from desktop_app.cli import embed as embed_cli
+
+    def fail(args: object) -> int:
+        raise OSError(errno.EACCES, "Permission denied", str(ws / "runs"))
+
+    monkeypatch.setattr(embed_cli, "run", fail)
+    rc, _, err = run_cli(capsys, "embed", "--workspace", str(ws), "--run", RUN)
+    assert rc == 1
+    assert_one_line(err, "cannot write", str(ws / "runs"), "Permission denied")
