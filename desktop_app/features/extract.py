@@ -109,16 +109,44 @@ class _Job:
     clip_id: int
     path: str
     has_audio: bool
+    #: The file's fingerprint when it was imported (``None``: not recorded).
+    content_hash: str | None = None
 
 
 # ------------------------------------------------------------------------------------ workers
 _ENCODERS: dict[str, Any] = {}
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int | None = None) -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one clip per process; OpenCV's own threads would oversubscribe
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Ask Linux to end this worker when the process that started it dies.
+
+    A parent killed with ``SIGKILL`` runs no cleanup, and its pool's workers (and with them
+    multiprocessing's resource tracker) would stay behind, idle, until someone kills them. With
+    ``PR_SET_PDEATHSIG`` the kernel sends them ``SIGTERM``; the ``getppid`` check covers a
+    parent that died before the request was made. Elsewhere this does nothing.
+    """
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 def _encoder_for(spec: dict[str, Any]) -> Any:
@@ -138,6 +166,21 @@ def _encode_job(job: _Job, spec: dict[str, Any], thumbnails_dir: str | None) -> 
 
     from desktop_app.data.video import VideoError
 
+    if job.content_hash:
+        from desktop_app.data.video import content_hash
+
+        try:
+            now = content_hash(Path(job.path))
+        except OSError as err:
+            return "bad", f"cannot read the file ({type(err).__name__}: {str(err).strip()[:200]})", 0
+        if now != job.content_hash:
+            return (
+                "bad",
+                f"the file changed since it was imported (content hash {now[:12]}…, imported as "
+                f"{job.content_hash[:12]}…): its features would describe another video than the "
+                "catalog's; put the imported file back, or import the dataset into a new workspace",
+                0,
+            )
     try:
         encoded = _encoder_for(spec).encode(Path(job.path), job.has_audio)
     except VideoError as err:
@@ -264,7 +307,7 @@ def extract_features(
     recorded = resolve_settings(ws, settings)
     writer = FeatureStoreWriter(ws, recorded, settings.name)
     done = writer.done_clip_ids()
-    clips = [(c.id, c.name, c.path, c.has_audio) for c in ws.catalog.iter_clips(status="ok")]
+    clips = [(c.id, c.name, c.path, c.has_audio, c.content_hash) for c in ws.catalog.iter_clips(status="ok")]
     todo = [c for c in clips if c[0] not in done]
     summary = ExtractSummary(writer.name, len(clips), len(clips) - len(todo), 0, 0)
     thumbnails_dir = str(ws.thumbnails_dir) if settings.thumbnails else None
@@ -282,7 +325,10 @@ def extract_features(
     if recorded["extractor"] == "precomputed":
         _import_precomputed(ws, recorded, todo, writer, summary, thumbnails_dir, progress, report)
     else:
-        jobs = [_Job(cid, str(ws.clip_path(path)), bool(audio)) for cid, _, path, audio in todo]
+        jobs = [
+            _Job(cid, str(ws.clip_path(path)), bool(audio), fingerprint)
+            for cid, _, path, audio, fingerprint in todo
+        ]
         spec = {k: v for k, v in recorded.items() if not k.startswith("pca_")}
         n_done = 0
         for job, (status, payload, frames) in _run_jobs(jobs, spec, thumbnails_dir, workers, progress):
@@ -329,7 +375,9 @@ def _run_jobs(
         return
     # 'spawn': safe beside threads (Qt, OpenCV, BLAS) in the parent, on every platform
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    executor = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+    )
     pending: dict[Future[tuple[str, Any, int]], _Job] = {}
     queue = iter(jobs)
     clean = False
@@ -363,7 +411,7 @@ def _run_jobs(
 def _import_precomputed(
     ws: Workspace,
     recorded: dict[str, Any],
-    todo: list[tuple[int, str, str, bool]],
+    todo: list[tuple[int, str, str, bool, str | None]],
     writer: Any,
     summary: ExtractSummary,
     thumbnails_dir: str | None,
@@ -376,7 +424,7 @@ def _import_precomputed(
     existing = writer.meta["streams"].get("appearance", {}).get("dim")
     source = PrecomputedFeatures(recorded["source"], expected_dim=existing)
     try:
-        for n, (clip_id, name, path, _) in enumerate(todo, start=1):
+        for n, (clip_id, name, path, _, _) in enumerate(todo, start=1):
             progress.check_cancelled()
             features = source.read(name)
             if features is None:
