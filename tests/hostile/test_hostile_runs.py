@@ -383,3 +383,19 @@ def test_an_unwritable_error_elsewhere_is_still_one_line(
     rc, _, err = run_cli(capsys, "embed", "--workspace", str(ws), "--run", RUN)
     assert rc == 1
     assert_one_line(err, "cannot write", str(ws / "runs"), "Permission denied")
+
+
+def test_a_read_only_catalog_is_one_line(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's "attempt to write a readonly database" (the catalog on a read-only mount, measured
+    there with ``info`` and ``evaluate``) reaches the user as one line."""
+    from desktop_app.cli import info as info_cli
+
+    def fail(args: object) -> int:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(info_cli, "run", fail)
+    rc, _, err = run_cli(capsys, "info", "--workspace", str(ws))
+    assert rc == 1
+    assert_one_line(err, "catalog cannot be written", "readonly database", "must be writable")
