@@ -88,10 +88,17 @@ def source_settings(source: SequenceSource) -> dict[str, Any]:
     return dict(getattr(source, "settings", {}) or {})
 
 
+#: Streams a clip may lack: a clip without sound has no audio rows (seed 003 §III.C). Where
+#: another stream is named, :func:`clips_with_streams` does not require them and
+#: :class:`SequenceCache` gives a clip without them an empty sequence (length 0).
+OPTIONAL_STREAMS = ("audio",)
+
+
 def clips_with_streams(source: SequenceSource, streams: Sequence[str]) -> np.ndarray:
-    """Sorted ids of the clips that have features of every one of ``streams``."""
+    """Sorted ids of the clips that have features of every one of ``streams`` (an optional
+    stream, :data:`OPTIONAL_STREAMS`, counts only when no other stream is named)."""
     ids: set[int] | None = None
-    for stream in streams:
+    for stream in [s for s in streams if s not in OPTIONAL_STREAMS] or list(streams):
         have = {int(c) for c in source.clip_ids(stream)}
         ids = have if ids is None else ids & have
     return np.array(sorted(ids or ()), dtype=np.int64)
@@ -126,15 +133,25 @@ class SequenceCache:
     def __init__(self, source: SequenceSource, streams: Sequence[str], max_len: int) -> None:
         self.source, self.streams, self.max_len = source, tuple(streams), int(max_len)
         self._cache: dict[tuple[int, str], np.ndarray] = {}
+        self._have: dict[str, set[int]] = {}
 
     def sequence(self, clip_id: int, stream: str) -> np.ndarray:
-        """The clip's ``stream`` sequence, clipped to ``max_len`` steps."""
+        """The clip's ``stream`` sequence, clipped to ``max_len`` steps (``(0, D)`` for a clip
+        without an optional stream, :data:`OPTIONAL_STREAMS`)."""
         key = (int(clip_id), stream)
         seq = self._cache.get(key)
         if seq is None:
-            seq = np.asarray(self.source.get(int(clip_id), stream), dtype=np.float32)[: self.max_len]
+            if stream in OPTIONAL_STREAMS and int(clip_id) not in self._clips_having(stream):
+                seq = np.zeros((0, self.source.dim(stream)), np.float32)
+            else:
+                seq = np.asarray(self.source.get(int(clip_id), stream), dtype=np.float32)[: self.max_len]
             self._cache[key] = seq
         return seq
+
+    def _clips_having(self, stream: str) -> set[int]:
+        if stream not in self._have:
+            self._have[stream] = {int(c) for c in self.source.clip_ids(stream)}
+        return self._have[stream]
 
     def collate(self, clip_ids: np.ndarray, targets: np.ndarray | None = None) -> SequenceBatch:
         """Stack the clips into a :class:`SequenceBatch` padded to its longest clip per stream."""

@@ -36,6 +36,7 @@ import numpy as np
 from desktop_app.atomic import write_npy
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress
+from desktop_app.training.data import OPTIONAL_STREAMS
 
 INPUTS_VERSION = 1
 #: Seeds 001 and 002 reduce frame features to 500 dimensions.
@@ -135,11 +136,14 @@ class InputTransform:
             total = np.zeros(dim, np.float64)
             scatter = np.zeros((dim, dim), np.float64)
             n_rows = 0
-            for i, clip_id in enumerate(fit_clips):
+            having = fit_clips
+            if stream in OPTIONAL_STREAMS:  # fitted on the fit clips that have it (audio)
+                having = fit_clips[np.isin(fit_clips, np.asarray(source.clip_ids(stream)))]
+            for i, clip_id in enumerate(having):
                 if i % 64 == 0:
                     progress.check_cancelled()
                     progress.set_progress(
-                        (s_index + i / len(fit_clips)) / len(streams), f"fitting the {stream} input PCA"
+                        (s_index + i / len(having)) / len(streams), f"fitting the {stream} input PCA"
                     )
                 rows = raw_rows(source, int(clip_id), stream).astype(np.float64)
                 total += rows.sum(axis=0)
