@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "generate_demo_data",
     "import_dataset",
     "extract",
+    "motion_cnn",
     "info",
     "train",
     "embed",

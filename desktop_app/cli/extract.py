@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--extractor",
         default="handcrafted",
         help="handcrafted (default; HOG+colour, HOF+MBH), torchvision:resnet18|resnet50|vgg16 "
-        "(needs --weights and the 'cnn' extra), audio, or precomputed (needs --features-from)",
+        "(needs --weights and the 'cnn' extra), motion-cnn (needs --cnn), audio, or precomputed "
+        "(needs --features-from)",
     )
     sampling = p.add_mutually_exclusive_group()
     sampling.add_argument("--fps", type=float, default=None, help="sample at this rate (default 10 fps)")
@@ -61,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: number of CPUs)")
     p.add_argument("--weights", metavar="FILE", help="state-dict file for torchvision:<arch>")
+    p.add_argument(
+        "--cnn", metavar="NAME|FILE", help="motion CNN for motion-cnn (see actionlens train-motion-cnn)"
+    )
     p.add_argument("--features-from", metavar="PATH", help="directory of <clip>.npy/.npz, or an HDF5 file")
     p.add_argument("--no-audio", action="store_true", help="skip the log-mel audio stream")
     add_wait_arg(p)
@@ -85,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     )
     ws = open_workspace(args)
     try:
+        if getattr(args, "cnn", None):  # a workspace CNN's name, or its file
+            from desktop_app.features.motion_cnn import resolve_cnn_file
+
+            settings.weights = str(resolve_cnn_file(ws, args.cnn))
         # One writer per feature store: two processes appending to one store interleave records.
         store = settings.name or store_name(resolve_settings(ws, settings))
         with (

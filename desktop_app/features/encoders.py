@@ -9,6 +9,8 @@ rebuild it; the spec is recorded in the feature store's metadata.
 * ``torchvision:<arch>`` — appearance from a torchvision CNN (resnet18, resnet50, vgg16) with the
   weights file the user names; motion stays handcrafted (a flow CNN needs training, seed 003 III.B).
 * ``audio`` — only the log-mel stream (seed 003, section III.C).
+* ``motion-cnn`` — motion from seed 003's motion CNN trained on the workspace's training clips
+  (``motion_cnn.py``); appearance and audio stay handcrafted.
 * ``precomputed`` — arrays the user already has (:class:`PrecomputedFeatures`); not a frame encoder.
 """
 
@@ -27,7 +29,7 @@ from desktop_app.features.decode import Sampling, sample_clip
 from desktop_app.features.handcrafted import DESCRIPTOR_VERSION
 
 #: Extractor names ``actionlens extract --extractor`` accepts (``torchvision`` takes ``:<arch>``).
-EXTRACTORS = ("handcrafted", "torchvision", "audio", "precomputed")
+EXTRACTORS = ("handcrafted", "torchvision", "audio", "precomputed", "motion-cnn")
 TORCHVISION_ARCHS = ("resnet18", "resnet50", "vgg16")
 CNN_INSTALL_HINT = "pip install torch==2.14.1 torchvision==0.29.1  (the 'cnn' extra of actionlens)"
 
@@ -227,9 +229,13 @@ def make_encoder(extractor: str, options: dict[str, Any] | None = None) -> Encod
         return TorchvisionEncoder({**options, "arch": arch or options.get("arch", "")})
     if name == "audio":
         return AudioEncoder(options)
+    if name == "motion-cnn":  # seed 003's motion CNN, trained in the workspace (motion_cnn.py)
+        from desktop_app.features.motion_cnn import MotionCNNEncoder
+
+        return MotionCNNEncoder(options)
     raise ActionLensError(
         f"unknown extractor {extractor!r}; use handcrafted, torchvision:<{'|'.join(TORCHVISION_ARCHS)}>, "
-        "audio or precomputed"
+        "audio, motion-cnn or precomputed"
     )
 
 
