@@ -32,6 +32,8 @@ class DemoBuild:
     data: Path
     preset: str = "small"
     seed: int = 0
+    #: Share of demo clips with an impossible event (seed 003 §VII), marked in the catalog.
+    anomalies: float = 0.0
     done: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -39,7 +41,13 @@ class DemoBuild:
 def _stage_generate(build: DemoBuild, progress: Progress) -> None:
     from desktop_app.data.demo import generate_demo_dataset
 
-    summary = generate_demo_dataset(build.data, preset=build.preset, seed=build.seed, progress=progress)
+    summary = generate_demo_dataset(
+        build.data,
+        preset=build.preset,
+        seed=build.seed,
+        progress=progress,
+        anomalies=build.anomalies,
+    )
     build.report["clips_generated"] = summary.n_clips
 
 
@@ -54,7 +62,16 @@ def _stage_import(build: DemoBuild, progress: Progress) -> None:
     result = get_importer("ucf101")(build.data, progress=progress)
     with building(build.workspace, dataset="demo") as ws:
         summary = ws.add_import(result)
-        ws.update_manifest(demo={"preset": build.preset, "seed": build.seed})
+        from desktop_app.evaluation.anomaly import mark_demo_anomalies
+
+        mark_demo_anomalies(ws, build.data)  # the clips generated with an impossible motion
+        ws.update_manifest(
+            demo={
+                "preset": build.preset,
+                "seed": build.seed,
+                **({"anomalies": build.anomalies} if build.anomalies else {}),
+            }
+        )
     build.report["import"] = summary.to_json()
 
 
@@ -135,6 +152,7 @@ def build_demo_workspace(
     data: Path | None = None,
     preset: str = "small",
     seed: int = 0,
+    anomalies: float = 0.0,
     progress: Progress | None = None,
 ) -> DemoBuild:
     """Build (or finish building) the demo workspace, stage by stage.
@@ -145,6 +163,8 @@ def build_demo_workspace(
         Where the workspace and the generated videos go (default: under :func:`default_demo_dir`).
     preset, seed
         The demo dataset's size preset and random seed.
+    anomalies
+        Share of clips with an impossible event, marked in the catalog (0: none, the default).
     progress
         Progress/cancel handle; cancelling stops between clips and the next call resumes.
     """
@@ -155,6 +175,7 @@ def build_demo_workspace(
         data=Path(data) if data else base / "data",
         preset=preset,
         seed=seed,
+        anomalies=anomalies,
     )
     total = sum(weight for _, weight, _ in DEMO_STAGES)
     start = 0.0

@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="where the generated videos go (default: beside the workspace)")
     p.add_argument("--preset", default="small", help="demo dataset size preset (default: small)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--anomalies",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of clips with an impossible motion, marked in the catalog (e.g. 0.05; default 0)",
+    )
     p.add_argument("--build-only", action="store_true", help="build the workspace but do not open the app")
     add_json_arg(p)
     p.set_defaults(func=run)
@@ -41,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             data=Path(args.data) if args.data else None,
             preset=args.preset,
             seed=args.seed,
+            anomalies=args.anomalies,
             progress=progress,
         )
     with Workspace.open(build.workspace) as ws:

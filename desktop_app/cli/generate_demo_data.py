@@ -26,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--stories", action="store_true", help="also render multi-action story videos with paragraphs"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--anomalies",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of clips with an impossible motion (teleport, antigravity, split), listed in "
+        "demo.json and marked on import (e.g. 0.05; default 0)",
+    )
     add_json_arg(p)
     p.set_defaults(func=run)
 
@@ -36,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     with TerminalProgress("generate", quiet=args.json) as progress:
         summary = generate_demo_dataset(
-            Path(args.out), preset=args.preset, seed=args.seed, stories=args.stories, progress=progress
+            Path(args.out),
+            preset=args.preset,
+            seed=args.seed,
+            stories=args.stories,
+            progress=progress,
+            anomalies=args.anomalies,
         )
     report = {
         "out": str(Path(args.out).absolute()),
@@ -45,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         "classes": summary.n_classes,
         "clips": summary.n_clips,
         "stories": summary.n_stories,
+        "anomalies": summary.n_anomalies,
     }
     if args.json:
         print_json(report)
@@ -52,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {report['clips']} clips of {report['classes']} classes"
             + (f" and {report['stories']} stories" if args.stories else "")
+            + (f" ({report['anomalies']} with an anomaly)" if report["anomalies"] else "")
             + f" to {report['out']}"
         )
     return 0

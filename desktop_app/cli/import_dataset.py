@@ -62,13 +62,17 @@ def run(args: argparse.Namespace) -> int:
             f"no usable videos found in {source} as {args.format} "
             f"({len(result.skipped)} skipped); check the path and the format"
         )
+    from desktop_app.evaluation.anomaly import mark_demo_anomalies
+
     workspace = Path(args.workspace)
     if workspace.is_dir() and any(workspace.iterdir()):
         with Workspace.open(workspace) as ws:
             summary = ws.add_import(result)
+            mark_demo_anomalies(ws, source)  # a demo dataset generated with --anomalies
     else:
         with building(workspace, dataset=args.format) as ws:
             summary = ws.add_import(result)
+            mark_demo_anomalies(ws, source)
     if args.json:
         print_json({"workspace": str(workspace.absolute()), **summary.to_json()})
         return 0

@@ -61,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="PCA dimensions per stream, fitted on the training clips; 0: none (default 500)",
     )
+    p.add_argument(
+        "--source-run",
+        metavar="RUN",
+        help="autoencoder only: the recognition run whose clip embeddings it learns to reconstruct",
+    )
     p.add_argument("--run-id", help="name of the run (default: model-preset-task)")
     p.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: CUDA when present"
@@ -79,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.zsl_split:
         check_zsl_split(args.zsl_split)
+    if args.model == "autoencoder" or args.source_run:
+        return _run_autoencoder(args)
     ctx = distributed_context()
     run_id = args.run_id or default_run_id(
         args.model, args.preset, args.zsl_split, args.fold, args.split, args.seed, args.purpose
@@ -129,5 +136,58 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"run {summary['run_id']}: {summary['epochs_run']} epochs, best {summary['best_epoch'] + 1}, "
             f"validation accuracy {summary['val_accuracy']:.1%} → {summary['directory']}"
+        )
+    return 0
+
+
+def _run_autoencoder(args: argparse.Namespace) -> int:
+    """``train --model autoencoder --source-run RUN`` (seed 003 §VII): train on the source run's
+    embeddings of its training clips, score every clip, print the run and where the scores went."""
+    from desktop_app.errors import ActionLensError
+    from desktop_app.training.anomaly import autoencoder_run_id, train_autoencoder
+
+    if args.model != "autoencoder" or not args.source_run:
+        raise ActionLensError(
+            "--source-run goes with --model autoencoder, and the autoencoder needs it: "
+            "actionlens train --model autoencoder --source-run RUN"
+        )
+    if args.zsl_split:
+        raise ActionLensError("the autoencoder trains on its source run's split; drop --zsl-split")
+    run_id = args.run_id or autoencoder_run_id(args.source_run, args.preset, args.seed)
+    with (
+        open_workspace(args) as ws,
+        writer_lock(ws.root, f"run {run_id}", args),
+        TerminalProgress("train autoencoder", quiet=args.json) as bar,
+    ):
+        result = train_autoencoder(
+            ws,
+            args.source_run,
+            preset=args.preset,
+            seed=args.seed,
+            epochs=args.epochs,
+            run_id=run_id,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            train_overrides={"device": args.device, "num_threads": args.threads},
+            progress=bar,
+        )
+    training = result.meta["training"]
+    summary = {
+        "run_id": result.run_id,
+        "model": args.model,
+        "source_run": args.source_run,
+        "epochs_run": training["epochs_run"],
+        "best_epoch": training["best_epoch"],
+        "val_reconstruction_error": result.meta["metrics"]["validation"]["reconstruction_error"],
+        "scored_clips": result.meta["anomaly"]["clips"],
+        "directory": str(result.run_dir),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"run {summary['run_id']}: {summary['epochs_run']} epochs, best {summary['best_epoch'] + 1}, "
+            f"validation reconstruction error {summary['val_reconstruction_error']:.4g}; anomaly scores of "
+            f"{summary['scored_clips']} clips → {summary['directory']}"
         )
     return 0

@@ -15,7 +15,10 @@ The files follow UCF101's layout exactly (``ClassName/v_ClassName_gXX_cYY.mp4``,
 importer reads them; ``demo.json`` adds the class table (phrase, verb, noun) and the clip table.
 With ``stories=True`` it also renders videos of 2–4 consecutive actions with one sentence per
 action, as ActivityNet-Captions JSON, for seed 004's hierarchical video–paragraph model (see
-:mod:`desktop_app.data.demo_stories`).
+:mod:`desktop_app.data.demo_stories`). With ``anomalies=rate`` a share of the clips gets an
+impossible event mid-clip (seed 003 §VII's anomaly detection needs anomalies to find): the object
+teleports, turns against gravity, or splits in two (:data:`ANOMALY_KINDS`); ``demo.json`` lists
+them so that the catalog can mark them (:func:`demo_anomalies`).
 
 Everything is deterministic by seed: the same seed gives byte-identical files.
 """
@@ -26,7 +29,7 @@ import json
 import math
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -1006,6 +1009,7 @@ def render_clip(
     n_frames: int = 38,
     rng: np.random.Generator | int = 0,
     distractors: bool = True,
+    anomaly: Anomaly | None = None,
 ) -> RenderedVideo:
     """Render one clip of ``noun`` doing ``verb``, with a random scene.
 
@@ -1019,6 +1023,10 @@ def render_clip(
         A generator or an integer seed; everything random about the clip comes from it.
     distractors
         Add 1–2 distractor objects, each doing any verb (off for tests of the main motion).
+    anomaly
+        An impossible event to insert mid-clip (:func:`apply_anomaly`); everything else about
+        the clip is drawn exactly as without it. A split adds the second half as
+        ``trajectories[1]``.
 
     Returns
     -------
@@ -1030,11 +1038,133 @@ def render_clip(
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     scene = random_scene(width, height, n_frames, gen)
     main, *extra = clip_objects(verb, noun, width, height, fps, n_frames, scene.luma, gen, distractors)
+    mains = [main] if anomaly is None else apply_anomaly(main, anomaly, width, height)
     # Distractors behind the main object, so it is never fully hidden.
-    video = render_objects(width, height, fps, scene, [*extra, main], gen)
-    video.trajectories = video.trajectories[-1:] + video.trajectories[:-1]
-    video.styles = video.styles[-1:] + video.styles[:-1]
+    video = render_objects(width, height, fps, scene, [*extra, *mains], gen)
+    k = len(mains)
+    video.trajectories = video.trajectories[-k:] + video.trajectories[:-k]
+    video.styles = video.styles[-k:] + video.styles[:-k]
     return video
+
+
+# --------------------------------------------------------------------------------------------
+# Anomalies: impossible events for seed 003 §VII's anomaly detection
+
+#: The kinds of impossible event ``anomalies=`` inserts, in the order they are dealt out:
+#: the object jumps to a far place between two frames; it stops obeying gravity and accelerates
+#: upwards (a falling object turns back up mid-fall); it splits into two that fly apart.
+ANOMALY_KINDS: tuple[str, ...] = ("teleport", "antigravity", "split")
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """An impossible event of one clip: its ``kind`` (:data:`ANOMALY_KINDS`), the ``onset``
+    frame where it happens, and a ``seed`` for its own draws (so that the rest of the clip is
+    drawn exactly as its normal version)."""
+
+    kind: str
+    onset: int
+    seed: int
+
+
+def apply_anomaly(
+    main: tuple[ObjectStyle, Trajectory], anomaly: Anomaly, width: int, height: int
+) -> list[tuple[ObjectStyle, Trajectory]]:
+    """The main object's trajectory with ``anomaly`` inserted from frame ``anomaly.onset`` on.
+
+    * ``teleport``: from the onset frame the object is elsewhere — displaced by at least 40 %
+      of the frame's larger side, in one step, and stays in frame;
+    * ``antigravity``: from the onset the object accelerates *upwards* as a fallen object
+      would accelerate downwards (``y -= ½ g (t − t₀)²``, ``g`` such that it climbs 60–90 % of
+      the frame height by the end), held at the top edge;
+    * ``split``: from the onset a second object of the same look appears where the first is
+      and the two fly apart horizontally, each 20–30 % of the frame width away by the end.
+
+    Returns
+    -------
+    list of (ObjectStyle, Trajectory)
+        The main object (and for ``split`` its second half), in scene coordinates.
+    """
+    style, traj = main
+    if anomaly.kind not in ANOMALY_KINDS:
+        raise ActionLensError(
+            f"unknown demo anomaly {anomaly.kind!r}; choose one of {', '.join(ANOMALY_KINDS)}"
+        )
+    rng = np.random.default_rng(np.random.SeedSequence([anomaly.seed, 13]))
+    n = len(traj)
+    k = int(np.clip(anomaly.onset, 1, max(1, n - 2)))
+    x, y = traj.x.copy(), traj.y.copy()
+    margin = style.radius * float(np.max(np.abs(traj.scale_y))) * 1.1
+    lo_x, hi_x, lo_y, hi_y = margin, width - margin, margin, height - margin
+    after = np.arange(n) >= k
+    if anomaly.kind == "teleport":
+        # the farthest of a few random spots in frame, at least 40 % of the larger side away
+        spots = np.stack(
+            [rng.uniform(lo_x, max(hi_x, lo_x + 1), 16), rng.uniform(lo_y, max(hi_y, lo_y + 1), 16)], 1
+        )
+        here = np.array([x[k], y[k]])
+        target = spots[np.argmax(np.linalg.norm(spots - here, axis=1))]
+        shift = target - here
+        need = 0.4 * max(width, height)
+        if np.linalg.norm(shift) < need:  # a cramped stage: jump through the centre instead
+            shift = np.array([width / 2 - here[0], height / 2 - here[1]])
+            shift = shift / max(float(np.linalg.norm(shift)), 1e-6) * need
+        x[after] += shift[0]
+        y[after] += shift[1]
+        x, y = np.clip(x, 0, width), np.clip(y, 0, height)
+        out = [(style, _with_path(traj, x, y))]
+    elif anomaly.kind == "antigravity":
+        steps = np.maximum(np.arange(n) - k, 0).astype(np.float64)
+        climb = float(rng.uniform(0.6, 0.9)) * height
+        lift = climb * (steps / max(n - 1 - k, 1)) ** 2
+        y = np.maximum(y - lift, lo_y) if lo_y < hi_y else y - lift
+        out = [(style, _with_path(traj, x, y))]
+    else:  # split
+        spread = float(rng.uniform(0.2, 0.3)) * width  # each half's distance from the start
+        d = 1.0 if rng.random() < 0.5 else -1.0
+        apart = d * spread * np.maximum(np.arange(n) - k, 0) / max(n - 1 - k, 1)
+        first = _with_path(traj, np.clip(x + apart, 0, width), y)
+        second = _with_path(traj, np.clip(x - apart, 0, width), y)
+        second.visible = after.copy()
+        out = [(style, first), (style, second)]
+    for _, t in out:
+        t.facts = {**t.facts, "anomaly": anomaly.kind}
+    return out
+
+
+def _with_path(traj: Trajectory, x: np.ndarray, y: np.ndarray) -> Trajectory:
+    return Trajectory(
+        x,
+        y,
+        traj.angle.copy(),
+        traj.scale_x.copy(),
+        traj.scale_y.copy(),
+        traj.visible.copy(),
+        dict(traj.facts),
+    )
+
+
+def plan_anomalies(clips: Sequence[DemoClip], rate: float, seed: int) -> dict[str, Anomaly]:
+    """Which clips of a plan get an impossible event: ``{clip path: Anomaly}``.
+
+    ``round(rate · len(clips))`` clips (at least one when ``rate > 0``) drawn uniformly without
+    replacement, deterministically from ``seed``, the kinds dealt out in turn
+    (:data:`ANOMALY_KINDS`) over the drawn clips in plan order; the onset is a frame in the
+    middle 35–65 % of the clip. Each keeps its class: the label it has as it starts.
+    """
+    if not 0.0 <= rate <= 0.5:
+        raise ActionLensError(f"the anomaly rate must be between 0 and 0.5, not {rate}; try 0.05")
+    if rate == 0 or not clips:
+        return {}
+    count = min(len(clips), max(1, round(rate * len(clips))))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
+    chosen = np.sort(rng.choice(len(clips), size=count, replace=False))
+    plan = {}
+    for i, index in enumerate(chosen):
+        clip = clips[int(index)]
+        onset = int(round(clip.n_frames * float(rng.uniform(0.35, 0.65))))
+        plan[clip.path] = Anomaly(ANOMALY_KINDS[i % len(ANOMALY_KINDS)], onset, int(rng.integers(2**31)))
+    return plan
 
 
 # --------------------------------------------------------------------------------------------
@@ -1080,6 +1210,8 @@ class DemoClip:
     clip: int
     n_frames: int
     split: str  # "train" or "test"
+    #: The impossible event inserted in this clip (``anomalies=`` option), or ``None``.
+    anomaly: Anomaly | None = None
 
 
 @dataclass
@@ -1094,6 +1226,7 @@ class DemoSummary:
     n_stories: int
     classes: list[ClassRecord]
     reused_clips: int = 0
+    n_anomalies: int = 0
 
 
 def _clip_rng(seed: int, verb: str, noun: str, group: int, clip: int) -> np.random.Generator:
@@ -1101,8 +1234,9 @@ def _clip_rng(seed: int, verb: str, noun: str, group: int, clip: int) -> np.rand
     return np.random.default_rng(ss)
 
 
-def plan_clips(preset: str | DemoPreset = "small", seed: int = 0) -> list[DemoClip]:
-    """Every clip of a preset, in order, with its frame count (deterministic by ``seed``)."""
+def plan_clips(preset: str | DemoPreset = "small", seed: int = 0, anomalies: float = 0.0) -> list[DemoClip]:
+    """Every clip of a preset, in order, with its frame count (deterministic by ``seed``) and,
+    for a share ``anomalies`` of them, an impossible event (:func:`plan_anomalies`)."""
     p = get_preset(preset)
     clips = []
     for class_name, verb, noun in demo_classes(p):
@@ -1124,6 +1258,9 @@ def plan_clips(preset: str | DemoPreset = "small", seed: int = 0) -> list[DemoCl
                         split="test" if g > p.groups - p.test_groups else "train",
                     )
                 )
+    if anomalies:
+        marked = plan_anomalies(clips, anomalies, seed)
+        clips = [replace(c, anomaly=marked.get(c.path)) for c in clips]
     return clips
 
 
@@ -1132,7 +1269,14 @@ def render_demo_clip(clip: DemoClip, preset: str | DemoPreset, seed: int) -> Ren
     p = get_preset(preset)
     rng = _clip_rng(seed, clip.verb, clip.noun, clip.group, clip.clip)
     return render_clip(
-        clip.verb, clip.noun, width=p.width, height=p.height, fps=p.fps, n_frames=clip.n_frames, rng=rng
+        clip.verb,
+        clip.noun,
+        width=p.width,
+        height=p.height,
+        fps=p.fps,
+        n_frames=clip.n_frames,
+        rng=rng,
+        anomaly=clip.anomaly,
     )
 
 
@@ -1191,6 +1335,7 @@ def generate_demo_dataset(
     seed: int = 0,
     stories: bool = False,
     progress: Progress | None = None,
+    anomalies: float = 0.0,
 ) -> DemoSummary:
     """Render the synthetic motion-verbs dataset into ``out`` in UCF101's layout.
 
@@ -1217,6 +1362,10 @@ def generate_demo_dataset(
         Also render the multi-action story videos and their paragraphs (seed 004).
     progress
         Progress/cancel handle.
+    anomalies
+        Share of the clips (0 … 0.5) that get an impossible event mid-clip (teleport,
+        antigravity, split; :func:`plan_anomalies`), listed in ``demo.json["anomalies"]``. 0 (the
+        default) writes exactly the dataset it always did.
 
     Returns
     -------
@@ -1237,12 +1386,13 @@ def generate_demo_dataset(
         "preset": p.name,
         "seed": int(seed),
         "stories": bool(stories),
+        **({"anomalies": float(anomalies)} if anomalies else {}),
     }
+    clips = plan_clips(p, seed, anomalies)
     reuse = _prepare_output(out, marker)
     for stale in out.glob("*/.*.tmp.mp4"):  # what a crash mid-write leaves (atomic_path)
         stale.unlink()
 
-    clips = plan_clips(p, seed)
     clip_share = 1.0 if not stories else 0.75
     clip_progress = SubProgress(progress, 0.0, clip_share, "rendering clips")
     reused = 0
@@ -1302,6 +1452,17 @@ def generate_demo_dataset(
                 for c in clips
             ],
             "stories": story_entries,
+            **(
+                {
+                    "anomalies": [
+                        {"path": c.path, "kind": c.anomaly.kind, "onset_frame": c.anomaly.onset}
+                        for c in clips
+                        if c.anomaly is not None
+                    ]
+                }
+                if anomalies
+                else {}
+            ),
         },
     )
     progress.set_progress(1.0, f"demo dataset: {len(classes)} classes, {len(clips)} clips")
@@ -1314,6 +1475,7 @@ def generate_demo_dataset(
         n_stories=len(story_entries),
         classes=classes,
         reused_clips=reused,
+        n_anomalies=sum(c.anomaly is not None for c in clips),
     )
 
 
@@ -1342,3 +1504,17 @@ def read_demo_index(out: Path | str) -> dict[str, Any]:
             f"{path} was written by a newer ActionLens (demo generator {data['generator_version']}); update ActionLens"
         )
     return dict(data)
+
+
+def demo_anomalies(out: Path | str) -> list[dict[str, Any]]:
+    """The anomalous clips a demo dataset lists: ``[{"path", "kind", "onset_frame"}]`` (empty
+    for a dataset generated without ``anomalies=``)."""
+    entries = read_demo_index(out).get("anomalies", [])
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("path"), str) and e.get("kind") in ANOMALY_KINDS
+        for e in entries
+    ):
+        raise ActionLensError(
+            f"{Path(out) / DEMO_INDEX_NAME}: 'anomalies' is not a list of {{path, kind}}; generate the demo dataset again"
+        )
+    return list(entries)

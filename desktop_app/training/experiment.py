@@ -27,7 +27,12 @@ from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
 
 
 def open_sequence_source(ws: Any, features: str | None = None) -> SequenceSource:
-    """The workspace's feature store ``features`` (default: its default store)."""
+    """The workspace's feature store ``features`` (default: its default store); ``run:<id>``
+    is the clip embeddings of run ``<id>`` (what an ``autoencoder`` run reads, seed 003 §VII)."""
+    if features and features.startswith("run:"):
+        from desktop_app.training.anomaly import open_run_source
+
+        return open_run_source(ws, features)
     try:
         from desktop_app.features import FeatureStore
     except ImportError as exc:
@@ -124,6 +129,15 @@ def train_in_workspace(
 
     progress = progress or NullProgress()
     spec = get_model_spec(model)
+    if spec.task == "video-paragraph":  # seed 004: captioned videos, not labelled clips
+        from desktop_app.training.paragraphs import train_paragraph_run
+
+        return train_paragraph_run(
+            ws, model, preset=preset, split=split, seed=seed, epochs=epochs, resume=resume,
+            overwrite=overwrite, features=features, word_vectors=word_vectors, run_id=run_id,
+            train_overrides=train_overrides, model_overrides=model_overrides, source=source,
+            vectors=vectors, progress=progress,
+        )  # fmt: skip
     model_config = spec.config(preset, **(model_overrides or {}))
     train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
     if epochs is not None:

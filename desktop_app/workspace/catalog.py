@@ -1,4 +1,5 @@
-"""The SQLite catalog of a workspace: clips, classes, split memberships, captions, runs.
+"""The SQLite catalog of a workspace: clips, classes, split memberships, captions, runs, and
+anomaly marks (which clips hold an impossible event, e.g. the demo's ``anomalies=`` clips).
 
 Clip ids are dense integers from 0, so that a clip's id is its row in every per-clip array
 (feature offsets, embeddings, map coordinates). Ids are never reused or renumbered.
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from desktop_app.data.records import Caption, ClassRecord, ClipRecord
 from desktop_app.errors import WorkspaceError
 
 #: The catalog schema this code writes; ``PRAGMA user_version`` holds it in the file.
-CATALOG_VERSION = 2
+CATALOG_VERSION = 3
 
 #: The roles a clip may have in a split (the ``clip_splits.role`` CHECK).
 ROLES = ("train", "val", "test")
@@ -75,8 +78,18 @@ CREATE TABLE captions (
 );
 """
 
+# Version 3 adds anomaly marks (seed 003 §VII): which clips are known to hold an anomaly, of
+# what kind and from which frame, so that anomaly scores can be measured against them.
+_MIGRATE_V2_TO_V3 = """
+CREATE TABLE clip_anomalies (
+    clip_id INTEGER PRIMARY KEY REFERENCES clips(id),
+    kind TEXT NOT NULL,
+    onset_frame INTEGER
+);
+"""
+
 #: ``MIGRATIONS[v]`` takes a catalog from version ``v`` to ``v + 1``.
-MIGRATIONS: dict[int, str] = {1: _MIGRATE_V1_TO_V2}
+MIGRATIONS: dict[int, str] = {1: _MIGRATE_V1_TO_V2, 2: _MIGRATE_V2_TO_V3}
 
 
 @dataclass(frozen=True)
@@ -269,6 +282,18 @@ class Catalog:
                 (run_id, model, created, status, json.dumps(metrics, sort_keys=True)),
             )
 
+    def mark_anomalies(self, marks: Iterable[tuple[int, str, int | None]]) -> int:
+        """Mark clips as anomalous: ``(clip_id, kind, onset_frame)`` rows (a clip marked again
+        takes the new kind); returns how many rows were written."""
+        rows = [(int(c), str(k), None if f is None else int(f)) for c, k, f in marks]
+        with self._con:
+            self._con.executemany(
+                "INSERT INTO clip_anomalies (clip_id, kind, onset_frame) VALUES (?, ?, ?) "
+                "ON CONFLICT(clip_id) DO UPDATE SET kind=excluded.kind, onset_frame=excluded.onset_frame",
+                rows,
+            )
+        return len(rows)
+
     def remove_run(self, run_id: str) -> None:
         """Forget a run."""
         with self._con:
@@ -349,6 +374,12 @@ class Catalog:
             "SELECT start, end, sentence FROM captions WHERE clip_id = ? ORDER BY idx", (clip_id,)
         )
         return [Caption(*r) for r in rows]
+
+    def anomaly_marks(self) -> tuple[np.ndarray, list[str]]:
+        """The marked anomalous clips as columns: ``(clip ids int64, kinds)``, by clip id
+        (empty when the workspace has none)."""
+        rows = self._con.execute("SELECT clip_id, kind FROM clip_anomalies ORDER BY clip_id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [str(r[1]) for r in rows]
 
     def runs(self) -> list[dict[str, Any]]:
         """All recorded runs, oldest first, with their metrics decoded."""
