@@ -32,6 +32,9 @@ class DemoBuild:
     data: Path
     preset: str = "small"
     seed: int = 0
+    #: Also render seed 004's story videos (2–4 actions, one sentence each) and import them
+    #: with their paragraphs, so that ``hse`` / ``fse`` runs can be trained on the demo.
+    stories: bool = False
     #: Share of demo clips with an impossible event (seed 003 §VII), marked in the catalog.
     anomalies: float = 0.0
     done: list[str] = field(default_factory=list)
@@ -45,6 +48,7 @@ def _stage_generate(build: DemoBuild, progress: Progress) -> None:
         build.data,
         preset=build.preset,
         seed=build.seed,
+        stories=build.stories,
         progress=progress,
         anomalies=build.anomalies,
     )
@@ -73,6 +77,29 @@ def _stage_import(build: DemoBuild, progress: Progress) -> None:
             }
         )
     build.report["import"] = summary.to_json()
+
+
+def _stage_stories(build: DemoBuild, progress: Progress) -> None:
+    """Import the story videos and their paragraphs (ActivityNet Captions layout) into the same
+    workspace; their paths are relative to the demo's data root like the class clips'."""
+    if not build.stories:
+        return
+    from desktop_app.data.importers import get_importer
+    from desktop_app.workspace import Workspace
+
+    stories = build.data / "stories"
+    with Workspace.open(build.workspace) as ws:
+        if any(c.class_id is None and ws.catalog.captions(c.id) for c in ws.catalog.iter_clips()):
+            return
+        result = get_importer("activitynet")(
+            build.data,
+            json=[stories / "captions_train.json", stories / "captions_val.json"],
+            progress=progress,
+        )
+        # The class clips under the same root are listed in no captions JSON: not a problem here.
+        result.skipped = [s for s in result.skipped if "not listed in any captions JSON" not in s.reason]
+        summary = ws.add_import(result)
+    build.report["stories"] = summary.to_json()
 
 
 def _stage_extract(build: DemoBuild, progress: Progress) -> None:
@@ -139,6 +166,7 @@ def _stage_maps(build: DemoBuild, progress: Progress) -> None:
 DEMO_STAGES: list[tuple[str, float, Callable[[DemoBuild, Progress], None]]] = [
     ("generate", 0.15, _stage_generate),
     ("import", 0.05, _stage_import),
+    ("stories", 0.02, _stage_stories),
     ("extract", 0.25, _stage_extract),
     ("train", 0.25, _stage_train),
     ("embed", 0.05, _stage_embed),
@@ -152,6 +180,7 @@ def build_demo_workspace(
     data: Path | None = None,
     preset: str = "small",
     seed: int = 0,
+    stories: bool = False,
     anomalies: float = 0.0,
     progress: Progress | None = None,
 ) -> DemoBuild:
@@ -163,6 +192,9 @@ def build_demo_workspace(
         Where the workspace and the generated videos go (default: under :func:`default_demo_dir`).
     preset, seed
         The demo dataset's size preset and random seed.
+    stories
+        Also render and import the story videos with their paragraphs (seed 004); a workspace
+        built without them gets them when built again with ``stories=True``.
     anomalies
         Share of clips with an impossible event, marked in the catalog (0: none, the default).
     progress
@@ -175,6 +207,7 @@ def build_demo_workspace(
         data=Path(data) if data else base / "data",
         preset=preset,
         seed=seed,
+        stories=stories,
         anomalies=anomalies,
     )
     total = sum(weight for _, weight, _ in DEMO_STAGES)

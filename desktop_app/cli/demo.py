@@ -25,6 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="small", help="demo dataset size preset (default: small)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument(
+        "--stories",
+        action="store_true",
+        help="also render story videos with paragraphs (for actionlens train --model hse/fse)",
+    )
+    p.add_argument(
         "--anomalies",
         type=float,
         default=0.0,
@@ -48,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             data=Path(args.data) if args.data else None,
             preset=args.preset,
             seed=args.seed,
+            stories=args.stories,
             anomalies=args.anomalies,
             progress=progress,
         )

@@ -1,0 +1,248 @@
+"""Seed 004 end to end on a tiny captioned workspace: train → save → ``Run.load`` → encode,
+the retrieval table, zero-shot rows and ``actionlens query --text``."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from desktop_app.data.records import Caption, ClassRecord, ClipRecord, ImportResult
+from desktop_app.errors import ActionLensError
+from desktop_app.evaluation.paragraphs import evaluate_cli, evaluate_paragraph_run, zero_shot_accuracy
+from desktop_app.progress import NullProgress
+from desktop_app.training.data import InMemorySequenceSource, SequenceCache
+from desktop_app.training.experiment import train_in_workspace
+from desktop_app.training.inputs import TransformedSource
+from desktop_app.training.paragraphs import (
+    build_paragraph_set,
+    embed_pairs,
+    segment_rows,
+    split_sentences,
+    text_batch,
+)
+from desktop_app.training.runs import Run
+from desktop_app.words.vectors import WordVectors
+from desktop_app.workspace import Workspace
+
+WORDS = ["red", "blue", "green", "ball", "box", "rolls", "spins", "falls", "then", "it"]
+DIM = 6
+
+
+def _story(rng: np.random.Generator, k: int) -> tuple[list[Caption], np.ndarray, list[str]]:
+    """A video of 2–3 segments; each segment's frames carry its sentence's colour and verb."""
+    n = 2 + k % 2
+    sentences, rows, captions, t = [], [], [], 0.0
+    for i in range(n):
+        colour, verb = WORDS[int(rng.integers(3))], WORDS[5 + int(rng.integers(3))]
+        sentence = f"{'Then it' if i else 'A ' + colour + ' ball'} {verb}."
+        steps = int(rng.integers(6, 10))
+        signal = np.zeros(DIM, np.float32)
+        signal[WORDS.index(colour) % DIM] += 1.0
+        signal[3 + (WORDS.index(verb) - 5)] += 1.0
+        rows.append(signal + 0.1 * rng.standard_normal((steps, DIM)).astype(np.float32))
+        captions.append(Caption(t / 10, (t + steps) / 10, sentence))
+        t += steps
+        sentences.append(sentence)
+    return captions, np.concatenate(rows), sentences
+
+
+@pytest.fixture(scope="module")
+def captioned(tmp_path_factory):
+    root = tmp_path_factory.mktemp("para") / "ws"
+    rng = np.random.default_rng(4)
+    ws = Workspace.create(root, dataset="synthetic")
+    clips, features = [], {}
+    for k in range(16):
+        captions, rows, _ = _story(rng, k)
+        clips.append(
+            ClipRecord(
+                name=f"v_story{k:04d}",
+                path=f"stories/v_story{k:04d}.mp4",
+                class_name=None,
+                splits={"official": "val" if k >= 12 else "train"},
+                captions=captions,
+            )
+        )
+        features[k] = rows  # catalog ids follow the import order, from 0
+    # two labelled clips (one action each) for the zero-shot rows
+    classes = [
+        ClassRecord("RollsBall", "rolls ball", "rolls", "ball"),
+        ClassRecord("SpinsBox", "spins box", "spins", "box"),
+    ]
+    for k, cls in enumerate(classes):
+        clips.append(ClipRecord(name=f"c{k}", path=f"c{k}.mp4", class_name=cls.name, splits={"1": "test"}))
+        features[16 + k] = rng.standard_normal((8, DIM)).astype(np.float32)
+    ws.add_import(ImportResult(dataset="synthetic", data_root=str(root), clips=clips, classes=classes))
+    source = InMemorySequenceSource({"appearance": features}, name="synthetic")
+    vectors = WordVectors.from_arrays(WORDS, np.random.default_rng(1).standard_normal((len(WORDS), 5)))
+    runs = {}
+    for model in ("hse", "fse"):
+        runs[model] = train_in_workspace(
+            ws,
+            model,
+            epochs=3,
+            source=source,
+            vectors=vectors,
+            model_overrides={"embed_size": 8, "clip_steps": 4},
+            train_overrides={"num_threads": 1, "pca_dims": 0, "batch_size": 4},
+        )
+    yield ws, source, vectors, runs
+    ws.close()
+
+
+def test_run_metadata_and_split(captioned):
+    ws, _, _, runs = captioned
+    run = runs["hse"]
+    meta = json.loads((run.run_dir / "meta.json").read_text())
+    assert run.run_id == "hse-small-para-official" and meta["task"] == "video-paragraph"
+    # 12 training stories: 20 % of them choose the checkpoint, the 4 val stories are reported
+    assert meta["paragraphs"] == {
+        **meta["paragraphs"],
+        "train_videos": 10,
+        "val_videos": 2,
+        "report_videos": 4,
+    }
+    assert (
+        meta["model"]["config"]["streams"] == ["appearance"]
+        and meta["model"]["config"]["word_vector_dim"] == 5
+    )
+    assert meta["model"]["shape"]["word_dim"] == 8  # the app's embedding width is the joint space's
+    assert meta["inputs"]["fitted_on"]["video_ids"] == sorted(meta["inputs"]["fitted_on"]["video_ids"])
+    assert not set(meta["inputs"]["fitted_on"]["video_ids"]) & set(range(12, 16))  # no reported video
+    assert len(meta["training"]["history"]) == 3
+    assert ws.catalog.runs()[-1]["status"] == "complete"
+
+
+def test_train_save_load_encode_round_trip(captioned):
+    ws, source, vectors, runs = captioned
+    for run in runs.values():
+        loaded = Run.load(run.run_dir)
+        ids = np.array([0, 1, 16])
+        first, logits = run.embed(source, ids)
+        again, _ = loaded.embed(source, ids[::-1])
+        assert first.shape == (3, 8) and logits is None
+        assert np.allclose(first, again[::-1], atol=1e-5)
+        assert loaded.label_vectors.shape == (2, 8)
+        assert np.allclose(np.linalg.norm(loaded.label_vectors, axis=1), 1.0, atol=1e-5)
+        paragraphs = build_paragraph_set(ws, np.array([12, 13]), vectors)
+        cache = SequenceCache(
+            TransformedSource(source, loaded.input_transform), loaded.streams, loaded.max_len
+        )
+        v, p = embed_pairs(loaded.model, cache, paragraphs, np.arange(2))
+        v2, p2 = embed_pairs(run.model, cache, paragraphs, np.arange(2))
+        assert (
+            v.shape == p.shape == (2, 8) and np.allclose(v, v2, atol=1e-5) and np.allclose(p, p2, atol=1e-5)
+        )
+
+
+def test_a_typed_paragraph_encodes_like_its_catalogued_twin(captioned):
+    ws, source, vectors, runs = captioned
+    run = runs["hse"]
+    captions = ws.catalog.captions(12)
+    text = " ".join(c.sentence for c in captions)
+    assert split_sentences(text) == [c.sentence for c in captions]
+    import torch
+
+    with torch.inference_mode():
+        typed = run.model.encode(text_batch(run.model, vectors, text))["paragraphs"].numpy()
+    paragraphs = build_paragraph_set(ws, np.array([12]), vectors)
+    cache = SequenceCache(TransformedSource(source, run.input_transform), run.streams, run.max_len)
+    _, stored = embed_pairs(run.model, cache, paragraphs, np.arange(1))
+    assert np.allclose(typed, stored, atol=1e-5)
+    with pytest.raises(ActionLensError, match="no word of"):
+        text_batch(run.model, vectors, "zzz qqq")
+
+
+def test_unknown_words_and_empty_sentences_are_noted(tmp_path):
+    ws = Workspace.create(tmp_path / "ws", dataset="synthetic")
+    clips = [
+        ClipRecord(
+            "a",
+            "a.mp4",
+            None,
+            {"official": "train"},
+            captions=[Caption(0, 1, "Red ball zorbs."), Caption(1, 2, "Xyzzy!")],
+        ),
+        ClipRecord("b", "b.mp4", None, {"official": "train"}, captions=[Caption(0, 1, "Qqq.")]),
+    ]
+    ws.add_import(ImportResult(dataset="synthetic", data_root=str(tmp_path), clips=clips))
+    vectors = WordVectors.from_arrays(WORDS, np.eye(len(WORDS), 4))
+    paragraphs = build_paragraph_set(ws, np.array([0, 1]), vectors)
+    assert paragraphs.video_ids.tolist() == [0] and paragraphs.sentence_counts().tolist() == [1]
+    assert paragraphs.token_ids.tolist() == [0, 1]  # "red", "ball"; "zorbs" left out
+    assert any("zorbs" in n for n in paragraphs.notes) and any(
+        "clip 1" in n and "left out" in n for n in paragraphs.notes
+    )
+    ws.close()
+
+
+def test_segment_rows():
+    assert segment_rows(0.0, 0.5, 10) == (0, 5)
+    assert segment_rows(0.95, 1.0, 10) == (9, 10)
+    assert segment_rows(0.5, 0.5, 10) == (5, 6)  # at least one row
+    assert segment_rows(1.0, 1.0, 10) == (9, 10)
+
+
+def test_paragraph_retrieval_table(captioned):
+    ws, source, vectors, runs = captioned
+    args = argparse.Namespace(
+        runs=[runs["hse"].run_id, runs["fse"].run_id],
+        models=None,
+        seeds=[0],
+        preset="small",
+        split="1",
+        json=False,
+        train_missing=False,
+        epochs=None,
+        features=None,
+        word_vectors=None,
+    )
+    table, text = evaluate_cli(ws, args, NullProgress(), source=source, vectors=vectors)
+    assert set(table["rows"]) == {"hse", "fse"} and table["chance"]["r1"] == 25.0
+    assert table["rows"]["hse"]["paragraph_to_video"]["r5"]["mean"] == 100.0
+    lines = text.splitlines()
+    assert any(line.startswith("| hse |") for line in lines) and any(
+        line.startswith("| fse |") for line in lines
+    )
+    assert "| chance (random ranking) | 25.0 | 100.0 | 100.0 | 2.5 |" in text
+    assert "| seed 004 HSE[τ=5e-4], ActivityNet val1 (different data) | 44.4 | 76.7 | 97.1 | 2 |" in text
+    assert "Zero-shot recognition" in text
+    args.runs, args.models = None, ["ste"]
+    with pytest.raises(ActionLensError, match="does not embed paragraphs"):
+        evaluate_cli(ws, args, NullProgress(), source=source, vectors=vectors)
+    args.models, args.seeds = ["hse"], [5]
+    with pytest.raises(ActionLensError, match="hse-small-para-official-seed5 is missing"):
+        evaluate_cli(ws, args, NullProgress(), source=source, vectors=vectors)
+
+
+def test_evaluate_a_run_and_the_chance_row(captioned):
+    ws, source, vectors, runs = captioned
+    metrics = evaluate_paragraph_run(ws, runs["hse"], source=source, vectors=vectors)
+    assert metrics["videos"] == 4 and metrics["role"] == "val"
+    assert metrics["chance"] == {"r1": 25.0, "r5": 100.0, "r50": 100.0, "medr": 2.5}
+    for direction in ("paragraph_to_video", "video_to_paragraph"):
+        assert metrics[direction]["r5"] == 100.0 and 1 <= metrics[direction]["medr"] <= 4
+    assert metrics["zero_shot"]["clips"] == 2 and metrics["zero_shot"]["chance_top1"] == 50.0
+    assert Run.load(runs["hse"].run_dir).meta["metrics"]["paragraph_retrieval"]["videos"] == 4
+
+
+def test_zero_shot_accuracy_by_hand():
+    embeddings = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1]])
+    classes = np.array([7, 9])
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]])
+    out = zero_shot_accuracy(embeddings, np.array([7, 7, 9]), classes, vectors)
+    assert out["top1"] == pytest.approx(100 / 3) and out["top5"] == 100.0
+    assert out["chance_top1"] == 50.0 and out["chance_top5"] == 100.0
+
+
+def test_a_workspace_without_paragraphs_is_refused(tmp_path):
+    ws = Workspace.create(tmp_path / "ws", dataset="synthetic")
+    ws.add_import(
+        ImportResult(dataset="synthetic", data_root=str(tmp_path), clips=[ClipRecord("a", "a.mp4", None)])
+    )
+    source = InMemorySequenceSource({"appearance": {0: np.zeros((3, 2))}})
+    vectors = WordVectors.from_arrays(WORDS, np.eye(len(WORDS), 4))
+    with pytest.raises(ActionLensError, match="no videos with paragraphs"):
+        train_in_workspace(ws, "hse", source=source, vectors=vectors)
+    ws.close()
