@@ -6,6 +6,7 @@ a cancelled or crashed build resumes where it stopped when started again.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,9 +33,10 @@ class DemoBuild:
     data: Path
     preset: str = "small"
     seed: int = 0
-    #: Also render seed 004's story videos (2–4 actions, one sentence each) and import them
-    #: with their paragraphs, so that ``hse`` / ``fse`` runs can be trained on the demo.
-    stories: bool = False
+    #: Also render this many of seed 004's story videos (2–4 actions, one sentence each; the
+    #: last quarter is the val split) and import them with their paragraphs, so that ``hse`` /
+    #: ``fse`` runs can be trained on the demo; 0: none.
+    stories: int = 0
     #: Share of demo clips with an impossible event (seed 003 §VII), marked in the catalog.
     anomalies: float = 0.0
     done: list[str] = field(default_factory=list)
@@ -42,13 +44,16 @@ class DemoBuild:
 
 
 def _stage_generate(build: DemoBuild, progress: Progress) -> None:
-    from desktop_app.data.demo import generate_demo_dataset
+    from desktop_app.data.demo import DemoPreset, generate_demo_dataset, get_preset
 
+    preset: str | DemoPreset = build.preset
+    if build.stories:  # the preset's classes and clips, with this many stories
+        preset = dataclasses.replace(get_preset(build.preset), stories=build.stories)
     summary = generate_demo_dataset(
         build.data,
-        preset=build.preset,
+        preset=preset,  # type: ignore[arg-type]  # read through get_preset, which takes a DemoPreset
         seed=build.seed,
-        stories=build.stories,
+        stories=build.stories > 0,
         progress=progress,
         anomalies=build.anomalies,
     )
@@ -89,8 +94,10 @@ def _stage_stories(build: DemoBuild, progress: Progress) -> None:
 
     stories = build.data / "stories"
     with Workspace.open(build.workspace) as ws:
-        if any(c.class_id is None and ws.catalog.captions(c.id) for c in ws.catalog.iter_clips()):
-            return
+        with ws.catalog.transaction() as con:
+            present = con.execute("SELECT COUNT(DISTINCT clip_id) FROM captions").fetchone()[0]
+        if present >= build.stories:
+            return  # imported already (a new one adds the missing stories; present ones stay)
         result = get_importer("activitynet")(
             build.data,
             json=[stories / "captions_train.json", stories / "captions_val.json"],
@@ -180,7 +187,7 @@ def build_demo_workspace(
     data: Path | None = None,
     preset: str = "small",
     seed: int = 0,
-    stories: bool = False,
+    stories: int = 0,
     anomalies: float = 0.0,
     progress: Progress | None = None,
 ) -> DemoBuild:
@@ -193,8 +200,8 @@ def build_demo_workspace(
     preset, seed
         The demo dataset's size preset and random seed.
     stories
-        Also render and import the story videos with their paragraphs (seed 004); a workspace
-        built without them gets them when built again with ``stories=True``.
+        Also render and import this many story videos with their paragraphs (seed 004; 0:
+        none); a workspace built without them gets them when built again with stories.
     anomalies
         Share of clips with an impossible event, marked in the catalog (0: none, the default).
     progress

@@ -26,8 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument(
         "--stories",
-        action="store_true",
-        help="also render story videos with paragraphs (for actionlens train --model hse/fse)",
+        nargs="?",
+        type=int,
+        const=-1,
+        default=0,
+        metavar="N",
+        help="also render story videos with paragraphs, for actionlens train --model hse/fse "
+        "(N of them, the last quarter for evaluation; default: the preset's number, small: 48)",
     )
     p.add_argument(
         "--anomalies",
@@ -39,6 +44,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--build-only", action="store_true", help="build the workspace but do not open the app")
     add_json_arg(p)
     p.set_defaults(func=run)
+
+
+def _story_count(args: argparse.Namespace) -> int:
+    """``--stories`` alone: the preset's number of stories; ``--stories N``: N (at least 2)."""
+    from desktop_app.data.demo import get_preset
+    from desktop_app.errors import ActionLensError
+
+    if args.stories == -1:
+        return int(get_preset(args.preset).stories)
+    if args.stories != 0 and args.stories < 2:
+        raise ActionLensError(f"--stories {args.stories}: give 2 or more (one train and one val story)")
+    return int(args.stories)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             data=Path(args.data) if args.data else None,
             preset=args.preset,
             seed=args.seed,
-            stories=args.stories,
+            stories=_story_count(args),
             anomalies=args.anomalies,
             progress=progress,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from desktop_app.cli.common import add_json_arg, add_workspace_arg, open_workspace, print_json
 
@@ -22,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="*",
         metavar="WORDS",
         help="query words, or an expression such as 'class:roll ball' (with --table: the query words)",
+    )
+    p.add_argument(
+        "--text",
+        metavar="TEXT",
+        help="a sentence or paragraph: the videos nearest to it in an hse / fse run (seed 004); "
+        "with such a run, query words are read as text too",
     )
     p.add_argument("-k", type=int, default=10, help="number of clips (default 10)")
     p.add_argument("--run", help="run whose embeddings to search (default: the workspace's active run)")
@@ -64,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         raise ActionLensError(f"-k {args.k}: give the number of clips to show, 1 or more")
     if args.table:
         return _run_table(args)
+    if args.text is not None or _is_paragraph_run(args):
+        return _run_text(args)
     if not args.words:
         raise ActionLensError("give query words, e.g. `actionlens query --workspace WS basketball`")
     with open_workspace(args, readonly=True) as ws:
@@ -81,6 +90,73 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {rank:>3}. {hit.score:+.3f}  clip {hit.clip_id:<6} {hit.class_name or '-':<24} {hit.name}")
     print("classes: " + ", ".join(f"{h.phrase} ({h.score:+.3f})" for h in result.classes))
     print("words:   " + ", ".join(f"{h.word} ({h.score:+.3f})" for h in result.words))
+    return 0
+
+
+def _is_paragraph_run(args: argparse.Namespace) -> bool:
+    """Whether the run queried is a seed-004 run (its space is not the word vectors')."""
+    from desktop_app.analysis.space import default_run
+    from desktop_app.errors import ActionLensError
+    from desktop_app.training.runs import read_meta
+
+    with open_workspace(args, readonly=True) as ws:
+        try:
+            run_id = args.run or default_run(ws)
+            return "paragraphs" in read_meta(ws.runs_dir / run_id)
+        except ActionLensError:
+            return False  # the word query path names what is missing
+
+
+def _run_text(args: argparse.Namespace) -> int:
+    """Rank videos by their embedding's cosine to the text's paragraph embedding (seed 004)."""
+    import numpy as np
+
+    from desktop_app.analysis.space import default_run
+    from desktop_app.errors import ActionLensError
+    from desktop_app.training.paragraphs import search_videos
+    from desktop_app.training.runs import Run
+
+    text = args.text if args.text is not None else " ".join(args.words)
+    if not text.strip():
+        raise ActionLensError('--text is empty; give a sentence, e.g. --text "a red ball rolls to the left"')
+    if args.classes or args.table:
+        raise ActionLensError("--class and --table do not go with --text; filter with --split/--role")
+    with open_workspace(args, readonly=True) as ws:
+        run_id = args.run or default_run(ws)
+        if not (ws.runs_dir / run_id).is_dir():
+            raise ActionLensError(
+                f"no run {run_id!r} in {ws.runs_dir}; train one (actionlens train --model hse)"
+            )
+        run = Run.load(ws.runs_dir / run_id)
+        candidates = None
+        if args.split or args.role:
+            split = args.split or (ws.catalog.split_names() or [""])[0]
+            roles = ws.catalog.split(split)
+            candidates = np.array(
+                sorted(c for c, r in roles.items() if args.role in (None, "", r)), dtype=np.int64
+            )
+        hits = search_videos(ws, run, text, args.k, clip_ids=candidates)
+        rows: list[dict[str, Any]] = []
+        for clip_id, score in hits:
+            clip = ws.catalog.clip(clip_id)
+            captions = ws.catalog.captions(clip_id)
+            rows.append(
+                {
+                    "clip_id": clip_id,
+                    "score": score,
+                    "name": clip.name,
+                    "class_name": clip.class_name,
+                    "paragraph": " ".join(c.sentence for c in captions),
+                }
+            )
+    if args.json:
+        print_json({"run": run_id, "text": text, "videos": rows})
+        return 0
+    print(f"text {text!r} in run {run_id}: nearest videos")
+    for rank, row in enumerate(rows, 1):
+        paragraph = str(row["paragraph"])
+        what = row["class_name"] or (paragraph[:60] + ("…" if len(paragraph) > 60 else ""))
+        print(f"  {rank:>3}. {row['score']:+.3f}  clip {row['clip_id']:<6} {row['name']:<24} {what}")
     return 0
 
 

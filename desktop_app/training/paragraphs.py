@@ -167,28 +167,151 @@ def make_batch(model: Any, cache: Any, paragraphs: ParagraphSet, rows: np.ndarra
     """The :class:`~desktop_app.models.hse.HierarchyBatch` of videos ``rows`` of ``paragraphs``
     (at most ``max_clips`` clips / sentences each, ``clip_steps`` rows per clip, ``max_words``
     words per sentence)."""
-    import torch
 
     from desktop_app.models.hse import HierarchyBatch
 
     cfg = model.config
-    clips: list[np.ndarray] = []
+    frames, frame_lengths, counts = video_side(
+        model,
+        cache,
+        paragraphs.video_ids,
+        paragraphs.segment_offsets,
+        paragraphs.segment_start,
+        paragraphs.segment_end,
+        rows,
+    )
     sentences: list[np.ndarray] = []
-    counts = []
     for v in rows:
-        features = video_rows(cache, int(paragraphs.video_ids[v]), model.streams)
         first, last = int(paragraphs.segment_offsets[v]), int(paragraphs.segment_offsets[v + 1])
-        last = min(last, first + cfg.max_clips)
-        for j in range(first, last):
-            a, b = segment_rows(paragraphs.segment_start[j], paragraphs.segment_end[j], len(features))
-            clips.append(features[_uniform_rows(a, b, cfg.clip_steps)])
+        for j in range(first, min(last, first + cfg.max_clips)):
             tokens = paragraphs.token_ids[paragraphs.token_offsets[j] : paragraphs.token_offsets[j + 1]]
             sentences.append(paragraphs.vocabulary[tokens[: cfg.max_words]])
-        counts.append(last - first)
-    frames, frame_lengths = _pad(clips, int(sum(cache.source.dim(s) for s in model.streams)))
     words, word_lengths = _pad(sentences, paragraphs.vocabulary.shape[1])
-    count = torch.tensor(counts, dtype=torch.long)
-    return HierarchyBatch(frames, frame_lengths, count, words, word_lengths, count.clone())
+    return HierarchyBatch(frames, frame_lengths, counts, words, word_lengths, counts.clone())
+
+
+def video_side(
+    model: Any,
+    cache: Any,
+    video_ids: np.ndarray,
+    segment_offsets: np.ndarray,
+    segment_start: np.ndarray,
+    segment_end: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[Any, Any, Any]:
+    """Padded clip frames ``(Nc, L, D)``, their lengths and the clips per video of videos
+    ``rows`` (segments as fractions of each video, at most ``max_clips`` per video)."""
+    import torch
+
+    cfg = model.config
+    clips: list[np.ndarray] = []
+    counts = []
+    for v in rows:
+        features = video_rows(cache, int(video_ids[v]), model.streams)
+        first, last = int(segment_offsets[v]), int(segment_offsets[v + 1])
+        last = min(last, first + cfg.max_clips)
+        for j in range(first, last):
+            a, b = segment_rows(segment_start[j], segment_end[j], len(features))
+            clips.append(features[_uniform_rows(a, b, cfg.clip_steps)])
+        counts.append(last - first)
+    frames, frame_lengths = _pad(clips, int(model.frame_dim))
+    return frames, frame_lengths, torch.tensor(counts, dtype=torch.long)
+
+
+def embed_videos(
+    model: Any,
+    cache: Any,
+    ws: Any,
+    clip_ids: np.ndarray,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Video embeddings ``v`` of catalogued clips: a captioned video through its captions'
+    segments, any other clip as a video of one clip (all its rows)."""
+    import torch
+
+    from desktop_app.models.hse import HierarchyBatch
+
+    progress = progress or NullProgress()
+    clip_ids = np.asarray(clip_ids, dtype=np.int64)
+    offsets, starts, ends = [0], [], []
+    for clip_id in clip_ids:
+        clip = ws.catalog.clip(int(clip_id))
+        captions = ws.catalog.captions(int(clip_id))
+        duration = float(clip.duration) if clip.duration else max((c.end for c in captions), default=0.0)
+        spans = [(c.start / duration, c.end / duration) for c in captions] if duration > 0 else []
+        spans = spans or [(0.0, 1.0)]
+        starts += [min(max(a, 0.0), 1.0) for a, _ in spans]
+        ends += [min(max(b, 0.0), 1.0) for _, b in spans]
+        offsets.append(offsets[-1] + len(spans))
+    out = []
+    was_training = model.training
+    model.eval()
+    word_dim = int(model.config.word_vector_dim)
+    with torch.inference_mode():
+        for start in range(0, len(clip_ids), batch_size):
+            progress.check_cancelled()
+            rows = np.arange(start, min(start + batch_size, len(clip_ids)))
+            frames, lengths, counts = video_side(
+                model, cache, clip_ids, np.array(offsets), np.array(starts), np.array(ends), rows
+            )
+            no_text = torch.zeros(len(rows), dtype=torch.long)
+            batch = HierarchyBatch(
+                frames,
+                lengths,
+                counts,
+                torch.zeros((0, 1, word_dim)),
+                torch.zeros(0, dtype=torch.long),
+                no_text,
+            )
+            out.append(model.encode(batch)["videos"].float().numpy())
+            progress.set_progress(min(1.0, rows[-1] / max(len(clip_ids), 1)), "embedding videos")
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, int(model.config.embed_size)), np.float32)
+
+
+def search_videos(
+    ws: Any,
+    run: Any,
+    text: str,
+    k: int = 10,
+    clip_ids: np.ndarray | None = None,
+    source: Any = None,
+    vectors: Any = None,
+    progress: Progress | None = None,
+) -> list[tuple[int, float]]:
+    """The ``k`` clips whose video embedding is nearest (cosine) to the paragraph embedding of
+    ``text`` (a sentence or a paragraph), best first, with their scores.
+
+    ``clip_ids`` (default: every good clip with the run's features) are the candidates.
+    """
+    import torch
+
+    from desktop_app.analysis.space import run_word_vectors
+    from desktop_app.training.data import SequenceCache, clips_with_streams
+    from desktop_app.training.experiment import open_sequence_source
+    from desktop_app.training.inputs import TransformedSource
+
+    if "paragraphs" not in run.meta:
+        raise ActionLensError(
+            f"run {run.run_id} does not embed sentences; --text needs an hse or fse run (actionlens train --model hse)"
+        )
+    if source is None:
+        source = open_sequence_source(ws, run.meta["features"]["name"])
+    if vectors is None:
+        vectors = run_word_vectors(run.meta)
+    usable = set(clips_with_streams(source, run.streams).tolist())
+    if clip_ids is None:
+        clip_ids = np.array([c.id for c in ws.catalog.iter_clips(status="ok")], dtype=np.int64)
+    candidates = np.array([c for c in clip_ids if int(c) in usable], dtype=np.int64)
+    with torch.inference_mode():
+        query = run.model.encode(text_batch(run.model, vectors, text))["paragraphs"].float().numpy()
+    read = TransformedSource(source, run.input_transform) if run.input_transform is not None else source
+    cache = SequenceCache(read, run.streams, run.max_len)
+    videos = embed_videos(run.model, cache, ws, candidates, progress=progress)
+    scores = cosine_scores(query, videos)[0] if len(candidates) else np.zeros(0)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(int(candidates[i]), float(scores[i])) for i in order]
 
 
 def _pad(sequences: list[np.ndarray], dim: int) -> tuple[Any, Any]:

@@ -16,7 +16,9 @@ from desktop_app.training.experiment import train_in_workspace
 from desktop_app.training.inputs import TransformedSource
 from desktop_app.training.paragraphs import (
     build_paragraph_set,
+    cosine_scores,
     embed_pairs,
+    search_videos,
     segment_rows,
     split_sentences,
     text_batch,
@@ -246,3 +248,111 @@ def test_a_workspace_without_paragraphs_is_refused(tmp_path):
     with pytest.raises(ActionLensError, match="no videos with paragraphs"):
         train_in_workspace(ws, "hse", source=source, vectors=vectors)
     ws.close()
+
+
+def test_search_videos_ranks_by_the_text_embedding(captioned):
+    ws, source, vectors, runs = captioned
+    run = runs["hse"]
+    text = " ".join(c.sentence for c in ws.catalog.captions(12))
+    hits = search_videos(ws, run, text, k=3, clip_ids=np.arange(12, 18), source=source, vectors=vectors)
+    assert len(hits) == 3 and all(12 <= c < 18 for c, _ in hits)
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    everything = search_videos(ws, run, text, k=100, source=source, vectors=vectors)
+    assert len(everything) == 18  # 16 stories and 2 labelled clips (one-clip videos)
+    # a story's score is the cosine of its video embedding (caption segments) with the text's
+    paragraphs = build_paragraph_set(ws, np.array([12]), vectors)
+    cache = SequenceCache(TransformedSource(source, run.input_transform), run.streams, run.max_len)
+    video, paragraph = embed_pairs(run.model, cache, paragraphs, np.arange(1))
+    expected = float(cosine_scores(paragraph, video)[0, 0])
+    assert dict(everything)[12] == pytest.approx(expected, abs=1e-5)
+    meta = {k: v for k, v in run.meta.items() if k != "paragraphs"}
+    with pytest.raises(ActionLensError, match="needs an hse or fse run"):
+        search_videos(
+            ws, Run(run.run_dir, meta, run.model, run.label_vectors), text, source=source, vectors=vectors
+        )
+
+
+def test_activitynet_with_precomputed_features_end_to_end(tmp_path, monkeypatch, capsys):
+    """Import a tiny ActivityNet Captions folder, read precomputed arrays, train, evaluate, query."""
+    from desktop_app.cli import main
+    from desktop_app.data.demo import write_video
+
+    monkeypatch.setenv("ACTIONLENS_CACHE", str(tmp_path / "cache"))
+    src, feats = tmp_path / "anet", tmp_path / "feats"
+    src.mkdir()
+    feats.mkdir()
+    rng = np.random.default_rng(0)
+    captions: dict[str, dict[str, dict]] = {"train": {}, "val_1": {}}
+    for k in range(8):
+        video_id = f"v_clip{k:02d}"
+        caps, rows, sentences = _story(rng, k)
+        frames = np.full((len(rows), 24, 32, 3), 40 * (k % 5), np.uint8)
+        write_video(src / f"{video_id}.mp4", frames, 10.0)
+        np.save(feats / f"{video_id}.npy", rows)
+        part = "val_1" if k >= 6 else "train"
+        captions[part][video_id] = {
+            "duration": len(rows) / 10.0,
+            "timestamps": [[c.start, c.end] for c in caps],
+            "sentences": sentences,
+        }
+    for part, entries in captions.items():
+        (src / f"{part}.json").write_text(json.dumps(entries))
+    vec_file = tmp_path / "words.txt"
+    table = np.random.default_rng(1).standard_normal((len(WORDS), 5))
+    vec_file.write_text(
+        "".join(f"{w} {' '.join(f'{x:.4f}' for x in row)}\n" for w, row in zip(WORDS, table, strict=True))
+    )
+    ws = str(tmp_path / "ws")
+
+    assert main(["import", "activitynet", str(src), "--workspace", ws, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["clips_added"] == 8
+    assert (
+        main(
+            [
+                "extract",
+                "--workspace",
+                ws,
+                "--extractor",
+                "precomputed",
+                "--features-from",
+                str(feats),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    train = ["train", "--workspace", ws, "--epochs", "2", "--word-vectors", str(vec_file), "--threads", "1"]
+    train += ["--pca-dims", "0", "--json"]
+    assert main([*train, "--model", "hse"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["run_id"] == "hse-small-para-official" and summary["epochs_run"] == 2
+    run = "hse-small-para-official"
+    assert (
+        main(["evaluate", "--workspace", ws, "--task", "paragraph-retrieval", "--runs", run, "--json"]) == 0
+    )
+    table = json.loads(capsys.readouterr().out)
+    assert table["chance"] == {"r1": 50.0, "r5": 100.0, "r50": 100.0, "medr": 1.5}  # the 2 val_1 videos
+    assert table["rows"]["hse"]["paragraph_to_video"]["r5"]["mean"] == 100.0
+    assert "zero_shot" not in table["rows"]["hse"]  # no class in an ActivityNet Captions workspace
+    assert (
+        main(
+            [
+                "query",
+                "--workspace",
+                ws,
+                "--run",
+                run,
+                "--text",
+                "A red ball rolls. Then it spins.",
+                "-k",
+                "3",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    hits = json.loads(capsys.readouterr().out)["videos"]
+    assert len(hits) == 3 and all(h["name"].startswith("v_clip") for h in hits)
+    assert main(["query", "--workspace", ws, "--run", run, "--text", "zzz", "--json"]) == 1
+    assert "no word of 'zzz'" in capsys.readouterr().err
