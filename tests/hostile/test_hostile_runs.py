@@ -399,3 +399,43 @@ def test_a_read_only_catalog_is_one_line(
     rc, _, err = run_cli(capsys, "info", "--workspace", str(ws))
     assert rc == 1
     assert_one_line(err, "catalog cannot be written", "readonly database", "must be writable")
+
+
+# ---------------------------------------------------------------- 6. what the app shows for the same damage
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        (lambda ws: edit_meta(ws, lambda m: m["model"].__setitem__("name", ["ste"])), "not a model name"),
+        (keep_ten_embedding_rows, "is stale: 10 rows for the 24 clips"),
+        (lambda ws: set_embeddings(ws, means=np.zeros((2, 3), np.float32)), "not 6 class means"),
+    ],
+    ids=["meta-name-list", "stale-clips", "two-by-three-means"],
+)
+def test_the_app_shows_the_same_one_line_message(
+    ws: Path, tmp_path: Path, qtbot: object, damage: Callable[[Path], object], needle: str
+) -> None:
+    """The panels show the reader's one-line message (never an exception's repr or a traceback)."""
+    pytest.importorskip("PySide6")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from desktop_app.gui.main_window import MainWindow
+
+    damage(ws)
+    window = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    assert window.open_workspace(ws)
+
+    def shown() -> list[str]:
+        return [
+            w.text()
+            for w in QApplication.allWidgets()
+            if isinstance(w, QLabel) and w.isVisible() and needle in w.text()
+        ]
+
+    qtbot.waitUntil(lambda: bool(shown()), timeout=30_000)  # type: ignore[attr-defined]
+    for text in shown():
+        assert "Traceback" not in text and "\n" not in text.strip()
+    window.models.shutdown()
+    window.close()
