@@ -1,5 +1,10 @@
 """The Library panel: a virtualised grid of clip thumbnails with filters.
 
+Where the workspace has anomaly scores for the active run (seed 003 §VII's autoencoder,
+:mod:`desktop_app.training.anomaly`), a row of anomaly controls appears: show the most anomalous
+clips first, only the top *k*, or only those scoring above a threshold. The scores are one
+column array beside the rows, read off the GUI thread.
+
 The grid is a ``QListView`` in icon mode over :class:`ClipListModel`; with uniform item sizes it
 only ever asks for the rows on screen, so thousands of clips scroll smoothly, and thumbnails come
 from the shared :class:`~desktop_app.gui.thumbnails.ThumbnailCache` off the GUI thread.
@@ -15,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractListModel,
     QItemSelection,
@@ -31,10 +37,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +52,8 @@ from desktop_app.gui.models import AppModels
 from desktop_app.workspace import Workspace
 
 PANEL_ID = "library"
+#: The task owner that reads anomaly scores for the active run.
+ANOMALY_TASK = "library:anomaly"
 #: The data role holding a row's clip id.
 CLIP_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ICON_SIZE = QSize(128, 96)
@@ -85,7 +95,23 @@ class ClipListModel(QAbstractListModel):
         self._icons: OrderedDict[int, QPixmap] = OrderedDict()
         self._placeholder = _placeholder_pixmap(ICON_SIZE, loading=True)
         self._missing = _placeholder_pixmap(ICON_SIZE, loading=False)
+        #: Per row: the anomaly score (NaN: none) and the catalog's anomaly mark ("" if none).
+        self.anomaly = np.zeros(0, dtype=np.float64)
+        self.anomaly_run: str | None = None
+        self._marks: dict[int, str] = {}
         models.thumbnails.ready.connect(self._on_thumbnail)
+
+    def set_anomaly_scores(self, scores: Any) -> None:
+        """Show ``AnomalyScores`` (or ``None``) beside the rows: one array op, not one per clip."""
+        ids = np.array([item.clip_id for item in self._items], dtype=np.int64)
+        self.anomaly = (
+            np.asarray(scores.of(ids), dtype=np.float64) if scores is not None else np.full(len(ids), np.nan)
+        )
+        self.anomaly_run = scores.run_id if scores is not None else None
+        if self._items:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._items) - 1), [Qt.ItemDataRole.ToolTipRole]
+            )
 
     def reload(self) -> None:
         """Read the clips of the open workspace again."""
@@ -112,6 +138,11 @@ class ClipListModel(QAbstractListModel):
                 )
             )
         self._items = items
+        self.anomaly = np.full(len(items), np.nan)
+        self.anomaly_run = None
+        ws = wm.workspace
+        marked_ids, kinds = ws.catalog.anomaly_marks() if ws is not None else (np.zeros(0, np.int64), [])
+        self._marks = dict(zip(marked_ids.tolist(), kinds, strict=True))
         self._icons.clear()
         self._row_of = {item.clip_id: row for row, item in enumerate(items)}
         self.endResetModel()
@@ -157,6 +188,11 @@ class ClipListModel(QAbstractListModel):
                 lines.append("splits: " + ", ".join(f"{split} {role}" for split, role in item.roles))
             if item.status != "ok":
                 lines.append(f"<i>unusable: {item.status_reason or 'unknown reason'}</i>")
+            score = self.anomaly[index.row()] if index.row() < len(self.anomaly) else np.nan
+            if not np.isnan(score):
+                lines.append(f"anomaly score {score:.4g} ({self.anomaly_run})")
+            if item.clip_id in self._marks:
+                lines.append(f"marked anomalous: {self._marks[item.clip_id]}")
             lines.append("Double-click to play; drag to the Analogy panel.")
             return "<br>".join(lines)
         if role == Qt.ItemDataRole.ForegroundRole and item.status != "ok":
@@ -208,6 +244,11 @@ class ClipFilterProxy(QSortFilterProxyModel):
         self.split_role: tuple[str, str] | None = None
         self.words: list[str] = []
         self.selected_only = False
+        #: Keep only clips whose anomaly score is at least this (``None``: no such filter) …
+        self.anomaly_min: float | None = None
+        #: … and only the ``anomaly_top`` highest-scored clips (``None``: all).
+        self.anomaly_top: int | None = None
+        self._anomaly_cut = -np.inf
 
     def set_filters(self, **changes: Any) -> None:
         """Change some filters (``class_id``, ``verb``, ``noun``, ``split_role``, ``text``,
@@ -222,10 +263,34 @@ class ClipFilterProxy(QSortFilterProxyModel):
             if not hasattr(self, name):
                 raise AttributeError(name)
             setattr(self, name, value)
+        self._anomaly_cut = self._cut()
         if begin is not None:
             self.endFilterChange()
         else:
             self.invalidateFilter()
+
+    def _cut(self) -> float:
+        """The lowest anomaly score a clip may have to pass the anomaly filters."""
+        source = self.sourceModel()
+        scores = source.anomaly if isinstance(source, ClipListModel) else np.zeros(0)
+        cut = -np.inf if self.anomaly_min is None else float(self.anomaly_min)
+        known = scores[~np.isnan(scores)]
+        if self.anomaly_top is not None and len(known):
+            k = min(int(self.anomaly_top), len(known))
+            cut = max(cut, float(np.partition(known, len(known) - k)[len(known) - k]))
+        return cut
+
+    def lessThan(self, left: ModelIndex, right: ModelIndex) -> bool:
+        """Anomaly order (the view sorts descending: most anomalous first, clips without a
+        score last, ties in catalog order)."""
+        source = self.sourceModel()
+        assert isinstance(source, ClipListModel)
+
+        def key(row: int) -> tuple[int, float, int]:
+            score = source.anomaly[row] if row < len(source.anomaly) else np.nan
+            return (0, 0.0, -row) if np.isnan(score) else (1, float(score), -row)
+
+        return key(left.row()) < key(right.row())
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
         source = self.sourceModel()
@@ -241,6 +306,10 @@ class ClipFilterProxy(QSortFilterProxyModel):
             return False
         if self.selected_only and item.clip_id not in self._models.selection:
             return False
+        if self.anomaly_min is not None or self.anomaly_top is not None:
+            score = source.anomaly[source_row] if source_row < len(source.anomaly) else np.nan
+            if np.isnan(score) or score < self._anomaly_cut:
+                return False
         text = item.search_text
         return all(word in text for word in self.words)
 
@@ -265,6 +334,32 @@ class LibraryPanel(QWidget):
         self.selected_only.setToolTip("Show only the selected clips (the selection is shared by all panels)")
         self.count_label = QLabel()
         self.count_label.setToolTip("Clips shown / clips in the workspace")
+        # Anomaly controls (seed 003 §VII): shown only where the active run has scores.
+        self.anomaly_sort = QCheckBox("Most anomalous first")
+        self.anomaly_sort.setToolTip(
+            "Order the clips by their anomaly score (autoencoder reconstruction error)"
+        )
+        self.anomaly_top = QSpinBox()
+        self.anomaly_top.setRange(0, 1_000_000)
+        self.anomaly_top.setSpecialValueText("all")
+        self.anomaly_top.setPrefix("top ")
+        self.anomaly_top.setToolTip("Show only the k clips with the highest anomaly scores (all: no limit)")
+        self.anomaly_min = QDoubleSpinBox()
+        self.anomaly_min.setDecimals(6)  # reconstruction errors are small numbers
+        self.anomaly_min.setRange(-1.0, 1e6)
+        self.anomaly_min.setSingleStep(0.001)
+        self.anomaly_min.setSpecialValueText("any score")
+        self.anomaly_min.setValue(-1.0)
+        self.anomaly_min.setPrefix("score ≥ ")
+        self.anomaly_min.setToolTip("Show only clips whose anomaly score is at least this")
+        self.anomaly_label = QLabel()
+        self.anomaly_row = QWidget()
+        anomaly_layout = QHBoxLayout(self.anomaly_row)
+        anomaly_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.anomaly_sort, self.anomaly_top, self.anomaly_min):
+            anomaly_layout.addWidget(widget)
+        anomaly_layout.addWidget(self.anomaly_label, 1)
+        self.anomaly_row.hide()
 
         self.model = ClipListModel(models, self)
         self.proxy = ClipFilterProxy(models, self)
@@ -304,6 +399,7 @@ class LibraryPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(top)
         layout.addLayout(filters)
+        layout.addWidget(self.anomaly_row)
         layout.addWidget(self.view, 1)
 
         self.search.textChanged.connect(lambda text: self._set_filters(text=text))
@@ -320,6 +416,12 @@ class LibraryPanel(QWidget):
             lambda: self._set_filters(split_role=self.split_combo.currentData())
         )
         self.selected_only.toggled.connect(lambda on: self._set_filters(selected_only=on))
+        self.anomaly_sort.toggled.connect(self._sort_by_anomaly)
+        self.anomaly_top.valueChanged.connect(lambda k: self._set_filters(anomaly_top=k or None))
+        self.anomaly_min.valueChanged.connect(
+            lambda v: self._set_filters(anomaly_min=None if v <= self.anomaly_min.minimum() else v)
+        )
+        models.workspace.runChanged.connect(self._request_anomaly_scores)
         sel_model = self.view.selectionModel()
         sel_model.selectionChanged.connect(self._on_view_selection)
         self.view.activated.connect(self._play)
@@ -328,6 +430,52 @@ class LibraryPanel(QWidget):
         models.current_clip.changed.connect(self._on_current_clip)
         models.workspace.workspaceChanged.connect(self._on_workspace)
         self._on_workspace(models.workspace.workspace)
+
+    # ------------------------------------------------------------ anomaly scores
+    def _request_anomaly_scores(self, *_: object) -> None:
+        """Read the anomaly scores beside the active run on a worker (none: hide the controls)."""
+        self.models.tasks.cancel(ANOMALY_TASK)
+        self._show_anomaly_scores(None)
+        ws, run_id = self.models.workspace.workspace, self.models.workspace.run_id
+        if ws is None or run_id is None:
+            return
+        task = self.models.tasks.start(
+            ANOMALY_TASK, "Reading anomaly scores", _load_anomaly_scores, ws, run_id, quiet=True
+        )
+        task.finished.connect(self._show_anomaly_scores)
+
+    def _show_anomaly_scores(self, scores: Any) -> None:
+        self.model.set_anomaly_scores(scores)
+        has = scores is not None
+        if not has:
+            # back to no anomaly order or filter, without a signal per control
+            for widget in (self.anomaly_sort, self.anomaly_top, self.anomaly_min):
+                widget.blockSignals(True)
+            self.anomaly_sort.setChecked(False)
+            self.anomaly_top.setValue(0)
+            self.anomaly_min.setValue(self.anomaly_min.minimum())
+            for widget in (self.anomaly_sort, self.anomaly_top, self.anomaly_min):
+                widget.blockSignals(False)
+            self.proxy.sort(-1)
+            self._set_filters(anomaly_top=None, anomaly_min=None)
+        else:
+            known = self.model.anomaly[~np.isnan(self.model.anomaly)]
+            self.anomaly_label.setText(f"anomaly scores of {scores.run_id}")
+            self.anomaly_label.setToolTip(
+                f"Reconstruction error of an autoencoder over the embeddings of {scores.source_run} "
+                f"(seed 003 §VII), {len(known)} clips"
+            )
+            if len(known):
+                self.anomaly_min.setSingleStep(max(float(np.ptp(known)) / 100, 1e-6))
+            self._set_filters()
+        self.anomaly_row.setVisible(has)
+
+    def _sort_by_anomaly(self, on: bool) -> None:
+        if on:
+            self.proxy.sort(0, Qt.SortOrder.DescendingOrder)
+        else:
+            self.proxy.sort(-1)  # back to catalog order
+        self._select_in_view(self.models.selection.clip_ids)
 
     # ------------------------------------------------------------ public, for users of the panel
     def visible_clip_ids(self) -> list[int]:
@@ -404,6 +552,7 @@ class LibraryPanel(QWidget):
         finally:
             self._syncing = False
         self._update_count()
+        self._request_anomaly_scores()
 
     # ------------------------------------------------------------ filtering
     def _set_filters(self, **changes: Any) -> None:
@@ -461,6 +610,13 @@ class LibraryPanel(QWidget):
             index = self.proxy.mapFromSource(self.model.index(row))
             if index.isValid():
                 self.view.scrollTo(index)
+
+
+def _load_anomaly_scores(ws: Any, run_id: str, progress: Any) -> Any:
+    """The anomaly scores to show beside ``run_id`` (a worker's job), or ``None``."""
+    from desktop_app.training.anomaly import scores_for_run
+
+    return scores_for_run(ws, run_id)
 
 
 def _placeholder_pixmap(size: QSize, loading: bool) -> QPixmap:

@@ -57,6 +57,8 @@ from desktop_app.gui.panels.map_points import density_image, points_in_polygon, 
 from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "map"
+#: The task owner that reads the anomaly scores beside the active run (apart from the map's own).
+ANOMALY_TASK = "map:anomaly"
 #: (combo text, method id) of the layouts the panel offers.
 METHODS = (("PCA", "pca"), ("UMAP", "umap"), ("t-SNE", "tsne"), ("Semantic axes", "axes"))
 METHOD_NAMES = {
@@ -76,6 +78,13 @@ OPERAND_ROLE = Qt.ItemDataRole.UserRole + 2  # the operand a legend entry drags,
 
 
 # ------------------------------------------------------------------------------ workers
+def _load_anomaly_scores(ws: Any, run_id: str, progress: Any) -> Any:
+    """The anomaly scores to show beside ``run_id`` (seed 003 §VII), or ``None``."""
+    from desktop_app.training.anomaly import scores_for_run
+
+    return scores_for_run(ws, run_id)
+
+
 def _load_first_map(ws: Any, run_id: str, of: str, progress: Any) -> Any:
     from desktop_app.analysis.maps import first_map
 
@@ -328,6 +337,8 @@ class MapPanel(QWidget):
         self._emphasis: np.ndarray | None = None  # points drawn at full strength (others dimmed)
         self._legend_group: int | None = None
         self._brushes: dict[tuple[int, int, int, int], QBrush] = {}
+        #: The active run's anomaly scores (``AnomalyScores``, seed 003 §VII) or ``None``.
+        self._anomaly: Any = None
         self._computing = False
 
         self._build_controls()
@@ -603,7 +614,8 @@ class MapPanel(QWidget):
         return [self.legend.item(i).text() for i in range(self.legend.count())]
 
     def set_colouring(self, key: str) -> None:
-        """Colour by ``"class"``, ``"verb"``, ``"noun"``, ``"split:<name>"`` or ``"score"``."""
+        """Colour by ``"class"``, ``"verb"``, ``"noun"``, ``"split:<name>"``, ``"score"`` or
+        ``"anomaly"`` (offered only where the active run has anomaly scores)."""
         index = self.colour_combo.findData(key)
         if index < 0:
             raise KeyError(key)
@@ -699,6 +711,8 @@ class MapPanel(QWidget):
 
     def _on_run(self, run_id: str | None) -> None:
         self.models.tasks.cancel(PANEL_ID)
+        self.models.tasks.cancel(ANOMALY_TASK)
+        self._anomaly = None
         self._clear_points()
         ws = self.models.workspace.workspace
         if ws is None:
@@ -711,6 +725,10 @@ class MapPanel(QWidget):
             )
             return
         self._fill_colour_combo()
+        anomaly_task = self.models.tasks.start(
+            ANOMALY_TASK, "Reading anomaly scores", _load_anomaly_scores, ws, run_id, quiet=True
+        )
+        anomaly_task.finished.connect(self._on_anomaly_scores)
         phrases = sorted(
             {c.phrase or c.name for c in self.models.workspace.classes().values()}, key=str.lower
         )
@@ -944,6 +962,8 @@ class MapPanel(QWidget):
         for split in splits:
             self.colour_combo.addItem(f"Colour by split {split}", f"split:{split}")
         self.colour_combo.addItem("Colour by query score", "score")
+        if self._anomaly is not None:  # only where the workspace has scores for this run
+            self.colour_combo.addItem("Colour by anomaly score", "anomaly")
         index = self.colour_combo.findData(current)
         self.colour_combo.setCurrentIndex(max(0, index))
         self.colour_combo.blockSignals(False)
@@ -998,7 +1018,34 @@ class MapPanel(QWidget):
             values = [scores[int(c)] for c in clips if int(c) in scores]
             if values:
                 point_scores[row] = max(values)
-        colour_map = pg.colormap.get("viridis")
+        return self._level_groups(point_scores, "score", "viridis", ".3f")
+
+    def _on_anomaly_scores(self, scores: Any) -> None:
+        if self.models.workspace.run_id is None:
+            return
+        self._anomaly = scores
+        self._fill_colour_combo()
+        if self.colour_combo.currentData() == "anomaly" or scores is None:
+            self._recolour()
+
+    def _anomaly_point_scores(self) -> np.ndarray:
+        """Each point's anomaly score: its clip's, or the highest of a class point's clips."""
+        if self._anomaly is None:
+            return np.full(len(self.ids), np.nan)
+        if self.of == "clips":
+            return np.asarray(self._anomaly.of(self.ids), dtype=np.float64)
+        out = np.full(len(self.ids), np.nan)
+        for row, clips in enumerate(self._point_clips):
+            values = self._anomaly.of(clips)
+            if len(values) and not np.isnan(values).all():
+                out[row] = float(np.nanmax(values))
+        return out
+
+    def _level_groups(
+        self, point_scores: np.ndarray, label: str, colour_map_name: str, fmt: str
+    ) -> tuple[list[ColourGroup], np.ndarray]:
+        """Continuous scores as :data:`SCORE_LEVELS` colour groups of a colour map (+ "no score")."""
+        colour_map = pg.colormap.get(colour_map_name)
         known = ~np.isnan(point_scores)
         groups: list[ColourGroup] = []
         group_of_point = np.full(len(self.ids), SCORE_LEVELS, dtype=np.int64)
@@ -1013,7 +1060,7 @@ class MapPanel(QWidget):
             for level in range(SCORE_LEVELS):
                 value = lo + span * level / (SCORE_LEVELS - 1)
                 colour = colour_map.map(level / (SCORE_LEVELS - 1), mode="qcolor")
-                groups.append(ColourGroup(f"score {value:.3f}", QColor(colour), int(counts[level]), None))
+                groups.append(ColourGroup(f"{label} {value:{fmt}}", QColor(colour), int(counts[level]), None))
         group_of_point[~known] = len(groups)
         groups.append(ColourGroup("no score", QColor(150, 150, 150, 120), int((~known).sum()), None))
         return groups, group_of_point
@@ -1022,6 +1069,10 @@ class MapPanel(QWidget):
         key = self.colour_combo.currentData() or "class"
         if key == "score":
             self._groups, self._group_of_point = self._score_groups()
+        elif key == "anomaly":
+            self._groups, self._group_of_point = self._level_groups(
+                self._anomaly_point_scores(), "anomaly", "inferno", ".4g"
+            )
         else:
             self._groups, self._group_of_point = self._categorical_groups(key)
         self._legend_group = None
@@ -1032,20 +1083,20 @@ class MapPanel(QWidget):
     def _fill_legend(self, key: str) -> None:
         self.legend.clear()
         ratio = self.devicePixelRatioF()
-        if key == "score":
+        gradient = key in ("score", "anomaly")
+        if gradient:
             # A gradient legend: a few sample levels from best to worst, plus "no score".
             levels = list(enumerate(self._groups[:-1]))[::-1]
             no_score = (len(self._groups) - 1, self._groups[-1])
-            entries = (
-                [*levels[:: max(1, len(levels) // 6)], no_score] if self.models.query.scores else [no_score]
-            )
+            have = bool(self.models.query.scores) if key == "score" else len(levels) > 0
+            entries = [*levels[:: max(1, len(levels) // 6)], no_score] if have else [no_score]
         else:
             entries = list(enumerate(self._groups))
         for index, group in entries:
             swatch = QPixmap(int(12 * ratio), int(12 * ratio))
             swatch.setDevicePixelRatio(ratio)
             swatch.fill(group.colour)
-            text = group.label if key == "score" else f"{group.label} ({group.count})"
+            text = group.label if gradient else f"{group.label} ({group.count})"
             item = QListWidgetItem(QIcon(swatch), text)
             item.setData(LEGEND_ROLE, index)
             item.setData(OPERAND_ROLE, group.operand)
@@ -1060,6 +1111,16 @@ class MapPanel(QWidget):
             self.legend.addItem(item)
         if key == "score" and not self.models.query.scores:
             self.legend.insertItem(0, "Type a query in the Query panel to colour by its scores.")
+        if key == "anomaly" and self._anomaly is not None:
+            title = QListWidgetItem(
+                f"Anomaly score ({self._anomaly.run_id}): reconstruction error, high = unusual"
+            )
+            title.setToolTip(
+                "Seed 003 §VII: an autoencoder trained on the embeddings of "
+                f"{self._anomaly.source_run}; a clip it reconstructs badly is unlike the clips it learned from"
+            )
+            title.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.legend.insertItem(0, title)
         self._fit_legend()
 
     def _fit_legend(self) -> None:
