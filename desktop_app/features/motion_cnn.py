@@ -45,7 +45,7 @@ from torch import nn
 
 from desktop_app.atomic import atomic_path, read_json, write_json
 from desktop_app.errors import ActionLensError
-from desktop_app.features.decode import Sampling, sample_clip
+from desktop_app.features.decode import SampledClip, Sampling, sample_clip
 from desktop_app.features.encoders import EncodedClip, HandcraftedEncoder, log_mel_sequence
 from desktop_app.progress import NullProgress, Progress
 
@@ -94,13 +94,13 @@ class MotionCNNConfig:
     stack: int = 10
     channels: tuple[int, int, int, int, int] = (32, 64, 96, 96, 96)
     fc: tuple[int, int] = (256, 128)
-    dropout: float = 0.5
-    epochs: int = 12
+    dropout: float = 0.3
+    epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
-    stacks_per_clip: int = 4
-    patience: int = 4
+    stacks_per_clip: int = 8
+    patience: int = 6
     val_fraction: float = 0.15
     subtract_mean: bool = True
 
@@ -127,8 +127,8 @@ PRESETS: dict[str, MotionCNNConfig] = {
         input_size=224,
         channels=(96, 256, 512, 512, 512),
         fc=(4096, 2048),
+        dropout=0.5,
         epochs=60,
-        stacks_per_clip=4,
         patience=10,
     ),
 }
@@ -212,8 +212,8 @@ def stack_flows(fields: np.ndarray, n_steps: int, stack: int, steps: np.ndarray 
     return gathered.reshape(len(idx), 2 * stack, height, width).astype(np.float32, copy=False)
 
 
-def sampled_flows(path: Path, sampling: Sampling, method: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The sampled frames of a clip and the flow fields between consecutive ones (the handcrafted
+def sampled_flows(path: Path, sampling: Sampling, method: str) -> tuple[SampledClip, list[np.ndarray]]:
+    """The sampled clip and the flow fields between its consecutive frames (the handcrafted
     extractor's own, ``encoders._handcrafted_sequences``)."""
     import cv2
 
@@ -222,7 +222,7 @@ def sampled_flows(path: Path, sampling: Sampling, method: str) -> tuple[list[np.
     clip = sample_clip(path, sampling, method)
     grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in clip.frames]
     flow = OpticalFlow(method)
-    return clip.frames, [flow(grays[t], grays[t + 1]) for t in range(len(grays) - 1)]
+    return clip, [flow(grays[t], grays[t + 1]) for t in range(len(grays) - 1)]
 
 
 # ------------------------------------------------------------------------------------- model
@@ -331,12 +331,12 @@ def _flow_job(path: str, flow: dict[str, Any], size: int, subtract_mean: bool) -
 
     settings = FlowSettings(**flow)
     try:
-        frames, flows = sampled_flows(Path(path), settings.sampling(), settings.method)
+        clip, flows = sampled_flows(Path(path), settings.sampling(), settings.method)
     except VideoError as err:
         return "bad", err.reason, 0
     except (cv2.error, OSError, MemoryError) as err:
         return "bad", f"decoding failed ({type(err).__name__})", 0
-    return "ok", resize_flows(flows, size, subtract_mean).astype(np.float16), len(frames)
+    return "ok", resize_flows(flows, size, subtract_mean).astype(np.float16), len(clip.frames)
 
 
 def _init_flow_worker() -> None:
@@ -929,15 +929,15 @@ class MotionCNNEncoder(HandcraftedEncoder):
     def encode(self, path: Path, has_audio: bool) -> EncodedClip:
         from desktop_app.features.handcrafted import describe_clip
 
-        frames, flows = sampled_flows(path, self.sampling, self.flow)
-        features = describe_clip(frames, flows, appearance=True)
+        clip, flows = sampled_flows(path, self.sampling, self.flow)
+        features = describe_clip(clip.frames, flows, appearance=True)
         fields = resize_flows(flows, self.cnn_config.input_size, self.cnn_config.subtract_mean)
-        features["motion"] = embed_fields(self._cnn(), fields, len(frames))
+        features["motion"] = embed_fields(self._cnn(), fields, len(clip.frames))
         if self.audio and has_audio:
             audio = log_mel_sequence(path, self.sampling.fps, self.sampling.max_seconds)
             if audio is not None:
                 features["audio"] = audio
-        return EncodedClip(features, frames, len(frames))
+        return EncodedClip(features, clip.frames, clip.frames_decoded)
 
 
 # ------------------------------------------------------------------------------- leak check
