@@ -209,3 +209,28 @@ def test_rnnfv_resumes_from_its_checkpoint(tmp_path):
     assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in straight.history])
     for key, value in straight.model.state_dict().items():
         assert torch.allclose(value, resumed.model.state_dict()[key], atol=1e-5), key
+
+
+def test_rnnfv_trains_and_evaluates_in_a_workspace_for_recognition_and_zero_shot(tmp_path):
+    from desktop_app.training.experiment import evaluate_run, train_in_workspace
+    from desktop_app.training.synthetic import synthetic_actions, synthetic_workspace
+
+    data = synthetic_actions(num_classes=6, clips_per_class=8, word_dim=8, seed=5)
+    ws, vectors = synthetic_workspace(tmp_path / "ws", data)
+    common = {
+        "source": data.source,
+        "vectors": vectors,
+        "model_overrides": {"fc_size": 8, "lstm_size": 8},
+        "train_overrides": {"num_threads": 1, "epochs": 2},
+    }
+    try:
+        recognition = evaluate_run(ws, train_in_workspace(ws, "rnnfv", **common), source=data.source)
+        assert recognition["test_clips"] == 12
+        assert recognition["classifier_accuracy"] > 2 * recognition["chance"]  # clear-cut classes
+        assert recognition["accuracy"] > 2 * recognition["chance"]  # the ridge map's word space
+        zsl_run = train_in_workspace(ws, "rnnfv", zsl_split="50/50", **common)
+        assert zsl_run.meta["model"]["shape"]["num_classes"] == 3  # the SVM knows the seen classes only
+        zsl = evaluate_run(ws, zsl_run, source=data.source)
+        assert zsl["unseen_classes"] == 3 and zsl["test_clips"] == 24
+    finally:
+        ws.close()
