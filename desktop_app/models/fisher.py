@@ -272,7 +272,6 @@ class RNNFisherVector(JointEmbeddingModel):
         decay, gradient clipping, batch size and patience. A checkpoint after every epoch lets
         ``--resume`` continue exactly.
         """
-        from desktop_app.training.runs import adopt_buffer_shapes
         from desktop_app.training.trainer import load_checkpoint, save_checkpoint
 
         cfg, data, cache, device = context.config, context.data, context.cache, context.device
@@ -297,13 +296,6 @@ class RNNFisherVector(JointEmbeddingModel):
             best_val = float(stopping.get("best_val_accuracy", -1.0))
             bad_epochs = int(stopping.get("bad_epochs", 0))
             history = [{k: v for k, v in h.items() if k != "alpha"} for h in state.get("history", [])]
-            done = state.get("finished") and (
-                int(state["epoch"]) + 1 >= cfg.epochs or bad_epochs >= cfg.patience > 0
-            )
-            if done:  # a finished fit of as many epochs: nothing to train
-                adopt_buffer_shapes(self, state["best_model"])
-                self.load_state_dict(state["best_model"])
-                return _finish(self, context, history, best_epoch, best_val, int(state["epoch"]) + 1, 0.0, 0)
             self.rnn.load_state_dict(_rnn_part(state["model"]))
             optimizer.load_state_dict(state["optimizer"])
             start_epoch = int(state["epoch"]) + 1
@@ -376,6 +368,7 @@ class RNNFisherVector(JointEmbeddingModel):
                         "history": history,
                     },
                 )
+        # A resumed run that had finished its epochs trains nothing above and lands here.
         last_state = _prefixed(self.rnn.state_dict())
         if best_state is not None:
             self.rnn.load_state_dict(best_state)
@@ -395,9 +388,12 @@ class RNNFisherVector(JointEmbeddingModel):
             seconds,
             clips_seen,
             stopped_early,
-            # the last epoch's RNN and optimiser, so that a resume with more epochs trains on
+            # RNN weights only (the heads are refitted in seconds, and would double the file):
+            # the last epoch's and its optimiser, so that a resume with more epochs trains on,
+            # and the best epoch's
             {
                 "model": last_state,
+                "best_model": _prefixed(self.rnn.state_dict()),
                 "optimizer": optimizer.state_dict(),
                 "early_stopping": {
                     "best_val_accuracy": best_val,

@@ -209,6 +209,19 @@ def test_rnnfv_resumes_from_its_checkpoint(tmp_path):
     assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in straight.history])
     for key, value in straight.model.state_dict().items():
         assert torch.allclose(value, resumed.model.state_dict()[key], atol=1e-5), key
+    # a finished fit resumed with as many epochs trains nothing and fits the same heads again
+    again = train_model(
+        "rnnfv",
+        config,
+        shape,
+        data,
+        TrainConfig(epochs=2, lr=1e-2, num_threads=1, patience=0),
+        checkpoint_path=ckpt,
+        resume=True,
+    )
+    assert again.epochs_run == 2 and len(again.history) == 2
+    for key, value in straight.model.state_dict().items():
+        assert torch.allclose(value, again.model.state_dict()[key], atol=1e-5), key
 
 
 def test_rnnfv_trains_and_evaluates_in_a_workspace_for_recognition_and_zero_shot(tmp_path):
