@@ -180,9 +180,15 @@ def test_clips_without_audio_train_and_embed(tmp_path):
         data.label_vectors,
         data.class_names,
     )
-    ws, run = _train(tmp_path / "ws", partial, train={"epochs": 1})
+    ws, run = _train(tmp_path / "ws", partial, train={"epochs": 1, "pca_dims": 3})
     assert run.model.streams == ("appearance", "motion", "audio")
     assert run.meta["split"]["train_clips"] == 20  # every train clip, with sound or without
+    # the audio PCA is fitted on the training clips that have sound, and only on them
+    roles = ws.catalog.split("1")
+    train_clips = [c.id for c in ws.catalog.iter_clips() if roles.get(c.id) == "train"]
+    with_sound = [c for c in train_clips if c in sequences["audio"]]
+    assert 0 < len(with_sound) < len(train_clips)
+    assert run.input_transform.streams["audio"].rows == sum(len(sequences["audio"][c]) for c in with_sound)
     embeddings, logits = run.embed(partial.source, np.array(clips))
     assert np.isfinite(embeddings).all() and logits is not None and np.isfinite(logits).all()
     fused = run.model.fused_embeddings(_cache(run, partial.source), np.array(clips))
