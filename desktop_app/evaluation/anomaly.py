@@ -168,8 +168,9 @@ def _groups(ws: Any, runs: Sequence[str] | None, seeds: Sequence[int] | None) ->
         ]
         if not on_it:
             raise ActionLensError(
-                f"no autoencoder run with anomaly scores for {run_id!r}; train one "
-                f"(actionlens train --model autoencoder --source-run {run_id}) or pass --train-missing"
+                f"no autoencoder run with anomaly scores for {run_id!r} (or they predate its last "
+                f"training); train one (actionlens train --model autoencoder --source-run {run_id} "
+                "[--overwrite]) or pass --train-missing"
             )
         groups[run_id].extend(on_it)
     if not groups:

@@ -257,9 +257,14 @@ def score_run(ws: Any, run: Any, clip_ids: np.ndarray, embeddings: np.ndarray) -
     write_npy(run.run_dir / SCORES, scores)
     meta = read_meta(run.run_dir)
     source_run = str(meta["model"]["config"].get("source_run", ""))
+    source_meta_path = ws.runs_dir / source_run / META
     meta["anomaly"] = {
         "version": SCORES_VERSION,
         "source_run": source_run,
+        # which training of the source run the scores belong to (a retrained one makes them stale)
+        "source_created": read_meta(ws.runs_dir / source_run).get("created")
+        if source_meta_path.is_file()
+        else None,
         "clip_ids": SCORE_CLIPS,
         "scores": SCORES,
         "clips": int(len(clip_ids)),
@@ -299,17 +304,23 @@ def read_scores(ws: Any, run_id: str) -> AnomalyScores:
 
 
 def scored_runs(ws: Any) -> list[dict[str, Any]]:
-    """Every autoencoder run with stored scores: ``[{"run_id", "source_run", "seed"}]`` by id."""
+    """Every autoencoder run with stored scores that still fit its source run:
+    ``[{"run_id", "source_run", "seed"}]`` by id. Scores of a source run trained again since
+    (another ``created`` time) are stale and left out."""
     from desktop_app.training.runs import list_runs
 
+    metas = list_runs(ws.runs_dir)
+    created = {str(m.get("run_id")): m.get("created") for m in metas}
     return [
         {
             "run_id": str(m["run_id"]),
             "source_run": str(m["anomaly"].get("source_run", "")),
             "seed": int(m.get("seed", 0)),
         }
-        for m in list_runs(ws.runs_dir)
-        if isinstance(m.get("anomaly"), dict) and m.get("status") == "complete"
+        for m in metas
+        if isinstance(m.get("anomaly"), dict)
+        and m.get("status") == "complete"
+        and m["anomaly"].get("source_created") in (None, created.get(str(m["anomaly"].get("source_run"))))
     ]
 
 

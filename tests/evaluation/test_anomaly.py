@@ -127,6 +127,33 @@ def test_autoencoder_run_scores_every_clip_and_the_table_measures_the_test_clips
     assert Run.load(run.run_dir).meta["metrics"]["anomaly"]["k"] == 2
 
 
+def test_stale_and_damaged_scores_are_not_shown(workspace, tmp_path) -> None:
+    from desktop_app.atomic import write_json
+    from desktop_app.training.anomaly import SCORES, scored_runs
+    from desktop_app.training.runs import read_meta
+
+    ws, data, source = workspace
+    run = train_autoencoder(
+        ws,
+        source.run_id,
+        seed=5,
+        epochs=2,
+        features=data.source,
+        train_overrides={"num_threads": 1, "device": "cpu"},
+        model_overrides={"bottleneck_size": 3, "hidden_size": 16},
+    )
+    assert run.run_id in {r["run_id"] for r in scored_runs(ws)}
+    # the source run trained again after the scores: they belong to another embedding
+    meta = read_meta(run.run_dir)
+    meta["anomaly"]["source_created"] = "2000-01-01T00:00:00+00:00"
+    write_json(run.run_dir / "meta.json", meta)
+    assert run.run_id not in {r["run_id"] for r in scored_runs(ws)}
+    # a damaged scores file is one line naming it
+    np.save(run.run_dir / SCORES, np.zeros(3, np.float32))
+    with pytest.raises(ActionLensError, match=r"anomaly_scores\.npy holds"):
+        read_scores(ws, run.run_id)
+
+
 def test_the_table_and_training_name_what_is_missing(workspace) -> None:
     ws, _, _ = workspace
     with pytest.raises(ActionLensError, match="no autoencoder run with anomaly scores for 'elsewhere'"):

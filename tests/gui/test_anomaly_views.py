@@ -79,6 +79,7 @@ def test_map_colours_points_by_anomaly_score(qtbot, models, scored_workspace):
     top, bottom = panel._groups[-2].colour, panel._groups[0].colour
     assert brushes[high].color().name() == top.name() and brushes[low].color().name() == bottom.name()
     assert top.name() != bottom.name()
+    assert f"anomaly score {point_scores[high]:.4g}" in panel._hover_text(high)
 
 
 @pytest.fixture

@@ -1376,6 +1376,10 @@ class MapPanel(QWidget):
         values = [scores[int(c)] for c in self._point_clips[row] if int(c) in scores]
         if values:
             text += f"<br>query score {max(values):.3f}"
+        if self._anomaly is not None:
+            anomaly = self._anomaly.of(self._point_clips[row])
+            if len(anomaly) and not np.isnan(anomaly).all():
+                text += f"<br>anomaly score {float(np.nanmax(anomaly)):.4g}"
         return text
 
     def _hover_pixmap(self, row: int) -> QPixmap | None:
