@@ -487,8 +487,9 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "model": {"embed_size": 1024, "clip_steps": 64, "max_clips": 16, "max_words": 32},
         "train": {"epochs": 30, "batch_size": 64, "lr": 1e-3, "grad_clip": 2.0, "pca_dims": 500},
     },
+    # embed_size chosen on the validation videos of the demo's stories (docs/hse.md)
     "small": {
-        "model": {"embed_size": 128, "clip_steps": 16, "max_clips": 8, "max_words": 16},
+        "model": {"embed_size": 512, "clip_steps": 16, "max_clips": 8, "max_words": 16},
         "train": {"epochs": 25, "batch_size": 16, "lr": 1e-3, "grad_clip": 2.0, "pca_dims": 64},
     },
 }

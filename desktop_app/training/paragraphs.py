@@ -20,6 +20,7 @@ import dataclasses
 import math
 import re
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -505,7 +506,8 @@ def fit_paragraph_model(model: Any, context: Any) -> Any:
         scheduler.step()
         v, p = embed_pairs(model, context.cache, paragraphs, val_rows, device=device)
         metrics = paired_retrieval(v, p)
-        score = _selection_score(metrics)
+        # without validation videos (fewer than 4 training videos) the last epoch is kept
+        score = _selection_score(metrics) if len(val_rows) else (float(epoch), 0.0)
         r1 = (metrics["paragraph_to_video"]["r1"] + metrics["video_to_paragraph"]["r1"]) / 200.0
         record = {
             "epoch": float(epoch),
@@ -554,7 +556,7 @@ def fit_paragraph_model(model: Any, context: Any) -> Any:
         history=history,
         best_epoch=best_epoch,
         best_val_accuracy=best_r1,
-        epochs_run=epoch + 1,
+        epochs_run=len(history),
         stopped_early=stopped_early,
         train_clips_per_second=seen / seconds if seconds > 0 else math.nan,
     )
@@ -802,3 +804,87 @@ def train_paragraph_run(
     save_run(run_dir, result.model, label_vectors, meta)
     ws.catalog.add_run(run_id, model, created, "complete", meta["metrics"])
     return Run.load(run_dir)
+
+
+#: Video embeddings of every clip per run, computed once per process (the query panel asks
+#: again at every query): ``(workspace root, run id, weights mtime) → (clip ids, (N, H))``.
+_VIDEO_CACHE: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
+_VIDEO_CACHE_LOCK = threading.Lock()
+
+
+def _video_table(ws: Any, run: Any, source: Any, progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
+    from desktop_app.training.data import SequenceCache, clips_with_streams
+    from desktop_app.training.inputs import TransformedSource
+    from desktop_app.training.runs import WEIGHTS
+
+    key = (str(ws.root), run.run_id, (run.run_dir / WEIGHTS).stat().st_mtime)
+    with _VIDEO_CACHE_LOCK:
+        if key in _VIDEO_CACHE:
+            return _VIDEO_CACHE[key]
+    usable = set(clips_with_streams(source, run.streams).tolist())
+    ids = np.array([c.id for c in ws.catalog.iter_clips(status="ok") if c.id in usable], dtype=np.int64)
+    read = TransformedSource(source, run.input_transform) if run.input_transform is not None else source
+    videos = embed_videos(
+        run.model, SequenceCache(read, run.streams, run.max_len), ws, ids, progress=progress
+    )
+    with _VIDEO_CACHE_LOCK:
+        _VIDEO_CACHE.clear()  # one run at a time is enough for the panel
+        _VIDEO_CACHE[key] = (ids, videos)
+    return ids, videos
+
+
+def text_query(
+    space: Any,
+    text: str,
+    k: int = 10,
+    allowed: np.ndarray | None = None,
+    num_classes: int = 8,
+    progress: Progress | None = None,
+) -> Any:
+    """What the query box answers for an ``hse`` / ``fse`` run (a ``RetrievalResult``).
+
+    Clips: every clip's video embedding (captioned videos through their segments) ranked by
+    cosine to the text's paragraph embedding, among ``allowed`` clip ids if given. Classes: the
+    class phrases read as sentences (the run's label vectors) ranked by cosine to the text read
+    as one sentence, both in the low-level space. Words: none (this space holds no words).
+    """
+    import torch
+
+    from desktop_app.analysis.retrieval import ClassHit, ClipHit, RetrievalResult
+    from desktop_app.analysis.space import run_word_vectors
+    from desktop_app.training.experiment import open_sequence_source
+    from desktop_app.training.runs import Run
+
+    progress = progress or NullProgress()
+    ws = space.ws
+    run = Run.load(ws.runs_dir / space.run_id)
+    if "paragraphs" not in run.meta:
+        raise ActionLensError(f"run {run.run_id} does not embed sentences; choose an hse or fse run")
+    vectors = run_word_vectors(run.meta)
+    source = open_sequence_source(ws, run.meta["features"]["name"])
+    batch = text_batch(run.model, vectors, text)
+    with torch.inference_mode():
+        query = run.model.encode(batch)["paragraphs"].float().numpy()
+        words = batch.sentence_words.reshape(1, -1, batch.sentence_words.shape[-1])
+        mask = torch.arange(batch.sentence_words.shape[1])[None, :] < batch.sentence_lengths[:, None]
+        sentence = run.model.sentence_embedding(words[:, mask.reshape(-1)], mask.sum().reshape(1)).numpy()
+    ids, videos = _video_table(ws, run, source, SubProgress(progress, 0.1, 0.9, "embedding videos"))
+    if allowed is not None:
+        keep = np.isin(ids, allowed)
+        ids, videos = ids[keep], videos[keep]
+    scores = cosine_scores(query, videos)[0] if len(ids) else np.zeros(0)
+    order = np.argsort(-scores, kind="stable")[:k]
+    clips = space.clips
+    result = RetrievalResult(text, method="numpy")
+    result.clips = [
+        ClipHit(int(ids[i]), clips[int(ids[i])].name, clips[int(ids[i])].class_name, float(scores[i]))
+        for i in order
+    ]
+    if len(run.class_ids):
+        class_scores = cosine_scores(sentence, run.label_vectors)[0]
+        rows = space.classes
+        for j in np.argsort(-class_scores, kind="stable")[:num_classes]:
+            c = rows[int(run.class_ids[j])]
+            result.classes.append(ClassHit(int(c.id), c.name, c.phrase, float(class_scores[j])))
+    progress.set_progress(1.0, "Done")
+    return result

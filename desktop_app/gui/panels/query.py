@@ -138,9 +138,21 @@ def run_query(
     progress.check_cancelled()
     progress.set_progress(0.6, f"Searching {text!r}")
     split, role = scope if scope is not None else (None, None)
+    if is_paragraph_space(space):
+        # seed 004: the text (a sentence or a paragraph) through the run's own text encoders
+        from desktop_app.training.paragraphs import text_query
+
+        allowed = retriever.allowed_clip_ids(split, role, None)
+        return retriever, text_query(space, text, k, allowed, num_classes=8, progress=progress)
     result = retriever.search(text, k, split=split, role=role, num_classes=8, num_words=15)
     progress.set_progress(1.0, "Done")
     return retriever, result
+
+
+def is_paragraph_space(space: EmbeddingSpace) -> bool:
+    """Whether the space is an ``hse`` / ``fse`` run's (seed 004): queries are sentences read by
+    its text encoders, not phrase vectors, and it holds no words."""
+    return "paragraphs" in (space.meta or {})
 
 
 def prepare_word_pos(space: EmbeddingSpace, progress: Progress) -> WordPos | str:
@@ -399,6 +411,12 @@ class ResultTables(QWidget):
             cls = classes.get(hit.class_name or "")
             class_item = QTableWidgetItem(cls.phrase if cls else (hit.class_name or "—"))
             class_item.setToolTip(hit.class_name or "unlabelled")
+            if cls is None and hit.class_name is None and wm.workspace is not None:
+                # a story video (seed 004): its paragraph where a class would be (k rows only)
+                paragraph = " ".join(c.sentence for c in wm.workspace.catalog.captions(hit.clip_id))
+                if paragraph:
+                    class_item.setText(paragraph if len(paragraph) <= 48 else paragraph[:47] + "…")
+                    class_item.setToolTip(paragraph)
             self.clips.setItem(r, 1, class_item)
             self.clips.setItem(r, 2, QTableWidgetItem(hit.name))
             self.clips.setItem(r, 3, _score_item(hit.score))
@@ -851,6 +869,11 @@ class QueryPanel(QWidget):
             else f"<b>{html.escape(text)}</b>: no clip{among} has an embedding"
         )
         self.models.query.set(text, {c.clip_id: c.score for c in clips}, PANEL_ID)
+        if is_paragraph_space(retriever.space):
+            self.results.show_words_by_pos(
+                WordsByPos(unavailable="An hse / fse run reads sentences; its space holds no words.")
+            )
+            return
         self._search_words_by_pos(retriever, text)
 
     # ------------------------------------------------------------ verbs and nouns
