@@ -113,6 +113,7 @@ def evaluate_table(
     seeds or folds.
     """
     from desktop_app.models.registry import JOINT_EMBEDDING, model_names
+    from desktop_app.training.data import source_name
     from desktop_app.training.experiment import (
         default_run_id,
         evaluate_run,
@@ -148,6 +149,16 @@ def evaluate_table(
         run_dir = ws.runs_dir / run_id
         meta = read_meta(run_dir) if (run_dir / META).is_file() else {}
         complete = meta.get("status") == "complete"
+        trained_on = (meta.get("features") or {}).get("name")
+        if complete and trained_on and trained_on != source_name(source):
+            # Run ids do not name the store: a table over another store must neither report this
+            # run nor overwrite it.
+            raise ActionLensError(
+                f"run {run_id} was trained on feature store {trained_on!r}, but this table reads "
+                f"{source_name(source)!r}; pass --features {trained_on}, or train runs on the other "
+                "store under their own ids (actionlens train --features STORE --run-id …; "
+                "benchmarks/sampling_probe.py does so)"
+            )
         stale = complete and not run_matches_preset(meta, model, preset)
         if not complete or stale:
             if not train_missing:

@@ -123,3 +123,33 @@ def test_a_run_from_before_the_protocol_or_another_preset_is_not_reported():
     assert not run_matches_preset({**meta, "training": {**meta["training"], "lr": 0.5}}, "lstm", "small")
     other = config_to_json(spec.config("small", hard_negatives=not spec.config("small").hard_negatives))
     assert not run_matches_preset({**meta, "model": {"config": other}}, "lstm", "small")
+
+
+def test_a_table_over_another_feature_store_neither_reports_nor_overwrites_its_runs(compositional):
+    """Run ids do not name the store: a recognition table read through another store must refuse
+    (naming the run and both stores) rather than report or retrain the first store's runs."""
+    from desktop_app.errors import ActionLensError
+
+    ws, data, vectors = compositional
+    evaluate_table(
+        ws, task="recognition", models=["pooled-ridge"], seeds=[0], train_missing=True,
+        source=data.source, vectors=vectors, **FAST,
+    )  # fmt: skip
+    run_meta = ws.runs_dir / "pooled-ridge-small-rec-s1" / "meta.json"
+    before = run_meta.read_text()
+
+    class OtherStore:
+        def __init__(self, source):
+            self._source, self.name = source, "handcrafted-adaptive10-dis"
+
+        def __getattr__(self, attr):
+            return getattr(self._source, attr)
+
+    with pytest.raises(
+        ActionLensError, match=r"trained on feature store 'synthetic'.*reads 'handcrafted-adaptive10-dis'"
+    ):
+        evaluate_table(
+            ws, task="recognition", models=["pooled-ridge"], seeds=[0], train_missing=True,
+            source=OtherStore(data.source), vectors=vectors, **FAST,
+        )  # fmt: skip
+    assert run_meta.read_text() == before
