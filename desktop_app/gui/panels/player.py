@@ -358,6 +358,17 @@ class PlayerPanel(QWidget):
             "The nearest nouns: a word is a noun when at least a third of its WordNet senses, "
             "weighted by how often each is used, are noun senses"
         )
+        # A story video's paragraph (seed 004), its playing sentence highlighted.
+        self.paragraph = QLabel()
+        self.paragraph.setWordWrap(True)
+        self.paragraph.setTextFormat(Qt.TextFormat.RichText)
+        self.paragraph.setToolTip(
+            "The video's paragraph; the sentence of the clip being played is highlighted"
+        )
+        self.paragraph.setVisible(False)
+        self._captions: list[Any] = []
+        self._fps = 0.0
+        self._active_sentences: tuple[int, ...] | None = None
         # The vocabulary's verb/noun tagging for one space; a string says why there is none.
         self._word_pos: WordPos | str | None = None
         self._pos_space: Any = None
@@ -410,6 +421,7 @@ class PlayerPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.video, 1)
         layout.addLayout(controls)
+        layout.addWidget(self.paragraph)
         layout.addWidget(self.words)
         layout.addWidget(self.verbs)
         layout.addWidget(self.nouns)
@@ -475,6 +487,13 @@ class PlayerPanel(QWidget):
         self.frame_label.setText("–")
         wm = self.models.workspace
         clips = wm.clips()
+        self._fps = 0.0
+        self._captions = (
+            wm.workspace.catalog.captions(clip_id)
+            if wm.workspace is not None and clip_id is not None and 0 <= clip_id < len(clips)
+            else []
+        )
+        self._show_paragraph(())
         if clip_id is None or not 0 <= clip_id < len(clips):
             self.decoder.close_video()
             self.title.setText("<b>No clip</b>")
@@ -627,6 +646,7 @@ class PlayerPanel(QWidget):
         if token != self._token:
             return
         self._frame_count = count
+        self._fps = float(fps)
         self.slider.setRange(0, max(0, count - 1))
         self._set_controls_enabled(True)
 
@@ -646,6 +666,25 @@ class PlayerPanel(QWidget):
             self.slider.blockSignals(False)
         total = self._frame_count or "?"
         self.frame_label.setText(f"{index + 1} / {total}")
+        if self._captions and self._fps > 0:
+            seconds = index / self._fps
+            active = tuple(i for i, c in enumerate(self._captions) if c.start <= seconds <= c.end)
+            if active != self._active_sentences:
+                self._show_paragraph(active)
+
+    def _show_paragraph(self, active: tuple[int, ...]) -> None:
+        """Show the clip's paragraph (hidden without one), sentences ``active`` highlighted."""
+        self._active_sentences = active
+        self.paragraph.setVisible(bool(self._captions))
+        parts = []
+        for i, caption in enumerate(self._captions):
+            text = html.escape(caption.sentence)
+            stamp = f"{caption.start:.1f}–{caption.end:.1f} s"
+            if i in active:
+                parts.append(f"<b style='color:#1f6fb2' title='{stamp}'>{text}</b>")
+            else:
+                parts.append(f"<span style='color:#666' title='{stamp}'>{text}</span>")
+        self.paragraph.setText(" ".join(parts))
 
     def _on_playing(self, token: int, playing: bool) -> None:
         if token != self._token:

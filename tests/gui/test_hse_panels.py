@@ -1,5 +1,6 @@
-"""The Query panel with an hse run active (seed 004): a typed sentence ranks videos through the
-run's text encoders, classes through the sentence encoder, and no words are offered."""
+"""Seed 004 in the app: with an hse run active the Query panel reads a typed sentence through the
+run's text encoders (videos, classes; no words), and the Player shows a story's paragraph with
+the sentence of the playing clip highlighted."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from desktop_app.gui.panels.query import QueryPanel
 WAIT_MS = 30_000
 
 
-@pytest.fixture
-def hse_workspace(workspace_copy: Path, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def hse_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny workspace with the tiny preset's 4 story videos imported, an hse run trained
     (1 epoch) and embedded, and that run active."""
     from desktop_app.data.demo_stories import generate_stories
@@ -27,6 +28,9 @@ def hse_workspace(workspace_copy: Path, tmp_path: Path) -> Path:
     from desktop_app.training.experiment import train_in_workspace
     from desktop_app.workspace import Workspace
 
+    tmp_path = tmp_path_factory.mktemp("hse-gui")
+    workspace_copy = tmp_path / "ws"
+    shutil.copytree(tiny_workspace, workspace_copy)
     manifest = json.loads((workspace_copy / "workspace.json").read_text())
     data = tmp_path / "data"
     shutil.copytree(manifest["data_root"], data)
@@ -75,3 +79,33 @@ def test_a_sentence_ranks_videos_in_an_hse_run(qtbot, models, hse_workspace, set
     assert results.words.rowCount() == 0
     qtbot.waitUntil(lambda: "holds no words" in results.pos_message.text(), timeout=WAIT_MS)
     assert text in panel.message.text()
+
+
+def test_the_player_shows_a_storys_paragraph_with_the_playing_sentence(qtbot, models, hse_workspace):
+    from desktop_app.gui.panels.player import PlayerPanel
+
+    models.workspace.open(hse_workspace)
+    player = PlayerPanel(models)
+    qtbot.addWidget(player)
+    player.resize(480, 480)
+    player.show()
+    qtbot.waitExposed(player)
+    try:
+        story = next(c for c in models.workspace.clips() if c.name.startswith("v_story"))
+        captions = models.workspace.workspace.catalog.captions(story.id)
+        models.current_clip.set(story.id, "library")
+        qtbot.waitUntil(lambda: player.video.has_frame() and player._fps > 0, timeout=10_000)
+        assert player.paragraph.isVisible()
+        assert all(c.sentence.split()[1] in player.paragraph.text() for c in captions)
+        player.decoder.pause()
+        second = captions[1]
+        frame = int(round((second.start + second.end) / 2 * player._fps))
+        player.decoder.seek(frame)
+        qtbot.waitUntil(lambda: player.frame_label.text().startswith(f"{frame + 1} /"), timeout=10_000)
+        highlighted = player.paragraph.text().split("<b ")[1]
+        assert second.sentence.split()[-1].rstrip(".") in highlighted.split("</b>")[0]
+        # a clip without a paragraph hides it
+        models.current_clip.set(0, "library")
+        assert not player.paragraph.isVisible()
+    finally:
+        player.shutdown()
