@@ -155,6 +155,25 @@ def evaluate_paragraph_run(
     return metrics
 
 
+def row_name(meta: dict[str, Any]) -> str:
+    """A run's row: its model name, with the settings where it differs from its preset
+    (``hse[tau=0]``, ``hse[low_level=weak]``: the seed's ablations, Table 3)."""
+    from desktop_app.models.registry import config_to_json, get_model_spec
+
+    name, preset = meta["model"]["name"], meta["model"].get("preset", "small")
+    try:
+        default = config_to_json(get_model_spec(name).config(preset))
+    except ActionLensError:
+        return str(name)
+    own = meta["model"].get("config", {})
+    changed = [
+        f"{k}={own[k]:g}" if isinstance(own[k], float) else f"{k}={own[k]}"
+        for k in sorted(own)
+        if k not in ("streams", "word_vector_dim") and k in default and own[k] != default[k]
+    ]
+    return f"{name}[{', '.join(changed)}]" if changed else str(name)
+
+
 def _runs_for(ws: Any, args: Any, progress: Progress) -> dict[str, list[Any]]:
     """``{model: [Run, …]}`` from ``args.runs`` or from ``args.models`` × ``args.seeds``."""
     from desktop_app.models.hse import VIDEO_PARAGRAPH
@@ -171,7 +190,7 @@ def _runs_for(ws: Any, args: Any, progress: Progress) -> dict[str, list[Any]]:
                     f"no run {run_id!r} in {ws.runs_dir}; train it (actionlens train --model hse …)"
                 )
             run = Run.load(ws.runs_dir / run_id)
-            found.setdefault(run.meta["model"]["name"], []).append(run)
+            found.setdefault(row_name(run.meta), []).append(run)
         return found
     models = list(args.models or model_names(VIDEO_PARAGRAPH))
     for name in models:

@@ -201,12 +201,13 @@ def test_paragraph_retrieval_table(captioned):
         word_vectors=None,
     )
     table, text = evaluate_cli(ws, args, NullProgress(), source=source, vectors=vectors)
-    assert set(table["rows"]) == {"hse", "fse"} and table["chance"]["r1"] == 25.0
-    assert table["rows"]["hse"]["paragraph_to_video"]["r5"]["mean"] == 100.0
+    # rows name the settings the runs changed from the preset
+    hse, fse = "hse[clip_steps=4, embed_size=8]", "fse[clip_steps=4, embed_size=8]"
+    assert set(table["rows"]) == {hse, fse} and table["chance"]["r1"] == 25.0
+    assert table["rows"][hse]["paragraph_to_video"]["r5"]["mean"] == 100.0
     lines = text.splitlines()
-    assert any(line.startswith("| hse |") for line in lines) and any(
-        line.startswith("| fse |") for line in lines
-    )
+    assert any(line.startswith(f"| {hse} |") for line in lines)
+    assert any(line.startswith(f"| {fse} |") for line in lines)
     assert "| chance (random ranking) | 25.0 | 100.0 | 100.0 | 2.5 |" in text
     assert "| seed 004 HSE[τ=5e-4], ActivityNet val1 (different data) | 44.4 | 76.7 | 97.1 | 2 |" in text
     assert "Zero-shot recognition" in text
@@ -356,3 +357,14 @@ def test_activitynet_with_precomputed_features_end_to_end(tmp_path, monkeypatch,
     assert len(hits) == 3 and all(h["name"].startswith("v_clip") for h in hits)
     assert main(["query", "--workspace", ws, "--run", run, "--text", "zzz", "--json"]) == 1
     assert "no word of 'zzz'" in capsys.readouterr().err
+
+
+def test_rows_name_the_settings_a_run_changes():
+    from desktop_app.evaluation.paragraphs import row_name
+    from desktop_app.models import config_to_json, get_model_spec
+
+    config = config_to_json(get_model_spec("hse").config("small"))
+    meta = {"model": {"name": "hse", "preset": "small", "config": {**config, "streams": ["appearance"]}}}
+    assert row_name(meta) == "hse"  # the streams and word-vector width are filled in, not chosen
+    meta["model"]["config"] = {**config, "tau": 0.0, "low_level": "weak"}
+    assert row_name(meta) == "hse[low_level=weak, tau=0]"
