@@ -368,3 +368,38 @@ def test_rows_name_the_settings_a_run_changes():
     assert row_name(meta) == "hse"  # the streams and word-vector width are filled in, not chosen
     meta["model"]["config"] = {**config, "tau": 0.0, "low_level": "weak"}
     assert row_name(meta) == "hse[low_level=weak, tau=0]"
+
+
+class _CancelAfterEpochs(NullProgress):
+    """Cancels the task once the progress passes ``fraction`` (the end of an epoch)."""
+
+    def __init__(self, fraction: float) -> None:
+        super().__init__()
+        self.fraction = fraction
+
+    def set_progress(self, fraction: float, message: str = "") -> None:
+        if fraction >= self.fraction and "val R-sum" in message:
+            self.cancel()
+
+
+def test_an_interrupted_run_continues_as_if_never_stopped(captioned):
+    from desktop_app.errors import TaskCancelled
+
+    ws, source, vectors, _ = captioned
+    options = {
+        "epochs": 3,
+        "source": source,
+        "vectors": vectors,
+        "model_overrides": {"embed_size": 8, "clip_steps": 4},
+        "train_overrides": {"num_threads": 1, "pca_dims": 0, "batch_size": 4},
+    }
+    whole = train_in_workspace(ws, "hse", run_id="whole", **options)
+    with pytest.raises(TaskCancelled):
+        train_in_workspace(ws, "hse", run_id="cut", progress=_CancelAfterEpochs(1 / 3), **options)
+    assert (ws.runs_dir / "cut" / "checkpoint.pt").is_file() and not (
+        ws.runs_dir / "cut" / "meta.json"
+    ).is_file()
+    resumed = train_in_workspace(ws, "hse", run_id="cut", **options)  # the same command again
+    assert len(resumed.meta["training"]["history"]) == 3
+    for name, tensor in whole.model.state_dict().items():
+        assert np.allclose(tensor.numpy(), resumed.model.state_dict()[name].numpy(), atol=1e-6), name
