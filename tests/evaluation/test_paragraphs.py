@@ -403,3 +403,22 @@ def test_an_interrupted_run_continues_as_if_never_stopped(captioned):
     assert len(resumed.meta["training"]["history"]) == 3
     for name, tensor in whole.model.state_dict().items():
         assert np.allclose(tensor.numpy(), resumed.model.state_dict()[name].numpy(), atol=1e-6), name
+
+
+def test_the_demo_pipeline_imports_its_stories(tmp_path):
+    from desktop_app.pipeline import DemoBuild, _stage_generate, _stage_import, _stage_stories
+
+    build = DemoBuild(workspace=tmp_path / "ws", data=tmp_path / "data", preset="tiny", stories=6)
+    for stage in (_stage_generate, _stage_import, _stage_stories):
+        stage(build, NullProgress())
+    assert build.report["stories"]["clips_added"] == 6 and not build.report["stories"]["skipped"]
+    with Workspace.open(build.workspace) as ws:
+        roles = ws.catalog.split("official")
+        assert sorted(roles.values()) == ["train"] * 5 + ["val"]  # the last quarter (at least one)
+        story = next(c for c in ws.catalog.iter_clips() if c.name == "v_story0001")
+        assert story.class_id is None and story.path == "stories/v_story0001.mp4"
+        assert len(ws.catalog.captions(story.id)) >= 2
+        count = ws.catalog.num_clips()
+    _stage_stories(build, NullProgress())  # built again: nothing more to import
+    with Workspace.open(build.workspace) as ws:
+        assert ws.catalog.num_clips() == count == 24 + 6
