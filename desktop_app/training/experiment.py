@@ -133,7 +133,7 @@ def train_in_workspace(
         from desktop_app.training.paragraphs import train_paragraph_run
 
         return train_paragraph_run(
-            ws, model, preset=preset, split=split, seed=seed, epochs=epochs, resume=resume,
+            ws, model, preset=preset, split=split, seed=seed, epochs=epochs, resume=resume, zsl_split=zsl_split,
             overwrite=overwrite, features=features, word_vectors=word_vectors, run_id=run_id,
             train_overrides=train_overrides, model_overrides=model_overrides, source=source,
             vectors=vectors, progress=progress,

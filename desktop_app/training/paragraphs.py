@@ -629,6 +629,7 @@ def train_paragraph_run(
     features: str | None = None,
     word_vectors: str | None = None,
     run_id: str | None = None,
+    zsl_split: str | None = None,
     train_overrides: dict[str, Any] | None = None,
     model_overrides: dict[str, Any] | None = None,
     source: Any = None,
@@ -657,6 +658,11 @@ def train_paragraph_run(
 
     progress = progress or NullProgress()
     spec = get_model_spec(model)
+    if zsl_split:
+        raise ActionLensError(
+            f"{model} trains on videos with paragraphs, not on a zero-shot class split; drop --zsl-split "
+            "(its zero-shot recognition is in actionlens evaluate --task paragraph-retrieval)"
+        )
     model_config = spec.config(preset, **(model_overrides or {}))
     train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
     if epochs is not None:

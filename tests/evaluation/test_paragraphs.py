@@ -422,3 +422,9 @@ def test_the_demo_pipeline_imports_its_stories(tmp_path):
     _stage_stories(build, NullProgress())  # built again: nothing more to import
     with Workspace.open(build.workspace) as ws:
         assert ws.catalog.num_clips() == count == 24 + 6
+
+
+def test_a_zero_shot_split_is_refused(captioned):
+    ws, source, vectors, _ = captioned
+    with pytest.raises(ActionLensError, match="drop --zsl-split"):
+        train_in_workspace(ws, "fse", zsl_split="50/50", source=source, vectors=vectors)
