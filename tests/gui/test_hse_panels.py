@@ -96,6 +96,7 @@ def test_the_player_shows_a_storys_paragraph_with_the_playing_sentence(qtbot, mo
         models.current_clip.set(story.id, "library")
         qtbot.waitUntil(lambda: player.video.has_frame() and player._fps > 0, timeout=10_000)
         assert player.paragraph.isVisible()
+        qtbot.waitUntil(lambda: "holds no words" in player.words.text(), timeout=10_000)
         assert all(c.sentence.split()[1] in player.paragraph.text() for c in captions)
         player.decoder.pause()
         second = captions[1]

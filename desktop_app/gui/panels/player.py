@@ -537,6 +537,10 @@ class PlayerPanel(QWidget):
             )
             self._set_pos_text("", "")
             return
+        if "paragraphs" in (space.meta or {}):  # seed 004: its space holds clips and sentences, no words
+            self.words.setText("<i>An hse / fse run's space holds no words; type a sentence in Query.</i>")
+            self._set_pos_text("", None)
+            return
         self._update_pos_words(space, clip_id)
         self.words.setText("<i>Finding the nearest words…</i>")
         task = self.models.tasks.start(
