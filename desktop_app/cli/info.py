@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"clips       {info['clips']} ({len(info['bad_clips'])} unusable)")
     print(f"classes     {info['classes']} ({info['classes_with_verb_and_noun']} with verb and noun)")
     for split, roles in info["splits"].items():
-        print(f"split {split:<6}" + ", ".join(f"{role} {n}" for role, n in roles.items()))
+        print(f"split {split:<5} " + ", ".join(f"{role} {n}" for role, n in roles.items()))
     for store in info["feature_stores"]:
         if "error" in store:
             print(f"features    {store.get('name')}: unusable (see next)")
