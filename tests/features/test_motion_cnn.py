@@ -246,3 +246,25 @@ def test_train_motion_cnn_command_saves_a_named_cnn(
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args, "--split", "9"]) == 1
     assert "no split '9'" in capsys.readouterr().err
+
+
+def test_adaptive_extraction_keeps_the_handcrafted_grid(
+    left_right: Workspace, trained: mc.TrainedCNN
+) -> None:
+    hand = extract_features(left_right, ExtractSettings(adaptive=True, thumbnails=False), workers=1)
+    learned = extract_features(
+        left_right,
+        ExtractSettings(extractor="motion-cnn", weights=str(trained.path), adaptive=True, thumbnails=False),
+        workers=1,
+    )
+    assert learned.store == "motion-cnn-adaptive10-dis-tiny"
+    a, b = FeatureStore.open(left_right, hand.store), FeatureStore.open(left_right, learned.store)
+    assert b.settings["adaptive"] is True
+    for clip_id in a.clip_ids("motion"):
+        assert b.length(int(clip_id), "motion") == a.length(int(clip_id), "motion")
+    with pytest.raises(ActionLensError, match="--flow dis"):
+        extract_features(
+            left_right,
+            ExtractSettings(extractor="motion-cnn", weights=str(trained.path), flow="farneback"),
+            workers=1,
+        )
