@@ -287,6 +287,7 @@ class Expression:
                 raise ActionLensError(
                     f"class {cls_row.name!r} has no embedded clip in run {space.run_id}"
                 ) from None
+        space.require_word_space(f"the word operand {operand.value!r}")
         vector = np.asarray(space.word_vectors.phrase_vector(operand.value), dtype=np.float64)
         if vector.shape[0] != space.dim:
             raise ActionLensError(
@@ -426,7 +427,7 @@ def solve(
          "phrase": space.classes[int(space.class_ids[r])].phrase, "score": float(s)}
         for r, s in zip(rows, scores, strict=True)
     ]  # fmt: skip
-    if num_words > 0:
+    if num_words > 0 and space.in_word_space:  # a space of its own (seed 004) holds no words
         hits = nearest_words(
             space.word_vectors, vector, num_words, expression.words(), metric, FREQUENT_VOCABULARY
         )
@@ -653,6 +654,7 @@ def space_analogy_tests(space: EmbeddingSpace) -> list[AnalogyTestResult]:
         unit phrase vector (its label vector) with the same nouns, over the same classes (a class
         whose phrase the vectors lack is dropped from this one, and listed in ``skipped``).
     """
+    space.require_word_space("the analogy test")
     word_vectors = space.word_vectors
     labels = [
         ClassLabel(space.classes[int(c)].name, space.classes[int(c)].verb, space.classes[int(c)].noun)
@@ -743,6 +745,7 @@ def space_heldout_tests(
     out of both as a candidate and as a source); seen and unseen classes come from the run's
     ``meta["zsl"]``.
     """
+    space.require_word_space("the analogy test")
     unseen_ids = (space.meta.get("zsl") or {}).get("unseen_class_ids")
     if not unseen_ids:
         return []

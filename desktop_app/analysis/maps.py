@@ -585,6 +585,7 @@ def compute_map(
     elif method == "tsne":
         coords = tsne_layout(vectors, params, layout_progress, on_partial)
     else:
+        space.require_word_space("semantic axes")
         coords, axes_info = semantic_axes_layout(vectors, word_vectors or space.word_vectors, params["axes"])
         extra.update(axes_info)
     progress.check_cancelled()

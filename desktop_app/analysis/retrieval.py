@@ -340,6 +340,7 @@ class Retriever:
                 expression.clip_ids(),
                 expression.class_ids(self.space),
             )
+        self.space.require_word_space(f"the word query {text[:60]!r}")
         vector = self.space.word_vectors.phrase_vector(text)
         return vector, set(phrase_words(text)), set(), set()
 

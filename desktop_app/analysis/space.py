@@ -230,6 +230,27 @@ class EmbeddingSpace:
                 return c
         raise ActionLensError(f"no class {name!r} in {self.ws.root}; `actionlens info` lists the classes")
 
+    @property
+    def in_word_space(self) -> bool:
+        """Whether the run embeds clips into the word-vector space (seeds 000–003), rather than a
+        space of its own (seed 004's video–paragraph space, where words reach videos only
+        through its sentence encoder)."""
+        from desktop_app.models.registry import VIDEO_PARAGRAPH
+
+        return self.meta.get("task") != VIDEO_PARAGRAPH
+
+    def require_word_space(self, what: str) -> None:
+        """Refuse ``what`` (word arithmetic, word axes, the analogy test …) on a run whose
+        embeddings are not in the word space, in one line that says what works instead."""
+        if not self.in_word_space:
+            model = (self.meta.get("model") or {}).get("name", "?")
+            raise ActionLensError(
+                f"run {self.run_id} ({model}) embeds videos in its own {self.dim}-d video–paragraph "
+                f"space, not the word space, so {what} cannot use it; choose a run that embeds into "
+                "the word space (actionlens info lists them), or query this one with text "
+                f'(actionlens query --text "…" --run {self.run_id})'
+            )
+
     @cached_property
     def word_vectors(self) -> WordVectors:
         """The word vectors this run was trained against (by the source recorded in its metadata)."""

@@ -56,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
             f"  {rank:>3}. {hit['score']:.3f}  clip {hit['clip_id']:<6} {hit['class_name'] or '-':<24} {hit['name']}"
         )
     print("classes: " + ", ".join(f"{h['phrase']} ({h['score']:.3f})" for h in result.classes))
-    print("words:   " + ", ".join(f"{h['word']} ({h['score']:.3f})" for h in result.words))
+    if result.words:  # none in a space of its own (seed 004's video–paragraph runs)
+        print("words:   " + ", ".join(f"{h['word']} ({h['score']:.3f})" for h in result.words))
     return 0

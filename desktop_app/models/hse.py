@@ -30,10 +30,10 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from desktop_app.models.base import concat_streams, lengths_mask
-from desktop_app.models.registry import ModelShape, ModelSpec, register_model
 
-#: The kind of model that embeds videos and paragraphs into one space (seed 004).
-VIDEO_PARAGRAPH = "video-paragraph"
+# VIDEO_PARAGRAPH (the kind of model that embeds videos and paragraphs into one space) lives in
+# the torch-free registry so that the analysis layer can test for it; re-exported here.
+from desktop_app.models.registry import VIDEO_PARAGRAPH, ModelShape, ModelSpec, register_model
 
 
 @dataclass

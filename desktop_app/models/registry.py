@@ -40,6 +40,8 @@ PRESETS = ("paper", "small")
 
 #: The kind of model that maps clips into the word space (seeds 000, 001 and their baselines).
 JOINT_EMBEDDING = "joint-embedding"
+#: The kind that embeds videos and paragraphs in a space of their own (seed 004).
+VIDEO_PARAGRAPH = "video-paragraph"
 
 
 @dataclass(frozen=True)

@@ -240,3 +240,24 @@ def test_space_heldout_tests_read_the_split_from_the_run(perfect_space) -> None:
     ]
     assert [(r.count, r.passed) for r in results] == [(3, 3), (3, 3), (3, 2), (3, 2)]
     assert [r.passed for r in space_heldout_tests(perfect_space, "unseen")] == [3, 3, 3, 3]
+
+
+def test_a_run_in_a_space_of_its_own_refuses_word_operations_but_does_class_arithmetic(perfect_space) -> None:
+    """Seed 004's runs embed into a video–paragraph space, not the word space: word operands,
+    word queries, semantic axes and the analogy test refuse in one line naming the run and what
+    to use instead; class arithmetic works and lists no words (there are none in that space)."""
+    from desktop_app.analysis.maps import compute_map
+    from desktop_app.analysis.retrieval import Retriever
+
+    perfect_space.meta = {"task": "video-paragraph", "model": {"name": "hse"}}
+    assert not perfect_space.in_word_space
+    for attempt in (
+        lambda: solve(perfect_space, "word:roll - word:ball + word:box"),
+        lambda: Retriever(perfect_space).query_vector("roll"),
+        lambda: space_analogy_tests(perfect_space),
+        lambda: compute_map(perfect_space, "axes", "clips", {"axes": ["roll", "bounce", "ball", "box"]}),
+    ):
+        with pytest.raises(ActionLensError, match=r"run run \(hse\) embeds videos in its own .*query --text"):
+            attempt()
+    result = solve(perfect_space, "class:roll ball - class:roll box + class:bounce box")
+    assert result.classes[0]["phrase"] == "bounce ball" and result.words == []
