@@ -184,6 +184,7 @@ def train_in_workspace(
         train_mask = np.isin(clip_classes, seen)
         val_mask = np.zeros(len(clip_ids), dtype=bool)
         test_count = int((~train_mask).sum())
+        report_clips, report_where = clip_ids[~train_mask], f"unseen-class ({zsl_split} fold {fold})"
         train_classes = seen
         task = TASK_ZSL
         zsl_meta = {
@@ -202,8 +203,14 @@ def train_in_workspace(
         role = np.array([roles.get(int(c), "") for c in clip_ids])
         train_mask, val_mask = role == "train", role == "val"
         test_count = int((role == "test").sum())
+        report_clips, report_where = clip_ids[role == "test"], f"split {split} test"
         train_classes = class_ids
         task = TASK_RECOGNITION
+    # A learned extractor (seed 003's motion CNN) must not have seen the clips this run reports on.
+    if source_settings(source).get("extractor") == "motion-cnn":
+        from desktop_app.features.motion_cnn import check_not_fitted_on
+
+        check_not_fitted_on(source_settings(source), report_clips, report_where)
     if not val_mask.any():
         held = stratified_holdout(clip_classes[train_mask], train_config.val_fraction, seed)
         idx = np.flatnonzero(train_mask)

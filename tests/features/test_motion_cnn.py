@@ -268,3 +268,32 @@ def test_adaptive_extraction_keeps_the_handcrafted_grid(
             ExtractSettings(extractor="motion-cnn", weights=str(trained.path), flow="farneback"),
             workers=1,
         )
+
+
+def test_runs_on_a_cnn_store_refuse_to_report_on_clips_the_cnn_saw(
+    left_right: Workspace, trained: mc.TrainedCNN, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recognition run on split 1 reports on its test clips, which the CNN never saw: it
+    trains. Had the CNN been fitted on some of them (its file says so), the run is refused,
+    naming the leak."""
+    from desktop_app.training.experiment import train_in_workspace
+
+    extract_features(left_right, ExtractSettings(thumbnails=False), workers=1)
+    args = ["extract", "--workspace", str(left_right.root), "--extractor", "motion-cnn", "--cnn", "tiny"]
+    assert main([*args, "--workers", "1", "--json"]) == 0
+    store = json.loads(capsys.readouterr().out)["store"]
+    run = train_in_workspace(left_right, "pooled-ridge", features=store, epochs=1, run_id="cnn-ok")
+    assert run.meta["features"]["name"] == store
+    record = left_right.root / "extractors" / "motion-cnn" / "tiny.json"
+    saved = record.read_text()
+    meta = json.loads(saved)
+    test_ids = [c for c, r in left_right.catalog.split("1").items() if r == "test"]
+    meta["trained_on"]["clip_ids"] = sorted(meta["trained_on"]["clip_ids"] + test_ids[:2])
+    record.write_text(json.dumps(meta))
+    try:
+        with pytest.raises(
+            ActionLensError, match=r"motion CNN tiny was trained on 2 of the split 1 test clips"
+        ):
+            train_in_workspace(left_right, "pooled-ridge", features=store, epochs=1, run_id="cnn-leak")
+    finally:
+        record.write_text(saved)
