@@ -565,10 +565,9 @@ def training_clips(
     classes = np.array([c.class_id for c in clips], np.int64)
     if zsl_split:
         from desktop_app.evaluation.zsl import zsl_class_split
-        from desktop_app.training.experiment import class_components
 
         all_classes = np.array([c.id for c in ws.catalog.classes()], np.int64)
-        seen, unseen = zsl_class_split(all_classes, zsl_split, fold, purpose, class_components(ws))
+        seen, unseen = zsl_class_split(all_classes, zsl_split, fold, purpose, ws.catalog.class_components())
         mask = np.isin(classes, seen)
         source: dict[str, Any] = {
             "kind": "zsl",

@@ -279,12 +279,6 @@ class _SeedFourModel(nn.Module):
         frames, length = subsample_steps(frames, length, self.config.clip_steps)
         return self.clip_embedding(frames, length), None
 
-    def fit_run(self, context: Any) -> Any:
-        """Train on ``context.data.extras["paragraphs"]`` (``FitContext``, ``fit="custom"``)."""
-        from desktop_app.training.paragraphs import fit_paragraph_model
-
-        return fit_paragraph_model(self, context)
-
 
 def subsample_steps(frames: Tensor, lengths: Tensor, limit: int) -> tuple[Tensor, Tensor]:
     """At most ``limit`` steps per sequence, taken uniformly over its valid steps."""
@@ -502,6 +496,7 @@ register_model(
         HSEConfig,
         _build_hse,
         _PRESETS,
+        # trained by desktop_app.training.paragraphs (train_paragraph_run → fit_paragraph_model)
         fit="custom",
     )
 )

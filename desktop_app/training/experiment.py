@@ -83,7 +83,7 @@ def default_run_id(
 
 def class_components(ws: Any) -> dict[int, tuple[str | None, str | None]]:
     """``class id → (verb, noun)`` from the workspace's catalog (``None`` where a class has none)."""
-    return {int(c.id): (c.verb or None, c.noun or None) for c in ws.catalog.classes()}
+    return dict(ws.catalog.class_components())
 
 
 def train_in_workspace(

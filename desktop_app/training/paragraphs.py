@@ -755,6 +755,7 @@ def train_paragraph_run(
         checkpoint_path=run_dir / CHECKPOINT,
         resume=resume,
         progress=progress,
+        custom_fit=fit_paragraph_model,
     )
     label_vectors = class_sentence_vectors(result.model, vectors, [c.phrase for c in classes])
     meta = {

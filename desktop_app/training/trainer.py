@@ -23,7 +23,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -243,6 +243,7 @@ def train_model(
     checkpoint_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    custom_fit: Callable[[Any, FitContext], TrainResult] | None = None,
 ) -> TrainResult:
     """Train the registered model ``model_name`` on ``data``.
 
@@ -260,6 +261,10 @@ def train_model(
         Continue from ``checkpoint_path`` if it exists (its model and settings must match).
     progress
         Receives ``epoch k/N loss … val acc …``; cancelling stops after the current batch.
+    custom_fit
+        For a ``fit="custom"`` model: ``custom_fit(model, context)`` trains it instead of its
+        ``fit_run`` method (the training layer's own loop for a model module that must not import
+        the training layer, e.g. seed 004's paragraphs).
 
     Returns
     -------
@@ -305,6 +310,12 @@ def train_model(
             progress,
             args,
         )
+        if custom_fit is not None:
+            return custom_fit(model, context)
+        if not hasattr(model, "fit_run"):
+            raise ActionLensError(
+                f"model {model_name!r} is trained by its own workflow; use actionlens train --model {model_name}"
+            )
         result: TrainResult = model.fit_run(context)
         return result
 

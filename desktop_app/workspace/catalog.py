@@ -307,6 +307,12 @@ class Catalog:
         ).fetchall()
         return [ClassRow(*r) for r in rows]
 
+    def class_components(self) -> dict[int, tuple[str | None, str | None]]:
+        """``class id → (verb, noun)`` (``None`` where a class has none): what the zero-shot class
+        splits and the component oracles read."""
+        rows = self._con.execute("SELECT id, verb, noun FROM classes ORDER BY id").fetchall()
+        return {int(i): (verb or None, noun or None) for i, verb, noun in rows}
+
     def clips(self, status: str | None = None) -> list[ClipRow]:
         """All clips by id, optionally only those of one status (``"ok"`` or ``"bad"``)."""
         return list(self.iter_clips(status))
