@@ -809,7 +809,7 @@ def run_analogy_report(
             "train one with `actionlens train --zsl-split 50/50 --fold K`"
         )
     if source is None:
-        from desktop_app.training.experiment import open_sequence_source
+        from desktop_app.training.sources import open_sequence_source
 
         source = open_sequence_source(ws, run.meta["features"]["name"])
     if word_vectors is None:
@@ -918,8 +918,8 @@ def zsl_analogy_table(
     """
     from desktop_app.analysis.space import run_word_vectors
     from desktop_app.progress import NullProgress, SubProgress
-    from desktop_app.training.experiment import open_sequence_source
     from desktop_app.training.runs import Run
+    from desktop_app.training.sources import open_sequence_source
 
     progress = progress or NullProgress()
     metas = zero_shot_runs(ws.runs_dir, split, models, folds, purpose)

@@ -17,7 +17,7 @@ machinery — split, validation share, input transform, run format — is the on
   "clips", "score"}``.
 
 The source run's feature name ``run:<source run>`` (``meta.json["features"]["name"]``) is how
-:func:`desktop_app.training.experiment.open_sequence_source` finds this source again, so
+:func:`desktop_app.training.sources.open_sequence_source` finds this source again, so
 ``actionlens embed --run <autoencoder run>`` writes the reconstructions as the run's embeddings.
 """
 
@@ -31,81 +31,24 @@ import numpy as np
 from desktop_app.atomic import write_json, write_npy
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
+from desktop_app.training.sources import (  # noqa: F401  (re-exported: the run-source half lives there)
+    AUTOENCODER,
+    RUN_SOURCE_PREFIX,
+    embedding_source,
+    load_source_run,
+    open_run_source,
+    source_run_embeddings,
+)
 
-AUTOENCODER = "autoencoder"
 SCORE_CLIPS = "anomaly_clip_ids.npy"
 SCORES = "anomaly_scores.npy"
 SCORES_VERSION = 1
-#: Prefix of the feature-source name of a run that reads another run's embeddings.
-RUN_SOURCE_PREFIX = "run:"
 
 
 def autoencoder_run_id(source_run: str, preset: str = "small", seed: int = 0) -> str:
     """``autoencoder-<preset>-on-<source run>`` (``-seed<N>`` for a seed other than 0)."""
     base = f"{AUTOENCODER}-{preset}-on-{source_run}"
     return base if int(seed) == 0 else f"{base}-seed{int(seed)}"
-
-
-def _load_source_run(ws: Any, source_run: str) -> Any:
-    from desktop_app.training.runs import META, Run, read_meta
-
-    run_dir = ws.runs_dir / source_run
-    if not (run_dir / META).is_file():
-        raise ActionLensError(
-            f"no run {source_run!r} in {ws.runs_dir}; train the source run first (e.g. actionlens train --model ste)"
-        )
-    meta = read_meta(run_dir)
-    if meta.get("model", {}).get("name") == AUTOENCODER:
-        raise ActionLensError(
-            f"run {source_run} is an autoencoder; give the run whose embeddings it should read"
-        )
-    if meta.get("zsl"):
-        raise ActionLensError(
-            f"run {source_run} is a zero-shot run; the autoencoder needs a recognition run (trained "
-            "without --zsl-split), whose split says which clips are for training and which for testing"
-        )
-    return Run.load(run_dir)
-
-
-def source_run_embeddings(
-    ws: Any, source_run: Any, progress: Progress | None = None, features: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every usable clip's embedding by ``source_run``: ``(clip ids int64, (N, D) float32)``,
-    read from ``features`` (default: the feature store the run was trained on)."""
-    from desktop_app.training.data import clips_with_streams
-    from desktop_app.training.experiment import open_sequence_source
-
-    store = (
-        features if features is not None else open_sequence_source(ws, source_run.meta["features"]["name"])
-    )
-    usable = set(clips_with_streams(store, source_run.streams).tolist())
-    ids = np.array([c.id for c in ws.catalog.iter_clips(status="ok") if c.id in usable], dtype=np.int64)
-    if len(ids) == 0:
-        raise ActionLensError(f"run {source_run.run_id}: no clip has its features; run actionlens extract")
-    embeddings, _ = source_run.embed(store, ids, progress=progress)
-    return ids, embeddings
-
-
-def embedding_source(clip_ids: np.ndarray, embeddings: np.ndarray, source_run: str) -> Any:
-    """A :class:`~desktop_app.training.data.SequenceSource` whose one stream, ``"embedding"``,
-    holds each clip's embedding as a one-step sequence."""
-    from desktop_app.models.anomaly import EMBEDDING_STREAM
-    from desktop_app.training.data import InMemorySequenceSource
-
-    source = InMemorySequenceSource(
-        {EMBEDDING_STREAM: {int(c): embeddings[i : i + 1] for i, c in enumerate(clip_ids)}},
-        name=f"{RUN_SOURCE_PREFIX}{source_run}",
-    )
-    source.settings = {"kind": "run-embeddings", "run": source_run}
-    return source
-
-
-def open_run_source(ws: Any, name: str, progress: Progress | None = None) -> Any:
-    """The embedding source ``run:<source run>`` (what an autoencoder run reads)."""
-    source_run = name[len(RUN_SOURCE_PREFIX) :]
-    run = _load_source_run(ws, source_run)
-    ids, embeddings = source_run_embeddings(ws, run, progress)
-    return embedding_source(ids, embeddings, source_run)
 
 
 class _SourceRunVectors:
@@ -190,7 +133,7 @@ def train_autoencoder(
     from desktop_app.training.experiment import train_in_workspace
 
     progress = progress or NullProgress()
-    source = _load_source_run(ws, source_run)
+    source = load_source_run(ws, source_run)
     ids, embeddings = source_run_embeddings(
         ws, source, SubProgress(progress, 0.0, 0.1, f"embedding clips with {source_run}"), features
     )

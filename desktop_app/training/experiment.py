@@ -23,21 +23,8 @@ from desktop_app.training.data import (
 )
 from desktop_app.training.inputs import InputTransform, TransformedSource, raw_dim
 from desktop_app.training.runs import CHECKPOINT, META, Run, now, read_meta, save_run, update_metrics
+from desktop_app.training.sources import open_sequence_source
 from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
-
-
-def open_sequence_source(ws: Any, features: str | None = None) -> SequenceSource:
-    """The workspace's feature store ``features`` (default: its default store); ``run:<id>``
-    is the clip embeddings of run ``<id>`` (what an ``autoencoder`` run reads, seed 003 §VII)."""
-    if features and features.startswith("run:"):
-        from desktop_app.training.anomaly import open_run_source
-
-        return open_run_source(ws, features)
-    try:
-        from desktop_app.features import FeatureStore
-    except ImportError as exc:
-        raise ActionLensError(f"the feature store is not available ({exc}); update ActionLens") from exc
-    return FeatureStore.open(ws, features)
 
 
 def class_label_vectors(phrases: list[tuple[str, str]], vectors: Any) -> np.ndarray:

@@ -290,8 +290,8 @@ def search_videos(
 
     from desktop_app.analysis.space import run_word_vectors
     from desktop_app.training.data import SequenceCache, clips_with_streams
-    from desktop_app.training.experiment import open_sequence_source
     from desktop_app.training.inputs import TransformedSource
+    from desktop_app.training.sources import open_sequence_source
 
     if "paragraphs" not in run.meta:
         raise ActionLensError(
@@ -651,9 +651,9 @@ def train_paragraph_run(
     """
     from desktop_app.models.registry import ModelShape, config_to_json, get_model_spec
     from desktop_app.training.data import clips_with_streams, source_name, source_settings
-    from desktop_app.training.experiment import open_sequence_source
     from desktop_app.training.inputs import InputTransform, TransformedSource
     from desktop_app.training.runs import CHECKPOINT, META, Run, now, read_meta, save_run
+    from desktop_app.training.sources import open_sequence_source
     from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
 
     progress = progress or NullProgress()
@@ -859,8 +859,8 @@ def text_query(
 
     from desktop_app.analysis.retrieval import ClassHit, ClipHit, RetrievalResult
     from desktop_app.analysis.space import run_word_vectors
-    from desktop_app.training.experiment import open_sequence_source
     from desktop_app.training.runs import Run
+    from desktop_app.training.sources import open_sequence_source
 
     progress = progress or NullProgress()
     ws = space.ws
