@@ -35,6 +35,11 @@ SETTINGS_PER_MODEL = 8
 SHARED_AXES: dict[str, tuple[Any, ...]] = {"train.input_scale": (1.0, 3.0), "train.lr": (1e-3, 3e-3)}
 #: For closed-form models (no learning rate): the shared option tried instead of ``train.lr``.
 CLOSED_FORM_AXIS: dict[str, tuple[Any, ...]] = {"train.pca_dims": (500, 64)}
+#: Models fitted without a learning rate although not ``fit="closed-form"`` (seed 002's
+#: baselines: a GMM and SVMs): they take :data:`CLOSED_FORM_AXIS` too.
+NO_LEARNING_RATE = frozenset({"gmmfv", "meanpool-svm"})
+#: Learning rates of a model whose optimiser lives elsewhere on the scale (seed 003's SGD).
+LEARNING_RATES: dict[str, tuple[float, ...]] = {"multistream": (1e-2, 3e-2)}
 #: One model-specific option per model (``"model.<config field>"``), two values each.
 MODEL_AXES: dict[str, dict[str, tuple[Any, ...]]] = {
     "ste": {"model.softmax_weight_zsl": (0.1, 1.0)},
@@ -46,6 +51,10 @@ MODEL_AXES: dict[str, dict[str, tuple[Any, ...]]] = {
     "pooled-ridge": {
         "model.alphas": ((0.01, 0.1, 1.0, 10.0, 100.0), (1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0, 1e3, 1e4))
     },
+    "rnnfv": {"model.dropout": (0.5, 0.8)},
+    "gmmfv": {"model.reg_covar": (1e-4, 1e-3)},
+    "meanpool-svm": {"model.power": (0.5, 1.0)},
+    "multistream": {"model.dropout": (0.5, 0.3)},
 }
 #: A model registered without an axis above tunes early stopping instead.
 FALLBACK_AXIS: dict[str, tuple[Any, ...]] = {"train.patience": (8, 15)}
@@ -80,9 +89,11 @@ def model_grid(model: str) -> list[Setting]:
 
     spec = get_model_spec(model)
     axes = dict(SHARED_AXES)
-    if spec.fit == "closed-form":
+    if spec.fit == "closed-form" or model in NO_LEARNING_RATE:
         del axes["train.lr"]
         axes.update(CLOSED_FORM_AXIS)
+    elif model in LEARNING_RATES:
+        axes["train.lr"] = LEARNING_RATES[model]
     axes.update(MODEL_AXES.get(model, FALLBACK_AXIS))
     known = {f.name for f in dataclasses.fields(spec.config_cls)}
     for name in axes:

@@ -153,3 +153,16 @@ def test_a_table_over_another_feature_store_neither_reports_nor_overwrites_its_r
             source=OtherStore(data.source), vectors=vectors, **FAST,
         )  # fmt: skip
     assert run_meta.read_text() == before
+
+
+def test_seed_002_003_grids_tune_options_the_models_read():
+    """A GMM or an SVM has no learning rate (they tune the PCA width instead), and seed 003's
+    SGD tries rates on its own scale; every grid still holds the same number of settings."""
+    for model in ("gmmfv", "meanpool-svm"):
+        values = [s.values for s in model_grid(model)]
+        assert all("train.lr" not in v and "train.pca_dims" in v for v in values)
+    assert {s.values["train.lr"] for s in model_grid("multistream")} == {1e-2, 3e-2}
+    assert {s.values["model.dropout"] for s in model_grid("rnnfv")} == {0.5, 0.8}
+    assert all(
+        len(model_grid(m)) == SETTINGS_PER_MODEL for m in ("rnnfv", "gmmfv", "meanpool-svm", "multistream")
+    )
