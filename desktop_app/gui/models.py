@@ -11,7 +11,7 @@ Setters emit only when the value really changes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,6 +138,50 @@ class QueryModel(QObject):
     def clear(self, source: str = "") -> None:
         """No query."""
         self.set("", None, source)
+
+
+class TrackModel(QObject):
+    """The model's view over time of the clip being played (:mod:`desktop_app.analysis.temporal`):
+    its prefix track, which the Player computes in a task, and the prefix at the playhead.
+
+    Signals
+    -------
+    trackChanged(object)
+        The :class:`~desktop_app.analysis.temporal.ClipTrack`, a sentence saying why the clip has
+        none (a model without recurrence …), or ``None`` (no clip, or being computed).
+    stepChanged(int)
+        The row of the track at the playhead.
+    """
+
+    trackChanged = Signal(object)
+    stepChanged = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._track: object = None
+        self._step = 0
+
+    @property
+    def track(self) -> object:
+        """The track of the clip being played, a sentence why there is none, or ``None``."""
+        return self._track
+
+    @property
+    def step(self) -> int:
+        """The row of the track at the playhead."""
+        return self._step
+
+    def set_track(self, track: object) -> None:
+        """Show ``track`` (the playhead goes back to its first row)."""
+        if track is not self._track:
+            self._track, self._step = track, 0
+            self.trackChanged.emit(track)
+
+    def set_step(self, step: int) -> None:
+        """Move the playhead to row ``step`` of the track."""
+        if int(step) != self._step:
+            self._step = int(step)
+            self.stepChanged.emit(self._step)
 
 
 class WorkspaceModel(QObject):
@@ -292,6 +336,7 @@ class AppModels:
     query: QueryModel
     tasks: TaskManager
     thumbnails: ThumbnailCache
+    track: TrackModel = field(default_factory=TrackModel)
 
     @classmethod
     def create(cls, parent: QObject | None = None) -> AppModels:
@@ -310,6 +355,7 @@ class AppModels:
             QueryModel(parent),
             TaskManager(parent),
             ThumbnailCache(parent),
+            TrackModel(parent),
         )
         models.workspace.workspaceChanged.connect(models._reset_for_workspace)
         return models
@@ -318,6 +364,7 @@ class AppModels:
         self.selection.clear("workspace")
         self.current_clip.set(None, "workspace")
         self.query.clear("workspace")
+        self.track.set_track(None)
         paths = {c.id: c.path for c in self.workspace.clips()}
         self.thumbnails.set_workspace(workspace, paths)
 
