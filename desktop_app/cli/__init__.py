@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "report",
     "tune",
     "query",
+    "add_clips",
     "analogy",
     "analogy_test",
     "wordnet",

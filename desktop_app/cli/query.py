@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a sentence or paragraph: the videos nearest to it in an hse / fse run (seed 004); "
         "with such a run, query words are read as text too",
     )
+    p.add_argument(
+        "--clip-file",
+        metavar="FILE",
+        help="a video file: its nearest classes, clips and words, extracted and embedded in "
+        "memory with the run (nothing is added to the workspace; actionlens add-clips adds it)",
+    )
     p.add_argument("-k", type=int, default=10, help="number of clips (default 10)")
     p.add_argument("--run", help="run whose embeddings to search (default: the workspace's active run)")
     p.add_argument("--split", help="only clips of this split (with --role; alone: every clip of it)")
@@ -69,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise ActionLensError(f"-k {args.k}: give the number of clips to show, 1 or more")
+    if args.clip_file is not None:
+        return _run_clip_file(args)
     if args.table:
         return _run_table(args)
     if args.text is not None or _is_paragraph_run(args):
@@ -90,6 +98,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {rank:>3}. {hit.score:+.3f}  clip {hit.clip_id:<6} {hit.class_name or '-':<24} {hit.name}")
     print("classes: " + ", ".join(f"{h.phrase} ({h.score:+.3f})" for h in result.classes))
     print("words:   " + ", ".join(f"{h.word} ({h.score:+.3f})" for h in result.words))
+    return 0
+
+
+def _run_clip_file(args: argparse.Namespace) -> int:
+    """The neighbours of a video file that is not in the workspace (extracted and embedded in memory)."""
+    from desktop_app.analysis.new_clips import query_clip_file
+    from desktop_app.cli.common import TerminalProgress
+    from desktop_app.errors import ActionLensError
+
+    if args.words or args.text is not None or args.table or args.classes:
+        raise ActionLensError("--clip-file goes alone: give no query words, --text, --table or --class")
+    with (
+        open_workspace(args, readonly=True) as ws,
+        TerminalProgress("query", quiet=args.json) as progress,
+    ):
+        clip = query_clip_file(ws, args.clip_file, args.run, args.k, progress)
+    run_id = clip.run_id
+    if args.json:
+        print_json({"run": run_id, **clip.to_json()})
+        return 0
+    print(f"video {clip.path} in run {run_id} (not added to the workspace)")
+    print("clips:")
+    for rank, hit in enumerate(clip.neighbours.clips, 1):
+        print(f"  {rank:>3}. {hit.score:+.3f}  clip {hit.clip_id:<6} {hit.class_name or '-':<24} {hit.name}")
+    print("classes: " + ", ".join(f"{h.phrase} ({h.score:+.3f})" for h in clip.neighbours.classes))
+    print("words:   " + ", ".join(f"{h.word} ({h.score:+.3f})" for h in clip.neighbours.words))
     return 0
 
 
