@@ -142,6 +142,16 @@ PANELS: list[PanelSpec] = [
         tab_with="player",
         tooltip="Recognition, zero-shot and analogy results of the runs; choose the run every panel shows",
     ),
+    PanelSpec(
+        "compare",
+        "Compare",
+        _lazy("compare", "ComparePanel"),
+        Right,
+        shortcut="Ctrl+8",
+        tab_with="player",
+        tooltip="Two runs' maps side by side, linked, over a per-class table of their differences",
+        stretch=2,
+    ),
 ]
 
 

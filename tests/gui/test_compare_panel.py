@@ -1,0 +1,120 @@
+"""The Compare panel, driven as a user: two runs side by side, linked selection and hover, class rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from desktop_app.gui.panels.compare import ComparePanel
+from desktop_app.workspace import Workspace
+
+from .conftest import DEMO_RUN
+
+OTHER_RUN = "other-run"
+
+
+def _add_second_run(root) -> None:
+    """A second embedded run: the demo run's clips in a 12-d space (a random linear map plus noise)."""
+    ws = Workspace.open(root)
+    try:
+        source = ws.embeddings_dir / DEMO_RUN
+        clips = np.load(source / "clips.npy")
+        rng = np.random.default_rng(0)
+        mapped = clips @ rng.normal(size=(clips.shape[1], 12)) + rng.normal(scale=0.5, size=(len(clips), 12))
+        mapped = mapped.astype(np.float32)
+        index = json.loads((source / "class_means.json").read_text(encoding="utf-8"))
+        labels = np.array([c.class_id if c.class_id is not None else -1 for c in ws.catalog.clips()])
+        means = np.stack([np.nanmean(mapped[labels == c], axis=0) for c in index["class_ids"]])
+        target = ws.embeddings_dir / OTHER_RUN
+        target.mkdir()
+        np.save(target / "clips.npy", mapped)
+        np.save(target / "class_means.npy", means.astype(np.float32))
+        (target / "class_means.json").write_text(json.dumps(index), encoding="utf-8")
+        ws.catalog.add_run(OTHER_RUN, "test", "2099-01-01T00:00:00+00:00", "complete", {})
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def panel(qtbot, models, workspace_copy):
+    _add_second_run(workspace_copy)
+    models.workspace.open(workspace_copy)
+    models.workspace.set_run(DEMO_RUN)
+    widget = ComparePanel(models)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: widget.table_model.comparison is not None, timeout=30000)
+    return widget
+
+
+def test_one_run_says_how_to_get_another(qtbot, models, workspace_copy):
+    models.workspace.open(workspace_copy)
+    widget = ComparePanel(models)
+    qtbot.addWidget(widget)
+    assert widget.stack.currentIndex() == 0
+    assert "actionlens embed" in widget.message.text()
+
+
+def test_defaults_to_the_active_run_and_another(panel):
+    assert (panel.combo_a.currentText(), panel.combo_b.currentText()) == (DEMO_RUN, OTHER_RUN)
+    assert DEMO_RUN in panel.map_a.title.text() and OTHER_RUN in panel.map_b.title.text()
+    assert len(panel.map_a.ids) == len(panel.map_b.ids) > 0
+    assert panel.proxy.rowCount() == len(panel.table_model.comparison) >= 2
+    assert "chance" in panel.summary.text()
+
+
+def test_clicking_a_point_in_one_map_selects_it_in_the_other(panel, models, qtbot):
+    view = panel.map_a
+    d = np.linalg.norm(view.coords[:, None] - view.coords[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    clip_id = int(view.ids[int(np.argmax(d.min(axis=1)))])  # the most isolated point
+    pos = view.plot_widget.mapFromScene(view.view_position(clip_id))
+    QTest.mouseClick(
+        view.plot_widget.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+    )
+    assert models.selection.clip_ids == {clip_id}
+    assert panel.map_b.outlined == [clip_id]
+    assert panel.map_a.outlined == [clip_id]
+
+
+def test_hover_rings_the_same_clip_in_both_maps(panel, models, qtbot):
+    clip_id = int(panel.map_b.ids[3])
+    panel.map_b.plot_widget.scene().sigMouseMoved.emit(panel.map_b.view_position(clip_id))
+    qtbot.waitUntil(lambda: panel.map_a.ringed == clip_id, timeout=3000)
+    assert panel.map_b.ringed == clip_id
+    assert models.workspace.clips()[clip_id].name in panel.hover_label.text()
+
+
+def test_clicking_a_class_row_selects_its_clips_everywhere(panel, models, qtbot):
+    comparison = panel.table_model.comparison
+    class_id = panel.class_row_ids()[1]
+    rect = panel.table.visualRect(panel.proxy.index(1, 0))
+    QTest.mouseClick(
+        panel.table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+    )
+    expected = {int(c) for c in comparison.clip_ids[comparison.clip_class_ids == class_id]}
+    assert models.selection.clip_ids == expected and len(expected) >= 2
+    assert {models.workspace.clips()[c].class_id for c in expected} == {class_id}
+    assert set(panel.map_a.outlined) == set(panel.map_b.outlined) == expected
+
+
+def test_the_table_sorts_by_a_column(panel):
+    panel.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    phrases = [panel.proxy.index(r, 0).data() for r in range(panel.proxy.rowCount())]
+    assert phrases == sorted(phrases)
+    panel.table.sortByColumn(9, Qt.SortOrder.DescendingOrder)
+    rho = [panel.proxy.index(r, 9).data(Qt.ItemDataRole.UserRole + 1) for r in range(panel.proxy.rowCount())]
+    assert rho == sorted(rho, reverse=True)
+
+
+def test_swapping_runs_swaps_the_maps(panel, qtbot):
+    QTest.mouseClick(panel.swap_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: OTHER_RUN in panel.map_a.title.text(), timeout=30000)
+    assert DEMO_RUN in panel.map_b.title.text()
+    assert panel.table_model.comparison.run_a == OTHER_RUN
