@@ -24,7 +24,6 @@ def main() -> None:
 
     from desktop_app.analysis import new_clips
     from desktop_app.analysis.retrieval import Retriever
-    from desktop_app.analysis.space import EmbeddingSpace
     from desktop_app.data.demo import get_preset, render_clip, write_video
     from desktop_app.evaluation.embed import embed_workspace
     from desktop_app.progress import NullProgress
@@ -70,7 +69,7 @@ def main() -> None:
                 assert not failed, failed
                 encoded_by_store[store.name] = encoded
             vectors = new_clips._embed(run, store, encoded_by_store[store.name], NullProgress())
-            retriever = Retriever(EmbeddingSpace.load(ws, run_id), "numpy")
+            retriever = Retriever(space, "numpy")
             top = [retriever.nearest_classes(v, 1)[0].class_id for v in vectors]
             accuracy = float(np.mean(np.asarray(top) == np.asarray(truth)))
             test = ((run.meta.get("metrics") or {}).get("recognition") or {}).get("accuracy")
