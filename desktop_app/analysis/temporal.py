@@ -46,12 +46,15 @@ SUPPORTED_MODELS = {
 }
 
 
-def _unsupported(run: Any) -> ActionLensError:
-    name = (run.meta.get("model") or {}).get("name", "?")
-    return ActionLensError(
-        f"run {run.run_id} ({name}) has no recurrent encoder whose prefixes can be embedded, so it "
+def _unsupported_sentence(run_id: str, name: str) -> str:
+    return (
+        f"run {run_id} ({name}) has no recurrent encoder whose prefixes can be embedded, so it "
         f"has no track over time; choose a run of {', '.join(sorted(SUPPORTED_MODELS))}"
     )
+
+
+def _unsupported(run: Any) -> ActionLensError:
+    return ActionLensError(_unsupported_sentence(run.run_id, (run.meta.get("model") or {}).get("name", "?")))
 
 
 def _clip_batch(run: Any, source: Any, clip_id: int) -> Any:
@@ -298,3 +301,119 @@ def track_neighbours(
     order = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
     ids = np.asarray(class_ids, dtype=np.int64)[order]
     return ids, np.take_along_axis(similarity, order, axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ClipTrack:
+    """The model's view over time of one clip, as the Player and the Map show it.
+
+    Attributes
+    ----------
+    clip_id, run_id
+        The clip and the run whose encoder it is.
+    steps, embeddings
+        From :func:`prefix_embeddings`.
+    seconds
+        ``(T,)`` seconds of video each prefix has seen, or ``None`` (see :func:`step_seconds`).
+    how
+        How the prefixes were computed (:data:`SUPPORTED_MODELS`).
+    class_ids, class_scores
+        ``(T, k)`` nearest classes of each prefix and their cosines (:func:`track_neighbours`).
+    verbs
+        Per prefix, the nearest verbs ``[(word, cosine) …]``; ``None`` when they are unavailable,
+        with the reason in ``verbs_unavailable``.
+    """
+
+    clip_id: int
+    run_id: str
+    steps: np.ndarray
+    embeddings: np.ndarray
+    seconds: np.ndarray | None
+    how: str
+    class_ids: np.ndarray
+    class_scores: np.ndarray
+    verbs: list[list[tuple[str, float]]] | None = None
+    verbs_unavailable: str | None = None
+
+    def __len__(self) -> int:
+        return int(len(self.steps))
+
+    def step_at(self, seconds: float, fraction: float) -> int:
+        """The row shown at a playhead (:func:`step_at`)."""
+        return step_at(seconds, fraction, self.seconds, len(self))
+
+
+def clip_track(space: Any, clip_id: int, word_pos: Any = None, k: int = 3, progress: Any = None) -> ClipTrack:
+    """The :class:`ClipTrack` of a clip in the run of ``space`` (an
+    :class:`~desktop_app.analysis.space.EmbeddingSpace`): the run's encoder over every prefix of
+    the clip's features, the nearest classes of each prefix and, with ``word_pos`` (a
+    :class:`~desktop_app.words.pos.WordPos`), its nearest verbs.
+
+    Raises
+    ------
+    ActionLensError
+        For a run whose model has no prefix embedding (checked from its ``meta.json`` before the
+        weights are loaded), or whose features are missing.
+    """
+    from desktop_app.progress import NullProgress
+    from desktop_app.training.runs import Run, read_meta
+    from desktop_app.training.sources import open_sequence_source
+
+    progress = progress or NullProgress()
+    ws, run_id = space.ws, space.run_id
+    run_dir = ws.runs_dir / run_id
+    name = (read_meta(run_dir).get("model") or {}).get("name", "?")
+    if name not in SUPPORTED_MODELS:
+        raise ActionLensError(_unsupported_sentence(run_id, name))
+    progress.set_progress(0.1, "loading the run")
+    run = Run.load(run_dir)
+    progress.check_cancelled()
+    source = open_sequence_source(ws, run.meta["features"]["name"])
+    progress.set_progress(0.3, "embedding every prefix of the clip")
+    steps, embeddings = prefix_embeddings(run, source, clip_id)
+    progress.check_cancelled()
+    seconds = step_seconds(dict(getattr(source, "settings", {}) or {}), steps)
+    class_ids, class_scores = track_neighbours(space.unit_class_means, space.class_ids, embeddings, k)
+    verbs: list[list[tuple[str, float]]] | None = None
+    unavailable: str | None = None
+    if word_pos is None:
+        unavailable = "verbs are being tagged with WordNet"
+    else:
+        from desktop_app.analysis.retrieval import nearest_words_by_pos
+
+        progress.set_progress(0.6, "finding the nearest verbs of every prefix")
+        verbs = []
+        for row in embeddings:
+            progress.check_cancelled()
+            found = nearest_words_by_pos(space.word_vectors, row, k, word_pos=word_pos)
+            if found.unavailable is not None:
+                verbs, unavailable = None, found.unavailable
+                break
+            verbs.append([(hit.word, float(hit.score)) for hit in found.verbs])
+    return ClipTrack(
+        int(clip_id),
+        str(run_id),
+        steps,
+        embeddings,
+        seconds,
+        SUPPORTED_MODELS[name],
+        class_ids,
+        class_scores,
+        verbs,
+        unavailable,
+    )
+
+
+def track_map_positions(
+    space: Any, of: str, ids: np.ndarray, coords: np.ndarray, track: ClipTrack
+) -> TrackProjection:
+    """Where a track's prefixes lie on a map of ``space``'s clips or class means (rows ``ids`` at
+    ``coords``), by :func:`project_track`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if of == "clips":
+        vectors = np.asarray(space.clip_embeddings[ids])
+    else:
+        row = {int(c): i for i, c in enumerate(space.class_ids)}
+        vectors = np.asarray(space.class_means)[[row[int(c)] for c in ids]]
+    keep = np.all(np.isfinite(vectors), axis=1)
+    return project_track(vectors[keep], np.asarray(coords)[keep], track.embeddings)

@@ -14,6 +14,11 @@ float32 with explicit levels.
 Linking goes only through the shared models: click selects and plays, lasso and rectangle select,
 the selection and the current query's results are outlined, and the clip being played is marked
 (and the mark follows the Player when another panel changes the clip).
+
+The model's view over time (issue 13): the Player's clip's prefix track
+(:class:`~desktop_app.gui.models.TrackModel`) is placed on the current map without recomputing it
+(:func:`~desktop_app.analysis.temporal.track_map_positions`, in a task) and drawn as a line that
+ends at the clip's point, with a marker at the prefix of the playhead.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ from desktop_app.gui.widgets import MessageStack
 PANEL_ID = "map"
 #: The task owner that reads the anomaly scores beside the active run (apart from the map's own).
 ANOMALY_TASK = "map:anomaly"
+#: The task owner that places the Player's prefix track on the map.
+TRACK_TASK = "map:track"
 #: (combo text, method id) of the layouts the panel offers.
 METHODS = (("PCA", "pca"), ("UMAP", "umap"), ("t-SNE", "tsne"), ("Semantic axes", "axes"))
 METHOD_NAMES = {
@@ -108,6 +115,12 @@ def _load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) 
                 progress.set_partial_result((ids, coords))
 
     return load_or_compute_map(ws, run_id, method, of, None, progress, on_partial)
+
+
+def _place_track(space: Any, of: str, ids: Any, coords: Any, track: Any, progress: Any) -> Any:
+    from desktop_app.analysis.temporal import track_map_positions
+
+    return track_map_positions(space, of, ids, coords, track)
 
 
 def _compute_axes(space: Any, of: str, axes: Sequence[str], progress: Any) -> Any:
@@ -503,8 +516,30 @@ class MapPanel(QWidget):
         self.outline.setZValue(5)
         self.marker = pg.ScatterPlotItem(pxMode=True, brush=None)
         self.marker.setZValue(10)
+        # The Player's clip's prefix track: a line to the clip's point and the playhead's prefix.
+        self.track_line = pg.PlotCurveItem(pen=pg.mkPen(QColor(230, 30, 30), width=2))
+        self.track_line.setZValue(8)
+        self.track_head = pg.ScatterPlotItem(
+            pxMode=True,
+            symbol="d",
+            size=13,
+            pen=pg.mkPen(QColor(255, 255, 255), width=1.5),
+            brush=pg.mkBrush(QColor(230, 30, 30)),
+        )
+        self.track_head.setZValue(11)
+        self.track_coords = np.zeros((0, 2), dtype=np.float32)  # the track's points on this map
+        self._track_drawn_for: tuple[int, str, int] | None = None  # (clip, run, length) drawn
+        self.track_label = QLabel()
+        self.track_label.setWordWrap(True)
+        self.track_label.hide()
+        self.track_label.setToolTip(
+            "The red line is what the run's encoder has seen of the clip being played, prefix by "
+            "prefix, ending at the clip's point; the diamond follows the Player's playhead"
+        )
         for item in (self.scatter, self.outline, self.marker):
             self.view_box.addItem(item)
+        for item in (self.track_line, self.track_head):
+            self.view_box.addItem(item, ignoreBounds=True)
         self._no_pen = pg.mkPen(None)
         self._selection_pen = pg.mkPen(palette.color(QPalette.ColorRole.Highlight), width=2.5)
         self._query_pen = pg.mkPen(QColor(255, 140, 0), width=2.0)
@@ -572,6 +607,7 @@ class MapPanel(QWidget):
         content_layout.addLayout(tools)
         content_layout.addWidget(self.axes_row)
         content_layout.addWidget(splitter, 1)
+        content_layout.addWidget(self.track_label)
         content_layout.addLayout(bottom)
 
         self.stack = MessageStack(content)
@@ -600,6 +636,8 @@ class MapPanel(QWidget):
         models.workspace.runChanged.connect(self._on_run)
         models.selection.changed.connect(lambda *_: self._update_outline())
         models.current_clip.changed.connect(lambda *_: self._update_marker())
+        models.track.trackChanged.connect(lambda *_: self._update_track())
+        models.track.stepChanged.connect(lambda *_: self._update_track_head())
         models.query.changed.connect(self._on_query)
         models.thumbnails.ready.connect(self._on_thumbnail)
 
@@ -697,6 +735,7 @@ class MapPanel(QWidget):
     def shutdown(self) -> None:
         """Stop a map being computed (the window is closing)."""
         self.models.tasks.cancel(PANEL_ID)
+        self.models.tasks.cancel(TRACK_TASK)
 
     # ------------------------------------------------------------ workspace and maps
     def _space(self) -> Any:
@@ -793,6 +832,7 @@ class MapPanel(QWidget):
         self._set_axis_labels(result)
         self.view_box.autoRange(padding=0.05)
         self._update_info()
+        self._update_track()
         self.axes_row.setVisible(result.method == "axes" or self.method_combo.currentData() == "axes")
 
     def _on_failed(self, exc: BaseException, axes: bool) -> None:
@@ -892,6 +932,11 @@ class MapPanel(QWidget):
         self.scatter.clear()
         self.outline.clear()
         self.marker.clear()
+        self.models.tasks.cancel(TRACK_TASK)
+        self.track_coords = np.zeros((0, 2), dtype=np.float32)
+        self._track_drawn_for = None
+        self.track_line.setData([], [])
+        self.track_head.clear()
         self.density.hide()
         self.legend.clear()
         self.hover_card.hide()
@@ -1230,6 +1275,75 @@ class MapPanel(QWidget):
         self.marker.setData(
             x=[x, x], y=[y, y], symbol=["o", "+"], size=[22, 14], pen=list(self._marker_pens), brush=None
         )
+
+    def _update_track(self) -> None:
+        """Place the Player's prefix track on this map (in a task), or say why there is none."""
+        from desktop_app.analysis.temporal import ClipTrack
+
+        self.models.tasks.cancel(TRACK_TASK)
+        track = self.models.track.track
+        drawn = self._track_drawn_for
+        if not (isinstance(track, ClipTrack) and drawn == (track.clip_id, track.run_id, len(track))):
+            # Another clip: clear the old line (the same clip's track, recomputed with its verbs,
+            # stays drawn until it is placed again).
+            self.track_coords = np.zeros((0, 2), dtype=np.float32)
+            self.track_line.setData([], [])
+            self.track_head.clear()
+            self._track_drawn_for = None
+        self.track_label.setVisible(track is not None)
+        if isinstance(track, str):
+            self.track_label.setText(f"No track over time: {track}")
+            return
+        space = self._space() if isinstance(track, ClipTrack) else None
+        if not isinstance(track, ClipTrack) or space is None or self.map is None or not len(self.ids):
+            self.track_label.setText("")
+            return
+        if track.run_id != space.run_id:
+            return
+        self.track_label.setText("Placing the track on the map…")
+        task = self.models.tasks.start(
+            TRACK_TASK,
+            "Placing the track",
+            _place_track,
+            space,
+            self.of,
+            self.ids,
+            self.coords,
+            track,
+            quiet=True,
+        )
+        task.finished.connect(lambda placed: self._on_track_placed(track, placed))
+        task.failed.connect(lambda exc: self.track_label.setText(f"The track cannot be placed: {exc}"))
+
+    def _on_track_placed(self, track: Any, placed: Any) -> None:
+        shown: Any = self.models.track.track
+        if track is not shown:  # the Player moved on to another clip meanwhile
+            return
+        self.track_coords = np.ascontiguousarray(placed.coords, dtype=np.float32)
+        self._track_drawn_for = (track.clip_id, track.run_id, len(track))
+        self.track_line.setData(self.track_coords[:, 0], self.track_coords[:, 1])
+        how = (
+            "projected with the map's linear map"
+            if placed.method == "linear"
+            else "placed among its nearest points"
+        )
+        self.track_label.setText(
+            f"Track: {len(track)} prefixes of the clip ({track.how}), {how}; the diamond follows the playhead"
+        )
+        self._update_track_head()
+
+    def _update_track_head(self) -> None:
+        step = self.models.track.step
+        if not 0 <= step < len(self.track_coords):
+            self.track_head.clear()
+            return
+        x, y = float(self.track_coords[step, 0]), float(self.track_coords[step, 1])
+        self.track_head.setData(x=[x], y=[y])
+
+    def track_head_position(self) -> tuple[float, float] | None:
+        """Where the marker of the playhead's prefix is (view coordinates), or ``None``."""
+        x, y = self.track_head.getData()
+        return (float(x[0]), float(y[0])) if len(x) else None
 
     def marker_position(self) -> tuple[float, float] | None:
         """Where the mark of the clip being played is (view coordinates), or ``None``."""

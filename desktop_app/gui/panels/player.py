@@ -8,6 +8,12 @@ second to load the first time. Below them stand the nearest **verbs** and neares
 about another sense of a word): the run's vocabulary is tagged with WordNet once, in a task of
 its own (:mod:`desktop_app.words.pos`); without WordNet the panel says so in their place.
 
+Under the video stands the model's view over time (issue 13): the nearest classes and verbs of
+what the run's recurrent encoder has seen up to the playhead
+(:func:`~desktop_app.analysis.temporal.clip_track`, computed in a task when the clip opens and
+shared with the Map through :class:`~desktop_app.gui.models.TrackModel`); for a model without
+recurrence the line says so.
+
 Keys (while the panel has focus): Space plays/pauses, Left/Right step one frame.
 """
 
@@ -36,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.analysis.retrieval import WordsByPos
+from desktop_app.analysis.temporal import ClipTrack
 from desktop_app.errors import ActionLensError
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.tasks import TaskProgress
@@ -48,6 +55,8 @@ PANEL_ID = "player"
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
 #: Length of each nearest-word list (all words, verbs, nouns).
 NEAREST_WORDS = 5
+#: Nearest classes and verbs named at the playhead.
+TRACK_NEIGHBOURS = 3
 
 
 class FrameDecoder(QThread):
@@ -300,6 +309,17 @@ def nearest_words_of_clip(
     return words
 
 
+def clip_track_or_reason(space: Any, clip_id: int, word_pos: Any, progress: TaskProgress) -> ClipTrack | str:
+    """The clip's :class:`~desktop_app.analysis.temporal.ClipTrack` (runs in a task), or the
+    sentence saying why it has none (a model without recurrence, missing features)."""
+    from desktop_app.analysis.temporal import clip_track
+
+    try:
+        return clip_track(space, clip_id, word_pos, TRACK_NEIGHBOURS, progress)
+    except ActionLensError as exc:
+        return str(exc)
+
+
 def prepare_word_pos(space: Any, progress: TaskProgress) -> WordPos | str:
     """The run's vocabulary tagged as verbs and nouns (:mod:`desktop_app.words.pos`), or why not.
 
@@ -373,6 +393,16 @@ class PlayerPanel(QWidget):
         self._word_pos: WordPos | str | None = None
         self._pos_space: Any = None
         self._pos_token = 0
+        self._track_row = -1  # the track row the timeline line shows
+        self._frame_index = -1  # the frame on screen
+        # The model's view at the playhead: nearest classes and verbs of the prefix seen so far.
+        self.timeline = QLabel()
+        self.timeline.setWordWrap(True)
+        self.timeline.setTextFormat(Qt.TextFormat.RichText)
+        self.timeline.setToolTip(
+            "What the run's encoder has seen up to the playhead: the nearest classes and verbs of "
+            "the embedding of the clip's first steps (the Map draws the same prefixes as a track)"
+        )
         self.video = VideoView()
         self.video.setToolTip("Space: play/pause · Left/Right: previous/next frame")
 
@@ -421,6 +451,7 @@ class PlayerPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.video, 1)
         layout.addLayout(controls)
+        layout.addWidget(self.timeline)
         layout.addWidget(self.paragraph)
         layout.addWidget(self.words)
         layout.addWidget(self.verbs)
@@ -481,6 +512,7 @@ class PlayerPanel(QWidget):
     def _on_current_clip(self, clip_id: int | None, source: str) -> None:
         self._token += 1
         self._frame_count = 0
+        self._frame_index = -1
         self._on_playing(self._token, False)
         self._set_controls_enabled(False)
         self.slider.setRange(0, 0)
@@ -504,6 +536,7 @@ class PlayerPanel(QWidget):
             )
             self._set_pos_text("", "")
             self.words.setText("")
+            self._clear_track("")
             return
         clip = clips[clip_id]
         cls = wm.classes().get(clip.class_id) if clip.class_id is not None else None
@@ -523,14 +556,17 @@ class PlayerPanel(QWidget):
         if clip_id is None:
             self.words.setText("")
             self._set_pos_text("", "")
+            self._clear_track("")
             return
         try:
             space = self.models.workspace.space()
         except ActionLensError as exc:
             self.words.setText(f"Nearest words unavailable: {exc}")
             self._set_pos_text("", "")
+            self._clear_track("")
             return
         if space is None:
+            self._clear_track("")
             self.words.setText(
                 "<i>No embeddings in this workspace yet: nearest words appear after "
                 "<code>actionlens train</code> and <code>actionlens embed</code>.</i>"
@@ -540,8 +576,10 @@ class PlayerPanel(QWidget):
         if "paragraphs" in (space.meta or {}):  # seed 004: its space holds clips and sentences, no words
             self.words.setText("<i>An hse / fse run's space holds no words; type a sentence in Query.</i>")
             self._set_pos_text("", None)
+            self._update_track(space, clip_id)
             return
         self._update_pos_words(space, clip_id)
+        self._update_track(space, clip_id)
         self.words.setText("<i>Finding the nearest words…</i>")
         task = self.models.tasks.start(
             f"{PANEL_ID}.words",
@@ -623,6 +661,7 @@ class PlayerPanel(QWidget):
         clip_id = self.models.current_clip.clip_id
         if clip_id is not None and self._pos_space is not None:
             self._update_pos_words(self._pos_space, clip_id)
+            self._update_track(self._pos_space, clip_id)  # now with the verbs of each prefix
 
     def _show_pos_words(self, token: int, found: WordsByPos | None) -> None:
         if token != self._token:
@@ -644,6 +683,85 @@ class PlayerPanel(QWidget):
         self.verbs.setText(verbs)
         self.nouns.setText(nouns or "")
         self.nouns.setVisible(nouns is not None)
+
+    # ------------------------------------------------------------ the model's view over time
+    def _clear_track(self, text: str) -> None:
+        self.models.tasks.cancel(f"{PANEL_ID}.track")
+        self.models.track.set_track(None)
+        self._track_row = -1
+        self.timeline.setText(text)
+
+    def _update_track(self, space: Any, clip_id: int) -> None:
+        """Compute the clip's prefix track in a task; the Map hears of it through TrackModel.
+
+        The track of this clip already shown stays until the new one (with its verbs) arrives."""
+        shown = self.models.track.track
+        if not (isinstance(shown, ClipTrack) and shown.clip_id == clip_id and shown.run_id == space.run_id):
+            self.models.track.set_track(None)
+            self._track_row = -1
+            self.timeline.setText("<i>Embedding every prefix of the clip…</i>")
+        word_pos = (
+            self._word_pos if self._pos_space is space and not isinstance(self._word_pos, str) else None
+        )
+        task = self.models.tasks.start(
+            f"{PANEL_ID}.track",
+            "The model's view over time",
+            clip_track_or_reason,
+            space,
+            clip_id,
+            word_pos,
+            quiet=True,
+        )
+        token = self._token
+        task.finished.connect(lambda found: self._on_track(token, found))
+        task.failed.connect(lambda exc: self._on_track(token, f"the track could not be computed: {exc}"))
+
+    def _on_track(self, token: int, found: ClipTrack | str) -> None:
+        if token != self._token or not shiboken6.isValid(self.timeline):
+            return
+        if isinstance(found, str):
+            self.models.track.set_track(found)
+            self.timeline.setText(f"No view over time: {html.escape(found)}")
+            return
+        self.models.track.set_track(found)
+        self._track_row = -1
+        self._follow_playhead()
+
+    def _follow_playhead(self) -> None:
+        """Move the track's row to the frame on screen and name its nearest classes and verbs."""
+        track = self.models.track.track
+        if not isinstance(track, ClipTrack) or track.clip_id != self.models.current_clip.clip_id:
+            return
+        index = max(self._frame_index, 0)
+        # The frame on screen has been seen to its end: (index + 1) frames of video.
+        seconds = (index + 1) / self._fps if self._fps > 0 else 0.0
+        row = track.step_at(seconds, (index + 1) / self._frame_count if self._frame_count else 0.0)
+        self.models.track.set_step(row)
+        if row != self._track_row:
+            self._show_track_row(row)
+
+    def _show_track_row(self, row: int) -> None:
+        track = self.models.track.track
+        if not isinstance(track, ClipTrack) or track.clip_id != self.models.current_clip.clip_id:
+            return
+        self._track_row = row
+        classes = self.models.workspace.classes()
+        seen = int(track.steps[row])
+        when = f"{track.seconds[row]:.1f} s, " if track.seconds is not None else ""
+        names = " · ".join(
+            f"<b>{html.escape(classes[int(c)].phrase or classes[int(c)].name) if int(c) in classes else c}</b> "
+            f"{score:.2f}"
+            for c, score in zip(track.class_ids[row], track.class_scores[row], strict=True)
+        )
+        if track.verbs is not None:
+            verbs = "nearest verbs " + " · ".join(
+                f"<b>{html.escape(w)}</b> {score:.2f}" for w, score in track.verbs[row]
+            )
+        else:
+            verbs = f"<i>nearest verbs unavailable: {html.escape(track.verbs_unavailable or '')}</i>"
+        self.timeline.setText(
+            f"Seen so far ({when}{seen} of {len(track)} steps): nearest classes {names}; {verbs}"
+        )
 
     # ------------------------------------------------------------ decoder signals
     def _on_opened(self, token: int, count: int, fps: float) -> None:
@@ -670,6 +788,8 @@ class PlayerPanel(QWidget):
             self.slider.blockSignals(False)
         total = self._frame_count or "?"
         self.frame_label.setText(f"{index + 1} / {total}")
+        self._frame_index = index
+        self._follow_playhead()
         if self._captions and self._fps > 0:
             seconds = index / self._fps
             active = tuple(i for i, c in enumerate(self._captions) if c.start <= seconds <= c.end)
