@@ -14,7 +14,7 @@ per-seed (and per-fold) value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from desktop_app.atomic import write_json
@@ -104,13 +104,15 @@ def evaluate_table(
     source: Any = None,
     vectors: Any = None,
     progress: Progress | None = None,
+    on_table: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Evaluate every ``(model, split, seed, test fold)`` run of the table; returns ``(table
     JSON, text)``.
 
     Runs are found by their default ids (:func:`~desktop_app.training.experiment.default_run_id`);
     a missing run is trained first when ``train_missing`` is set, else its cell counts fewer
-    seeds or folds.
+    seeds or folds. ``on_table``, if given, receives the zero-shot table of the runs evaluated so
+    far after each run (the GUI's partial results).
     """
     from desktop_app.models.registry import JOINT_EMBEDDING, model_names
     from desktop_app.training.data import source_name
@@ -187,6 +189,9 @@ def evaluate_table(
             run = Run.load(run_dir)
         evaluate_run(ws, run, source=source, progress=step)
         metas.append(run.meta)
+        if on_table is not None and task == "zsl":
+            assert splits is not None
+            on_table(zsl_table(metas, models, splits, folds, seeds=seeds) | {"preset": preset})
     if task == "zsl":
         assert splits is not None
         table = zsl_table(metas, models, splits, folds, seeds=seeds)

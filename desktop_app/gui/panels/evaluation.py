@@ -8,6 +8,14 @@ sortable by clicking a column header, except the summary tables, whose chance an
 under the models. Summary cells are mean ± std over training seeds (each
 seed's value its mean over the reported test folds), shown as ``mean ± std (seeds×folds)``; the
 zero-shot table ends with the chance and noun-only / verb-only oracle rows of the same folds.
+
+The Zero-shot tab also runs an evaluation itself: choose models, splits, folds, seeds (and
+epochs) and press Run; :func:`~desktop_app.evaluation.confusion.run_zsl_evaluation` trains the
+missing runs and evaluates them in a worker, and the table fills in as folds finish. Cancel keeps
+the finished runs (the runs on disk are the state) and a second Run resumes. Clicking a model's
+cell shows the confusion matrix of one of its folds over the fold's unseen classes
+(:func:`~desktop_app.evaluation.confusion.cell_confusion`); clicking a confusion cell selects
+its clips in every panel.
 """
 
 from __future__ import annotations
@@ -15,14 +23,20 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
     QPushButton,
+    QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -35,6 +49,13 @@ from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels import preview_panel
 
 PANEL_ID = "evaluation"
+#: Task owners of the panel's other workers (a new start cancels only the same owner's task).
+RUN_OWNER = "evaluation-run"
+CONFUSION_OWNER = "evaluation-confusion"
+MODELS_OWNER = "evaluation-models"
+#: What the run controls start with: one quick model, one split, one fold, one seed.
+DEFAULT_MODEL = "pooled-ridge"
+DEFAULT_SPLIT = "50/50"
 RECOGNITION_COLUMNS = ("Run", "Model", "Task", "Validation", "Recognition", "Chance", "Zero-shot", "Embedded")
 #: Reference rows under the zero-shot table: (row label, key in the table's ``reference``).
 REFERENCE_ROWS = (
@@ -106,6 +127,13 @@ def _fill(table: QTableWidget, rows: list[list[QTableWidgetItem]], sortable: boo
     table.setSortingEnabled(sortable)
 
 
+def _joint_embedding_models(progress: Any) -> list[str]:
+    """The joint-embedding model names (a worker task: listing them imports torch)."""
+    from desktop_app.models.registry import JOINT_EMBEDDING, model_names
+
+    return model_names(JOINT_EMBEDDING)
+
+
 class EvaluationPanel(QWidget):
     """The workspace's evaluation tables and the run selector."""
 
@@ -114,6 +142,8 @@ class EvaluationPanel(QWidget):
         self.models = models
         self.overview: Any = None
         self._dirty = True
+        #: The zero-shot table on screen (the overview's, or a running evaluation's partial one).
+        self._zsl_shown: dict[str, Any] | None = None
 
         self.run_combo = QComboBox()
         self.run_combo.setToolTip(
@@ -154,6 +184,8 @@ class EvaluationPanel(QWidget):
             "Seed 001's systematic analogy test (verb_noun1 − noun1 + noun2 → nearest class should "
             "be verb_noun2), with the model's class means and with the word vectors alone",
         )
+        self._build_run_controls()
+        self._build_confusion_view()
         self.notes: dict[str, QLabel] = {}
         self.tabs = QTabWidget()
         self.tabs.setToolTip("")
@@ -174,7 +206,14 @@ class EvaluationPanel(QWidget):
             page_layout.addWidget(note)
             if key == "recognition":
                 page_layout.addWidget(self.recognition_summary)
-            page_layout.addWidget(table, 1)
+            if key == "zsl":
+                page_layout.addLayout(self.run_controls)
+                splitter = QSplitter(Qt.Orientation.Vertical)
+                splitter.addWidget(table)
+                splitter.addWidget(self.confusion_box)
+                page_layout.addWidget(splitter, 1)
+            else:
+                page_layout.addWidget(table, 1)
             self.tabs.addTab(page, title)
         self.tabs.setTabToolTip(0, "Recognition and validation accuracy of every run")
         self.tabs.setTabToolTip(1, "Zero-shot accuracy per model and class split (seed 001, Table 1)")
@@ -189,6 +228,11 @@ class EvaluationPanel(QWidget):
 
         self.run_combo.activated.connect(self._on_run_chosen)
         self.refresh_button.clicked.connect(self.refresh)
+        self.run_button.clicked.connect(self.run_evaluation)
+        self.cancel_button.clicked.connect(self.cancel_evaluation)
+        self.zsl_table.cellClicked.connect(self._on_zsl_cell)
+        self.confusion_fold.activated.connect(lambda _i: self._show_fold_confusion())
+        self.confusion_table.cellClicked.connect(self._on_confusion_cell)
         models.workspace.workspaceChanged.connect(lambda _ws: self._on_workspace())
         models.workspace.runChanged.connect(lambda _run: self._sync_run_combo())
         self._on_workspace()
@@ -208,6 +252,282 @@ class EvaluationPanel(QWidget):
         task.finished.connect(self._show_overview)
         task.progressChanged.connect(lambda _f, message: self.status.setText(f"{message}…"))
         task.failed.connect(lambda exc: self.status.setText(f"Could not read the evaluation results: {exc}"))
+
+    def run_evaluation(self) -> None:
+        """Train and evaluate the chosen zero-shot runs in a worker (missing runs only)."""
+        from desktop_app.evaluation.confusion import run_zsl_evaluation
+
+        ws = self.models.workspace.workspace
+        if ws is None:
+            return
+        models = self._checked(self.model_list)
+        splits = self._checked(self.split_list)
+        try:
+            seeds = self._seeds()
+        except ActionLensError as exc:
+            self.run_status.setText(str(exc))
+            return
+        if not models or not splits:
+            self.run_status.setText("Choose at least one model and one split.")
+            return
+        epochs = self.epochs_spin.value() or None
+        task = self.models.tasks.start(
+            RUN_OWNER,
+            "Zero-shot evaluation",
+            run_zsl_evaluation,
+            ws,
+            models,
+            splits,
+            self.folds_spin.value(),
+            seeds,
+            epochs,
+        )
+        self.run_progress.setValue(0)
+        self.run_progress.show()
+        self._set_running(True)
+        self.run_status.setText("Starting…")
+        self.tabs.setCurrentIndex(1)
+        task.progressChanged.connect(self._on_run_progress)
+        task.partialResult.connect(self._show_run_table)
+        task.finished.connect(self._on_run_finished)
+        task.failed.connect(lambda exc: self._on_run_ended(f"The evaluation failed: {exc}"))
+        task.cancelled.connect(
+            lambda: self._on_run_ended("Cancelled: finished runs are kept; Run resumes from them.")
+        )
+
+    def cancel_evaluation(self) -> None:
+        """Stop the running evaluation; the runs it finished stay in the workspace."""
+        self.models.tasks.cancel(RUN_OWNER)
+
+    # ------------------------------------------------------------ run controls
+    def _build_run_controls(self) -> None:
+        from desktop_app.evaluation.zsl import all_splits
+
+        self.model_list = QListWidget()
+        self.model_list.setToolTip("Models to evaluate (the list fills in once the models are loaded)")
+        self.split_list = QListWidget()
+        self.split_list.setToolTip("Zero-shot class splits to evaluate")
+        for split in all_splits():
+            item = QListWidgetItem(split)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if split == DEFAULT_SPLIT else Qt.CheckState.Unchecked)
+            self.split_list.addItem(item)
+        for widget in (self.model_list, self.split_list):
+            widget.setMaximumHeight(80)
+        self.folds_spin = QSpinBox()
+        self.folds_spin.setRange(1, 10)
+        self.folds_spin.setValue(1)
+        self.folds_spin.setToolTip("Test folds per split (folds 0 … N−1; seed 001 reports 10)")
+        self.seeds_edit = QLineEdit("0")
+        self.seeds_edit.setMaximumWidth(90)
+        self.seeds_edit.setToolTip("Training seeds, separated by spaces (cells are mean ± std over them)")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(0, 10_000)
+        self.epochs_spin.setSpecialValueText("preset")
+        self.epochs_spin.setToolTip("Training epochs of a new run (preset: the model's small preset)")
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Train the missing runs and evaluate them; finished runs are reused")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop; finished runs are kept and Run resumes")
+        self.cancel_button.setEnabled(False)
+        self.run_progress = QProgressBar()
+        self.run_progress.setRange(0, 1000)
+        self.run_progress.setTextVisible(False)
+        self.run_progress.hide()
+        self.run_status = QLabel()
+        self.run_status.setWordWrap(True)
+        self.run_controls = QHBoxLayout()
+        for label, widget in (("Models", self.model_list), ("Splits", self.split_list)):
+            column = QVBoxLayout()
+            column.addWidget(QLabel(label))
+            column.addWidget(widget)
+            self.run_controls.addLayout(column)
+        form = QVBoxLayout()
+        option: QWidget
+        for label, option in (
+            ("Folds", self.folds_spin),
+            ("Seeds", self.seeds_edit),
+            ("Epochs", self.epochs_spin),
+        ):
+            row = QHBoxLayout()
+            row.addWidget(QLabel(label))
+            row.addWidget(option)
+            form.addLayout(row)
+        self.run_controls.addLayout(form)
+        actions = QVBoxLayout()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        actions.addLayout(buttons)
+        actions.addWidget(self.run_progress)
+        actions.addWidget(self.run_status, 1)
+        self.run_controls.addLayout(actions, 1)
+
+    def _build_confusion_view(self) -> None:
+        self.confusion_title = QLabel("Click a model's cell to see a fold's confusion matrix.")
+        self.confusion_title.setWordWrap(True)
+        self.confusion_fold = QComboBox()
+        self.confusion_fold.setToolTip(
+            "The run (training seed and test fold) whose confusion matrix is shown"
+        )
+        self.confusion_fold.hide()
+        self.confusion_table = _table(
+            [],
+            "Rows: true unseen class; columns: the nearest unseen label. Click a cell to select its clips "
+            "in every panel",
+        )
+        self.confusion_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.confusion_table.verticalHeader().setVisible(True)
+        self.confusion_table.horizontalHeader().setStretchLastSection(False)
+        self.confusion = None
+        self.confusion_box = QWidget()
+        box = QVBoxLayout(self.confusion_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(self.confusion_fold)
+        head.addWidget(self.confusion_title, 1)
+        box.addLayout(head)
+        box.addWidget(self.confusion_table, 1)
+
+    def _load_model_choices(self) -> None:
+        if self.model_list.count():
+            return
+        task = self.models.tasks.start(MODELS_OWNER, "Listing models", _joint_embedding_models, quiet=True)
+        task.finished.connect(self._fill_model_choices)
+
+    def _fill_model_choices(self, names: list[str]) -> None:
+        self.model_list.clear()
+        for name in names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+            item.setCheckState(Qt.CheckState.Checked if name == default else Qt.CheckState.Unchecked)
+            self.model_list.addItem(item)
+
+    @staticmethod
+    def _checked(widget: QListWidget) -> list[str]:
+        return [
+            widget.item(i).text()
+            for i in range(widget.count())
+            if widget.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def _seeds(self) -> list[int]:
+        words = self.seeds_edit.text().replace(",", " ").split()
+        try:
+            seeds = [int(w) for w in words]
+        except ValueError:
+            raise ActionLensError(
+                f"seeds {self.seeds_edit.text()!r} are not whole numbers; type e.g. 0 1 2"
+            ) from None
+        if not seeds or any(s < 0 for s in seeds):
+            raise ActionLensError("type at least one training seed of 0 or more, e.g. 0 1 2")
+        return sorted(set(seeds))
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running and self.models.workspace.workspace is not None)
+        self.cancel_button.setEnabled(running)
+
+    def _on_run_progress(self, fraction: float, message: str) -> None:
+        self.run_progress.setValue(int(1000 * fraction))
+        self.run_status.setText(message)
+
+    def _show_run_table(self, table: dict[str, Any]) -> None:
+        self._zsl_shown = table
+        self._fill_summary(self.zsl_table, table)
+        self._note("zsl", self._zsl_note(table))
+
+    def _on_run_finished(self, table: dict[str, Any]) -> None:
+        self._show_run_table(table)
+        self._on_run_ended("Finished: saved in the runs' metrics and runs/_tables/zsl.json.")
+        self._dirty = True
+
+    def _on_run_ended(self, message: str) -> None:
+        self._set_running(False)
+        self.run_progress.hide()
+        self.run_status.setText(message)
+
+    # ------------------------------------------------------------ confusion
+    def _on_zsl_cell(self, row: int, column: int) -> None:
+        from desktop_app.evaluation.confusion import cell_folds
+
+        table = self._zsl_shown
+        if not table or column == 0 or row >= len(table["rows"]):
+            return  # the model names, or the chance / oracle rows: no run behind them
+        model = table["rows"][row]["model"]
+        split = table["columns"][column - 1]
+        runs = cell_folds(table["rows"][row]["cells"][split])
+        self.confusion_fold.clear()
+        if not runs:
+            self.confusion_fold.hide()
+            self.confusion_title.setText(f"{model} has no evaluated run on {split} yet.")
+            _fill(self.confusion_table, [])
+            return
+        preset = table.get("preset", "small")
+        for seed, fold in runs:
+            self.confusion_fold.addItem(f"seed {seed} · fold {fold}", (model, split, fold, seed, preset))
+        self.confusion_fold.setVisible(len(runs) > 1)
+        self._show_fold_confusion()
+
+    def _show_fold_confusion(self) -> None:
+        from desktop_app.evaluation.confusion import cell_confusion
+
+        ws = self.models.workspace.workspace
+        key = self.confusion_fold.currentData()
+        if ws is None or key is None:
+            return
+        model, split, fold, seed, preset = key
+        self.confusion_title.setText(
+            f"Computing the confusion matrix of {model} {split} fold {fold} seed {seed}…"
+        )
+        task = self.models.tasks.start(
+            CONFUSION_OWNER, "Confusion matrix", cell_confusion, ws, model, split, fold, seed, preset
+        )
+        task.finished.connect(self._show_confusion)
+        task.failed.connect(lambda exc: self.confusion_title.setText(f"No confusion matrix: {exc}"))
+
+    def _show_confusion(self, confusion: Any) -> None:
+        self.confusion = confusion
+        names = confusion.class_names
+        table = self.confusion_table
+        table.setColumnCount(len(names))
+        table.setHorizontalHeaderLabels(names)
+        rows = []
+        peak = max(int(confusion.counts.max()), 1) if confusion.counts.size else 1
+        for i, name in enumerate(names):
+            items: list[QTableWidgetItem] = []
+            for j, other in enumerate(names):
+                count = int(confusion.counts[i, j])
+                item = NumericItem(str(count), count)
+                item.setToolTip(
+                    f"{count} clip{'s' if count != 1 else ''} of {name} assigned {other}; click to select"
+                    if count
+                    else f"no clip of {name} assigned {other}"
+                )
+                if count:
+                    # a heat shade: green on the diagonal (right), red off it (confused)
+                    alpha = 40 + int(160 * count / peak)
+                    colour = QColor(40, 160, 60, alpha) if i == j else QColor(210, 60, 40, alpha)
+                    item.setBackground(QBrush(colour))
+                items.append(item)
+            rows.append(items)
+        _fill(table, rows, sortable=False)
+        table.setVerticalHeaderLabels(names)
+        self.confusion_title.setText(
+            f"{confusion.run_id}: {int(confusion.counts.sum())} clips of {len(names)} unseen classes, "
+            f"{100 * confusion.accuracy:.1f} % on the diagonal (chance {100 / max(len(names), 1):.1f} %). "
+            "Rows: true class; columns: nearest unseen label."
+        )
+
+    def _on_confusion_cell(self, row: int, column: int) -> None:
+        if self.confusion is None:
+            return
+        clip_ids = self.confusion.cell_clip_ids(row, column)
+        self.models.selection.set(clip_ids.tolist(), PANEL_ID)
+        self.status.setText(
+            f"Selected {len(clip_ids)} clips of {self.confusion.class_names[row]} assigned "
+            f"{self.confusion.class_names[column]}"
+        )
 
     # ------------------------------------------------------------ run selector
     def _sync_run_combo(self) -> None:
@@ -240,6 +560,7 @@ class EvaluationPanel(QWidget):
     # ------------------------------------------------------------ tables
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._load_model_choices()
         if self._dirty:
             self.refresh()
 
@@ -248,8 +569,14 @@ class EvaluationPanel(QWidget):
         for table in (self.recognition_table, self.recognition_summary, self.zsl_table, self.analogy_table):
             _fill(table, [])
         self._sync_run_combo()
+        self._zsl_shown = None
+        self.confusion = None
+        self.confusion_fold.clear()
+        self.confusion_fold.hide()
+        _fill(self.confusion_table, [])
         ws = self.models.workspace.workspace
         self.refresh_button.setEnabled(ws is not None)
+        self._set_running(self.models.tasks.task(RUN_OWNER) is not None)
         if ws is None:
             self.status.setText("No workspace is open.")
             self._dirty = False
@@ -278,14 +605,16 @@ class EvaluationPanel(QWidget):
             if overview.runs
             else f"No trained runs yet: run <code>actionlens train --workspace {root} --model MODEL</code>.",
         )
-        self._fill_summary(self.zsl_table, overview.zsl)
-        self._note(
-            "zsl",
-            self._zsl_note(overview.zsl)
-            if overview.zsl
-            else "No zero-shot runs yet: run <code>actionlens evaluate --workspace "
-            f"{root} --task zsl --train-missing</code> to train and evaluate them.",
-        )
+        if self.models.tasks.task(RUN_OWNER) is None:  # a running evaluation shows its own table
+            self._zsl_shown = overview.zsl
+            self._fill_summary(self.zsl_table, overview.zsl)
+            self._note(
+                "zsl",
+                self._zsl_note(overview.zsl)
+                if overview.zsl
+                else "No zero-shot runs yet: choose models and splits above and press Run, or run "
+                f"<code>actionlens evaluate --workspace {root} --task zsl --train-missing</code>.",
+            )
         if overview.analogy is None:
             self._note("analogy", "Running the systematic analogy test…")
             self.status.setText(f"{len(overview.runs)} runs")
@@ -371,8 +700,9 @@ class EvaluationPanel(QWidget):
         _fill(self.analogy_table, rows)
 
     def shutdown(self) -> None:
-        """Stop the background computation (the window is closing)."""
-        self.models.tasks.cancel(PANEL_ID)
+        """Stop the background computations (the window is closing); finished runs stay on disk."""
+        for owner in (PANEL_ID, RUN_OWNER, CONFUSION_OWNER, MODELS_OWNER):
+            self.models.tasks.cancel(owner)
 
 
 if __name__ == "__main__":
