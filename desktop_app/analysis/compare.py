@@ -266,6 +266,17 @@ def compare_spaces(
     found, counts = np.unique(labels, return_counts=True)
     class_ids = found[counts >= 2]
     keep = np.isin(labels, class_ids)
+    if len(class_ids) < 2:  # nothing to tell apart: no table
+        empty = np.zeros(len(class_ids))
+        return {
+            "class_ids": class_ids,
+            "clips": counts[counts >= 2],
+            "recognition_a": empty,
+            "recognition_b": empty,
+            "neighbour_overlap": empty,
+            "neighbour_rho": empty,
+            "keep": keep,
+        }
     rows_a, rows_b, kept = np.asarray(embeddings_a)[keep], np.asarray(embeddings_b)[keep], labels[keep]
     column = np.searchsorted(class_ids, kept)
 
@@ -372,7 +383,8 @@ def compare_runs(
     if len(class_ids) < 2:
         raise ActionLensError(
             f"runs {run_a} and {run_b} share {len(class_ids)} class(es) with two or more embedded clips "
-            f"in {ws.root}; nothing to compare (embed both runs on the same workspace)"
+            f"among the {len(shared)} labelled clips compared in {ws.root}; nothing to compare (compare "
+            "on more clips, or embed both runs on the same workspace)"
         )
     notes = []
     dropped = len(np.unique(labels)) - len(class_ids)
@@ -399,8 +411,10 @@ def compare_runs(
         zero_chance = 1.0 / len(unseen)
     elif fold_a is None and fold_b is None:
         notes.append("neither run is a zero-shot run: no zero-shot columns")
+    elif fold_a is None or fold_b is None:
+        notes.append(f"only run {'B' if fold_a is None else 'A'} is a zero-shot run: no zero-shot columns")
     else:
-        notes.append("the runs were not trained for the same zero-shot fold: no zero-shot columns")
+        notes.append("the runs were trained for different zero-shot folds: no zero-shot columns")
     classes = space_a.classes
     progress.set_progress(1.0, "done")
     return RunComparison(

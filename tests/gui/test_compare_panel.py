@@ -15,6 +15,8 @@ from desktop_app.workspace import Workspace
 from .conftest import DEMO_RUN
 
 OTHER_RUN = "other-run"
+#: A split of our own: every other clip of each class is a test clip.
+HALVES = "halves"
 
 
 def _add_second_run(root) -> None:
@@ -35,6 +37,12 @@ def _add_second_run(root) -> None:
         np.save(target / "class_means.npy", means.astype(np.float32))
         (target / "class_means.json").write_text(json.dumps(index), encoding="utf-8")
         ws.catalog.add_run(OTHER_RUN, "test", "2099-01-01T00:00:00+00:00", "complete", {})
+        order = np.argsort(labels, kind="stable")
+        roles = [(int(c), HALVES, "test" if i % 2 else "train") for i, c in enumerate(order)]
+        with ws.catalog._con:  # fixture data: the catalog has no public way to add a split
+            ws.catalog._con.executemany(
+                "INSERT INTO clip_splits (clip_id, split, role) VALUES (?, ?, ?)", roles
+            )
     finally:
         ws.close()
 
@@ -118,3 +126,16 @@ def test_swapping_runs_swaps_the_maps(panel, qtbot):
     qtbot.waitUntil(lambda: OTHER_RUN in panel.map_a.title.text(), timeout=30000)
     assert DEMO_RUN in panel.map_b.title.text()
     assert panel.table_model.comparison.run_a == OTHER_RUN
+
+
+def test_the_table_can_be_measured_on_test_clips_only(panel, models, qtbot):
+    all_clips = len(panel.table_model.comparison.clip_ids)
+    assert panel.table.isColumnHidden(5)  # neither run is a zero-shot run: no zero-shot columns
+    panel.clips_combo.setCurrentIndex(panel.clips_combo.findData(HALVES))
+    split = panel.clips_combo.currentData()
+    test_clips = {c for c, role in models.workspace.workspace.catalog.split(split).items() if role == "test"}
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result["split"] == split, timeout=30000)
+    comparison = panel.table_model.comparison
+    assert set(comparison.clip_ids.tolist()) <= test_clips
+    assert 0 < len(comparison.clip_ids) < all_clips
+    assert "test clips" in panel.summary.text()

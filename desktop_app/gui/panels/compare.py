@@ -60,8 +60,9 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 CLASS_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-def _compare(ws: Any, run_a: str, run_b: str, progress: Any) -> dict[str, Any]:
-    """Both runs' maps and their comparison (the table is ``None`` with a reason if it fails)."""
+def _compare(ws: Any, run_a: str, run_b: str, split: str | None, progress: Any) -> dict[str, Any]:
+    """Both runs' maps and their comparison (the table is ``None`` with a reason if it fails);
+    ``split``: measure the table on that split's test clips only (``None``: every shared clip)."""
     from desktop_app.analysis.compare import compare_runs
     from desktop_app.analysis.maps import first_map
     from desktop_app.errors import ActionLensError
@@ -73,12 +74,25 @@ def _compare(ws: Any, run_a: str, run_b: str, progress: Any) -> dict[str, Any]:
     progress.set_progress(0.3, f"map of {run_b}")
     map_b = first_map(ws, run_b, "clips")
     progress.check_cancelled()
+    clip_ids = None
+    if split is not None:
+        roles = ws.catalog.split(split)
+        clip_ids = np.array(sorted(c for c, role in roles.items() if role == "test"), dtype=np.int64)
     try:
-        table = compare_runs(ws, run_a, run_b, progress=SubProgress(progress, 0.6, 1.0, "comparing"))
+        sub = SubProgress(progress, 0.6, 1.0, "comparing")
+        table = compare_runs(ws, run_a, run_b, clip_ids=clip_ids, progress=sub)
         error = ""
     except ActionLensError as exc:
         table, error = None, str(exc)
-    return {"run_a": run_a, "run_b": run_b, "map_a": map_a, "map_b": map_b, "table": table, "error": error}
+    return {
+        "run_a": run_a,
+        "run_b": run_b,
+        "split": split,
+        "map_a": map_a,
+        "map_b": map_b,
+        "table": table,
+        "error": error,
+    }
 
 
 class ComparisonTableModel(QAbstractTableModel):
@@ -267,6 +281,12 @@ class ComparePanel(QWidget):
             combo.setToolTip(tip)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentIndexChanged.connect(self._on_runs_chosen)
+        self.clips_combo = QComboBox()
+        self.clips_combo.setToolTip(
+            "The clips the table is measured on: every clip both runs embedded (training clips "
+            "included), or a split's test clips only"
+        )
+        self.clips_combo.currentIndexChanged.connect(self._on_runs_chosen)
         self.swap_button = QPushButton("Swap")
         self.swap_button.setToolTip("Swap runs A and B")
         self.swap_button.clicked.connect(self._swap)
@@ -283,6 +303,8 @@ class ComparePanel(QWidget):
         controls.addWidget(self.swap_button)
         controls.addWidget(QLabel("B:"))
         controls.addWidget(self.combo_b)
+        controls.addWidget(QLabel("Clips:"))
+        controls.addWidget(self.clips_combo)
         self.hover_label = QLabel()
         controls.addWidget(self.hover_label, 1)
         controls.addWidget(self.progress_bar)
@@ -386,6 +408,13 @@ class ComparePanel(QWidget):
             combo.addItems(runs)
             combo.setCurrentIndex(runs.index(chosen))
             combo.blockSignals(False)
+        self.clips_combo.blockSignals(True)
+        self.clips_combo.clear()
+        self.clips_combo.addItem("all shared clips", None)
+        ws = self.models.workspace.workspace
+        for split in ws.catalog.split_names():
+            self.clips_combo.addItem(f"test clips of split {split}", split)
+        self.clips_combo.blockSignals(False)
         self.stack.show_content()
         self._on_runs_chosen()
 
@@ -405,9 +434,14 @@ class ComparePanel(QWidget):
     def _on_runs_chosen(self) -> None:
         ws = self.models.workspace.workspace
         run_a, run_b = self.combo_a.currentText(), self.combo_b.currentText()
+        split = self.clips_combo.currentData()
         if ws is None or not run_a or not run_b:
             return
-        if self.result is not None and (self.result["run_a"], self.result["run_b"]) == (run_a, run_b):
+        if self.result is not None and (self.result["run_a"], self.result["run_b"], self.result["split"]) == (
+            run_a,
+            run_b,
+            split,
+        ):
             return
         if not self.isVisible():
             # A hidden (tabbed-away) dock computes nothing; showing it starts the comparison.
@@ -415,7 +449,9 @@ class ComparePanel(QWidget):
             return
         self._pending = False
         self.summary.setText(f"Comparing {run_a} with {run_b} …")
-        task = self.models.tasks.start(PANEL_ID, f"Comparing {run_a} and {run_b}", _compare, ws, run_a, run_b)
+        task = self.models.tasks.start(
+            PANEL_ID, f"Comparing {run_a} and {run_b}", _compare, ws, run_a, run_b, split
+        )
         self._task = task
         self.progress_bar.setValue(0)
         self.progress_bar.show()
@@ -456,7 +492,8 @@ class ComparePanel(QWidget):
         self.table.setColumnHidden(6, not table.has_zero_shot)
         self.table.setColumnHidden(7, not table.has_zero_shot)
         parts = [
-            f"{len(table)} classes over {len(table.clip_ids)} clips both runs embedded.",
+            f"{len(table)} classes over {len(table.clip_ids)} clips both runs embedded"
+            f" ({self.clips_combo.currentText()}).",
             f"Recognition A {np.mean(table.recognition_a):.0%}, B {np.mean(table.recognition_b):.0%} "
             f"(chance {table.recognition_chance:.0%}).",
         ]
