@@ -588,6 +588,37 @@ def add_clips(
     return summary
 
 
+def add_clips_at(
+    root: str | os.PathLike[str],
+    paths: list[str | os.PathLike[str]],
+    run_id: str | None = None,
+    k: int = 5,
+    progress: Progress | None = None,
+) -> AddClipsSummary:
+    """:func:`add_clips` on the workspace at ``root``, opened for this call, holding the writer
+    lock on the run's feature store as ``actionlens extract`` does (for callers with no lock of
+    their own, such as the GUI's File ▸ Add Clips task).
+
+    Raises
+    ------
+    LockHeld
+        When another process is writing that feature store (the message names it).
+    """
+    from desktop_app.analysis.space import default_run
+    from desktop_app.training.runs import read_meta
+    from desktop_app.workspace import Workspace
+    from desktop_app.workspace.lock import writer_lock
+
+    with Workspace.open(root) as ws:
+        run_id = run_id or default_run(ws)
+        meta = read_meta(ws.runs_dir / run_id) if (ws.runs_dir / run_id / "meta.json").is_file() else {}
+        store = str((meta.get("features") or {}).get("name") or "")
+        if not store:  # add_clips names what is missing
+            return add_clips(ws, paths, run_id, k, progress)
+        with writer_lock(ws.root, f"feature store {store}"):
+            return add_clips(ws, paths, run_id, k, progress)
+
+
 __all__ = [
     "AddClipsSummary",
     "ClipNeighbours",
@@ -595,6 +626,7 @@ __all__ = [
     "FailedFile",
     "NewClip",
     "add_clips",
+    "add_clips_at",
     "clip_neighbours",
     "query_clip_file",
     "video_files",

@@ -229,6 +229,12 @@ class MainWindow(QMainWindow):
                 "&Build Demo Workspace…", "Build (or resume building) the demo workspace", self.build_demo
             )
         )
+        self.add_clips_action = self._action(
+            "&Add Clips…",
+            "Add video files of your own as user clips, embedded by the active run",
+            self.choose_clips,
+        )
+        file_menu.addAction(self.add_clips_action)
         self.close_action = self._action(
             "&Close Workspace",
             "Close the open workspace",
@@ -399,6 +405,60 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
+    def choose_clips(self) -> None:
+        """File ▸ Add Clips: ask for video files and add them (:meth:`add_clips`)."""
+        from desktop_app.data.video import VIDEO_EXTENSIONS
+
+        patterns = " ".join(f"*{ext}" for ext in sorted(VIDEO_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, "Add Clips", str(Path.home()), f"Videos ({patterns})")
+        if files:
+            self.add_clips(files)
+
+    def add_clips(self, paths: list[str]) -> object | None:
+        """Add video files as user clips in a worker task (progress and Cancel in the status
+        bar; :func:`desktop_app.analysis.new_clips.add_clips_at` does the work). When it ends the
+        workspace is reopened, so every panel shows the new clips, they are selected, and a
+        dialog lists their nearest classes and words and any file that could not be read."""
+        from desktop_app.analysis.new_clips import add_clips_at
+
+        root, run_id = self.models.workspace.root, self.models.workspace.run_id
+        if root is None:
+            return None
+        title = f"Adding {len(paths)} clip{'s' if len(paths) != 1 else ''}"
+        task = self.models.tasks.start("add-clips", title, add_clips_at, root, list(paths), run_id, 5)
+        task.finished.connect(lambda summary: self._clips_added(root, summary))
+        task.failed.connect(lambda error: self.show_error(str(error), "Add Clips"))
+        return task
+
+    def _clips_added(self, root: Path, summary: object) -> None:
+        from desktop_app.analysis.new_clips import AddClipsSummary
+
+        if not isinstance(summary, AddClipsSummary):
+            return
+        if summary.clips and self.models.workspace.root == root:
+            self.open_workspace(root)
+            if summary.run_id in self.models.workspace.runs():
+                self.models.workspace.set_run(summary.run_id)
+            self.models.selection.set(
+                [int(c.clip_id) for c in summary.clips if c.clip_id is not None], "add-clips"
+            )
+        lines = []
+        for clip in summary.clips:
+            classes = ", ".join(h.phrase for h in clip.neighbours.classes[:3])
+            words = ", ".join(h.word for h in clip.neighbours.words[:5])
+            lines.append(f"{clip.name} ({clip.status}): nearest classes {classes}; nearest words {words}")
+        lines += [failed.message for failed in summary.failed]
+        box = QMessageBox(
+            QMessageBox.Icon.Information if summary.clips else QMessageBox.Icon.Warning,
+            "Add Clips",
+            "\n".join(lines) or "No video was given.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("addClipsResult")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
     def open_initial_workspace(self, path: Path | None = None) -> None:
         """At start-up: open ``path``, else the last workspace, else offer the first-run dialog."""
         if path is not None:
@@ -449,6 +509,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_workspace)
         self.reset_action.setEnabled(has_workspace)
         self.close_action.setEnabled(has_workspace)
+        self.add_clips_action.setEnabled(has_workspace)
         self._rebuild_run_menu()
 
     # ------------------------------------------------------------ dialogs

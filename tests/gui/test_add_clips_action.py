@@ -1,0 +1,53 @@
+"""File ▸ Add Clips: a video of the user's own added in a worker, then shown and selected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from desktop_app.data.demo import render_clip, write_video
+from desktop_app.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.close()
+
+
+def _result_box(window: MainWindow) -> QMessageBox | None:
+    box = window.findChild(QMessageBox, "addClipsResult")
+    return box if box is not None and box.isVisible() else None
+
+
+def test_add_clips_adds_selects_and_lists_the_neighbours(qtbot, window, workspace_copy, tmp_path: Path):
+    assert not window.add_clips_action.isEnabled()  # no workspace yet
+    assert window.open_workspace(workspace_copy)
+    assert window.add_clips_action.isEnabled()
+    video = render_clip("spin", "box", width=64, height=48, fps=15.0, n_frames=22, rng=777)
+    good = tmp_path / "spinning.mp4"
+    write_video(good, video.frames, 15.0)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    num_clips = window.models.workspace.workspace.catalog.num_clips()
+
+    task = window.add_clips([str(good), str(broken)])
+    assert task is not None
+    qtbot.waitUntil(lambda: _result_box(window) is not None, timeout=60_000)
+
+    text = _result_box(window).text()
+    assert "user/spinning (added): nearest classes" in text and "nearest words" in text
+    assert str(broken) in text and "skipped" in text
+    workspace = window.models.workspace.workspace
+    assert workspace.catalog.num_clips() == num_clips + 1
+    assert window.models.selection.clip_ids == frozenset({num_clips})
+    space = window.models.workspace.space()
+    assert np.isfinite(space.clip_embeddings[num_clips]).all()
+    assert f"{num_clips + 1} clips" in window.workspace_label.text()
