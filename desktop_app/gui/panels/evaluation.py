@@ -379,6 +379,7 @@ class EvaluationPanel(QWidget):
         self.confusion_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.confusion_table.verticalHeader().setVisible(True)
         self.confusion_table.horizontalHeader().setStretchLastSection(False)
+        self.confusion_table.verticalHeader().setDefaultSectionSize(22)
         self.confusion = None
         self.confusion_box = QWidget()
         box = QVBoxLayout(self.confusion_box)
@@ -524,9 +525,11 @@ class EvaluationPanel(QWidget):
             return
         clip_ids = self.confusion.cell_clip_ids(row, column)
         self.models.selection.set(clip_ids.tolist(), PANEL_ID)
+        true, assigned = self.confusion.class_names[row], self.confusion.class_names[column]
         self.status.setText(
-            f"Selected {len(clip_ids)} clips of {self.confusion.class_names[row]} assigned "
-            f"{self.confusion.class_names[column]}"
+            f"Selected {len(clip_ids)} clip{'s' if len(clip_ids) != 1 else ''} of {true} assigned {assigned}"
+            if len(clip_ids)
+            else f"No clip of {true} was assigned {assigned}: selection cleared"
         )
 
     # ------------------------------------------------------------ run selector
