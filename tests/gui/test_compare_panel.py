@@ -139,3 +139,9 @@ def test_the_table_can_be_measured_on_test_clips_only(panel, models, qtbot):
     assert set(comparison.clip_ids.tolist()) <= test_clips
     assert 0 < len(comparison.clip_ids) < all_clips
     assert "test clips" in panel.summary.text()
+
+
+def test_a_follows_the_active_run(panel, models, qtbot):
+    models.workspace.set_run(OTHER_RUN)  # e.g. chosen in the Evaluation panel
+    assert (panel.combo_a.currentText(), panel.combo_b.currentText()) == (OTHER_RUN, DEMO_RUN)
+    qtbot.waitUntil(lambda: OTHER_RUN in panel.map_a.title.text(), timeout=30000)

@@ -410,7 +410,7 @@ class ComparePanel(QWidget):
             combo.blockSignals(False)
         self.clips_combo.blockSignals(True)
         self.clips_combo.clear()
-        self.clips_combo.addItem("all shared clips", None)
+        self.clips_combo.addItem("all shared clips (training clips included)", None)
         ws = self.models.workspace.workspace
         for split in ws.catalog.split_names():
             self.clips_combo.addItem(f"test clips of split {split}", split)
