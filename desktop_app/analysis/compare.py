@@ -368,6 +368,19 @@ def compare_runs(
     progress.check_cancelled()
     progress.set_progress(0.2, f"opening {run_b}")
     space_b = EmbeddingSpace.load(ws, run_b)
+    return compare_loaded_runs(space_a, space_b, clip_ids, neighbours, progress)
+
+
+def compare_loaded_runs(
+    space_a: EmbeddingSpace,
+    space_b: EmbeddingSpace,
+    clip_ids: np.ndarray | None = None,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+    progress: Progress | None = None,
+) -> RunComparison:
+    """:func:`compare_runs` on two opened embedding spaces of the same workspace."""
+    progress = progress or NullProgress()
+    ws, run_a, run_b = space_a.ws, space_a.run_id, space_b.run_id
     progress.check_cancelled()
     shared = np.intersect1d(space_a.embedded_clip_ids, space_b.embedded_clip_ids)
     if clip_ids is not None:

@@ -86,3 +86,50 @@ def test_zero_shot_per_unseen_class() -> None:
     accuracy = zero_shot_per_class(embeddings, labels, np.array([7, 9, 11]), np.eye(2)[[0, 1, 1]])
     assert accuracy[:2].tolist() == pytest.approx([1.0, 0.5])
     assert np.isnan(accuracy[2])  # no clip of class 11
+
+
+def _zsl_space(tmp_path, run_id, clip_embeddings, label_vectors):
+    """A constructed zero-shot run: classes 0–2, class 2 unseen, its label vectors on disk."""
+    from dataclasses import dataclass
+
+    from .conftest import make_space
+
+    @dataclass
+    class RunsWorkspace:
+        root: object
+        runs_dir: object
+
+    space = make_space(
+        ["roll ball", "roll box", "bounce ball"], np.eye(3), clip_embeddings, [0, 0, 1, 1, 2, 2]
+    )
+    (tmp_path / "runs" / run_id).mkdir(parents=True)
+    np.save(tmp_path / "runs" / run_id / "label_vectors.npy", np.asarray(label_vectors, dtype=np.float32))
+    space.ws = RunsWorkspace(tmp_path, tmp_path / "runs")
+    space.run_id = run_id
+    space.meta = {
+        "classes": [{"id": i, "name": f"c{i}"} for i in range(3)],
+        "zsl": {"split": "50/50", "fold": 0, "seen_class_ids": [0, 1], "unseen_class_ids": [1, 2]},
+    }
+    return space
+
+
+def test_compare_runs_fills_zero_shot_for_a_shared_fold(tmp_path):
+    from desktop_app.analysis.compare import compare_loaded_runs
+
+    clips = np.array([[1, 0, 0], [1, 0.1, 0], [0, 1, 0], [0, 1, 0.1], [0, 0, 1], [0.1, 0.9, 0.2]])
+    # Run A's label vectors put class 1 on e2 and class 2 on e3: every unseen clip is right but
+    # class 2's second clip (nearer e2). Run B swaps them: every unseen clip is wrong.
+    space_a = _zsl_space(tmp_path, "a", clips, np.eye(3))
+    space_b = _zsl_space(tmp_path, "b", clips, np.eye(3)[[0, 2, 1]])
+    table = compare_loaded_runs(space_a, space_b, neighbours=1)
+    assert table.has_zero_shot and table.zero_shot_chance == 0.5
+    np.testing.assert_array_equal(table.class_ids, [0, 1, 2])
+    assert np.isnan(table.zero_shot_a[0])  # class 0 is seen
+    np.testing.assert_allclose(table.zero_shot_a[1:], [1.0, 0.5])
+    np.testing.assert_allclose(table.zero_shot_b[1:], [0.0, 0.5])
+    assert table.clips_of(2).tolist() == [4, 5]
+
+    space_b.meta["zsl"]["fold"] = 1
+    other_fold = compare_loaded_runs(space_a, space_b)
+    assert not other_fold.has_zero_shot
+    assert any("different zero-shot folds" in note for note in other_fold.notes)
