@@ -441,12 +441,15 @@ class EvaluationPanel(QWidget):
     def _on_run_finished(self, table: dict[str, Any]) -> None:
         self._show_run_table(table)
         self._on_run_ended("Finished: saved in the runs' metrics and runs/_tables/zsl.json.")
-        self._dirty = True
 
     def _on_run_ended(self, message: str) -> None:
         self._set_running(False)
         self.run_progress.hide()
         self.run_status.setText(message)
+        # The runs on disk changed: read every table again (the Recognition tab lists new runs).
+        self._dirty = True
+        if self.isVisible():
+            self.refresh()
 
     # ------------------------------------------------------------ confusion
     def _on_zsl_cell(self, row: int, column: int) -> None:
@@ -579,7 +582,10 @@ class EvaluationPanel(QWidget):
         _fill(self.confusion_table, [])
         ws = self.models.workspace.workspace
         self.refresh_button.setEnabled(ws is not None)
-        self._set_running(self.models.tasks.task(RUN_OWNER) is not None)
+        # An evaluation belongs to the workspace it was started on; its finished runs stay there.
+        self.models.tasks.cancel(RUN_OWNER)
+        self.models.tasks.cancel(CONFUSION_OWNER)
+        self._set_running(False)
         if ws is None:
             self.status.setText("No workspace is open.")
             self._dirty = False
