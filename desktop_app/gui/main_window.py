@@ -542,20 +542,36 @@ class MainWindow(QMainWindow):
                 return Path(url.toLocalFile())
         return None
 
+    def _dropped_videos(self, urls: list[QUrl]) -> list[str]:
+        """The video files among dropped URLs, when a workspace is open to add them to."""
+        from desktop_app.data.video import is_video_path
+
+        if self.models.workspace.root is None:
+            return []
+        files = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
+        return [str(f) for f in files if f.is_file() and is_video_path(f)]
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
-        if mime.hasUrls() and self._dropped_directory(mime.urls()) is not None:
+        if mime.hasUrls() and (
+            self._dropped_directory(mime.urls()) is not None or self._dropped_videos(mime.urls())
+        ):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        directory = self._dropped_directory(event.mimeData().urls()) if event.mimeData().hasUrls() else None
-        if directory is None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        directory = self._dropped_directory(urls)
+        videos = [] if directory is not None else self._dropped_videos(urls)
+        if directory is None and not videos:
             event.ignore()
             return
         event.acceptProposedAction()
-        self.open_workspace(directory)
+        if directory is not None:
+            self.open_workspace(directory)
+        else:
+            self.add_clips(videos)  # video files dropped on the window: File ▸ Add Clips
 
     # ------------------------------------------------------------ closing
     def save_settings(self) -> None:

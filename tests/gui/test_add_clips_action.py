@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_app.data.demo import render_clip, write_video
 from desktop_app.gui.main_window import MainWindow
@@ -51,3 +53,25 @@ def test_add_clips_adds_selects_and_lists_the_neighbours(qtbot, window, workspac
     space = window.models.workspace.space()
     assert np.isfinite(space.clip_embeddings[num_clips]).all()
     assert f"{num_clips + 1} clips" in window.workspace_label.text()
+
+
+def test_a_video_file_dropped_on_the_window_is_added(qtbot, window, workspace_copy, tmp_path: Path):
+    video = render_clip("rise", "ball", width=64, height=48, fps=15.0, n_frames=22, rng=778)
+    path = tmp_path / "rising.mp4"
+    write_video(path, video.frames, 15.0)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()  # no workspace open: nothing to add it to
+    window.open_workspace(workspace_copy)
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(
+        window, QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    )
+    qtbot.waitUntil(lambda: _result_box(window) is not None, timeout=60_000)
+    assert "user/rising (added)" in _result_box(window).text()
+    assert len(window.models.selection.clip_ids) == 1
