@@ -11,9 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.analysis.temporal import ClipTrack
+from desktop_app.atomic import write_json
 from desktop_app.gui.panels.map import MapPanel
 from desktop_app.gui.panels.player import PlayerPanel
-from desktop_app.training.runs import read_meta, write_json
+from desktop_app.training.runs import read_meta
 
 
 @pytest.fixture
