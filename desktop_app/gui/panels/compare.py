@@ -492,8 +492,8 @@ class ComparePanel(QWidget):
         self.table.setColumnHidden(6, not table.has_zero_shot)
         self.table.setColumnHidden(7, not table.has_zero_shot)
         parts = [
-            f"{len(table)} classes over {len(table.clip_ids)} clips both runs embedded"
-            f" ({self.clips_combo.currentText()}).",
+            f"{len(table)} classes over {len(table.clip_ids)} clips both runs embedded,"
+            f" measured on {self.clips_combo.currentText()}.",
             f"Recognition A {np.mean(table.recognition_a):.0%}, B {np.mean(table.recognition_b):.0%} "
             f"(chance {table.recognition_chance:.0%}).",
         ]
