@@ -20,6 +20,12 @@ def _meta(root: Path, run_id: str) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _ticked(widget) -> list[str]:
+    """The ticked entries of a checkable list, as a person sees them."""
+    items = [widget.item(i) for i in range(widget.count())]
+    return [item.text() for item in items if item.checkState() == Qt.CheckState.Checked]
+
+
 def _click_cell(qtbot, table, row: int, column: int) -> None:
     table.scrollToItem(table.item(row, column))
     rect = table.visualItemRect(table.item(row, column))
@@ -35,8 +41,8 @@ def test_run_cancel_resume_finish_then_confusion_selects_clips(qtbot, models, wo
     qtbot.waitExposed(panel)
     # small defaults: one quick model, 50/50, one fold, seed 0
     qtbot.waitUntil(lambda: panel.model_list.count() > 0, timeout=60_000)
-    assert panel._checked(panel.model_list) == ["pooled-ridge"]
-    assert panel._checked(panel.split_list) == ["50/50"]
+    assert _ticked(panel.model_list) == ["pooled-ridge"]
+    assert _ticked(panel.split_list) == ["50/50"]
     assert (panel.folds_spin.value(), panel.seeds_edit.text()) == (1, "0")
     panel.folds_spin.setValue(2)
     panel.epochs_spin.setValue(1)
