@@ -18,7 +18,8 @@ transaction, the store's records are appended (the store's own crash rule: a cli
 its ``done.index`` record is written), each run's ``clips.npy`` is rewritten atomically (one NaN
 row per new clip for the runs not embedding it, so their embeddings stay current) and the maps
 are re-saved. A rerun with the same files finds their catalog rows by name and content hash and
-does only what is missing. The caller holds the feature store's writer lock (the CLI does).
+does only what is missing (first padding the embeddings that a kill left short of user clips'
+rows, :func:`_pad_interrupted`). The caller holds the feature store's writer lock (the CLI does).
 
 Placing on a cached map without recomputing it: PCA and semantic-axes maps are affine functions
 of the unit embeddings, so the function is recovered from the map itself (least squares of its
@@ -518,6 +519,40 @@ def _place_on_maps(
         )
 
 
+def _pad_interrupted(ws: Workspace) -> None:
+    """Finish the embeddings of an :func:`add_clips` killed after its catalog rows went in.
+
+    Such a call leaves every run's ``clips.npy`` short of the user clips' rows (``EmbeddingSpace``
+    then calls it stale). A table whose missing rows are all user clips gets NaN rows for them,
+    and the maps that were current are re-saved with the padded table's fingerprint, so that the
+    rerun goes on as if the embeddings had been current (and fills the rows of its run).
+    """
+    from desktop_app.analysis.maps import load_map, save_map
+    from desktop_app.analysis.space import runs_with_embeddings
+    from desktop_app.atomic import write_npy
+
+    num_clips = ws.catalog.num_clips()
+    con = ws.catalog.transaction()
+    short: dict[str, Path] = {}
+    for run_id in runs_with_embeddings(ws):
+        path = ws.embeddings_dir / run_id / "clips.npy"
+        rows = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        if len(rows) == 2 and rows[0] < num_clips:
+            names = con.execute("SELECT name FROM clips WHERE id >= ?", (int(rows[0]),)).fetchall()
+            if all(str(name).startswith(USER_CLIP_PREFIX) for (name,) in names):
+                short[run_id] = path
+    if not short:
+        return
+    maps = _current_clip_maps(ws, set(short))
+    for path in short.values():
+        table = np.load(path, allow_pickle=False)
+        grown = np.full((num_clips, table.shape[1]), np.nan, dtype=np.float32)
+        grown[: table.shape[0]] = table
+        write_npy(path, grown)
+    for info in maps:
+        save_map(ws, load_map(ws, info.key))
+
+
 def add_clips(
     ws: Workspace,
     paths: list[str | os.PathLike[str]],
@@ -557,6 +592,7 @@ def add_clips(
     from desktop_app.analysis.space import EmbeddingSpace
 
     progress = progress or NullProgress()
+    _pad_interrupted(ws)
     run, space, store = _open_run_and_store(ws, run_id)
     summary = AddClipsSummary(space.run_id, store.name)
     files, summary.failed = video_files(paths)

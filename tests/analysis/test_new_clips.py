@@ -195,3 +195,29 @@ def test_query_clip_file_core_refuses_a_broken_file(workspace: Path, broken: Pat
 
     with Workspace.open(workspace, readonly=True) as ws, pytest.raises(ActionLensError, match=r"broken\.mp4"):
         query_clip_file(ws, broken)
+
+
+def test_a_rerun_finishes_an_add_interrupted_before_the_embeddings(
+    workspace: Path, fall_ball: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the catalog and store writes: the rerun adds the embedding rows and map point."""
+    from desktop_app.analysis import new_clips
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with Workspace.open(workspace) as ws:
+        pca = load_or_compute_map(ws, RUN, "pca", "clips")
+        num = ws.catalog.num_clips()
+        with monkeypatch.context() as patched:
+            patched.setattr(new_clips, "_update_embeddings", killed)
+            with pytest.raises(KeyboardInterrupt):
+                add_clips(ws, [fall_ball])
+        assert ws.catalog.num_clips() == num + 1 and num in FeatureStore.open(ws).done_clip_ids()
+        [clip] = add_clips(ws, [fall_ball]).clips
+        assert clip.clip_id == num and clip.status == "already added"
+        for run_id in (RUN, "ste-small-rec-s1"):
+            assert EmbeddingSpace.load(ws, run_id).clip_embeddings.shape[0] == num + 1
+        assert np.isfinite(EmbeddingSpace.load(ws, RUN).clip_embeddings[num]).all()
+        [info] = [m for m in cached_maps(ws) if m.key == pca.key]
+        assert not info.stale and info.num_points == len(pca) + 1
