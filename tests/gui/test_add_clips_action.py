@@ -53,6 +53,12 @@ def test_add_clips_adds_selects_and_lists_the_neighbours(qtbot, window, workspac
     space = window.models.workspace.space()
     assert np.isfinite(space.clip_embeddings[num_clips]).all()
     assert f"{num_clips + 1} clips" in window.workspace_label.text()
+    # the demo's cached clip maps (PCA, UMAP) of the run stay current and hold the new clip
+    from desktop_app.analysis.maps import cached_maps, load_map
+
+    maps = [m for m in cached_maps(workspace) if m.run_id == space.run_id and m.of == "clips"]
+    assert {m.method for m in maps} >= {"pca", "umap"}
+    assert all(not m.stale and num_clips in load_map(workspace, m.key).ids for m in maps)
 
 
 def test_a_video_file_dropped_on_the_window_is_added(qtbot, window, workspace_copy, tmp_path: Path):
