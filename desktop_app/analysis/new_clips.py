@@ -56,9 +56,6 @@ USER_CLIP_PREFIX = "user/"
 #: Nearest map clips whose positions place a new clip on a UMAP / t-SNE map (umap-learn's
 #: default ``n_neighbors``).
 MAP_NEIGHBOURS = 15
-#: Largest residual (relative to the map's extent) at which a cached map counts as an affine
-#: function of its clips' unit embeddings (float32 coordinates of a float64 PCA).
-AFFINE_TOLERANCE = 1e-3
 
 
 # ------------------------------------------------------------------------------------ results
@@ -430,28 +427,6 @@ def _update_embeddings(
     return old_tables
 
 
-def _affine_placement(high: np.ndarray, coords: np.ndarray, new: np.ndarray) -> np.ndarray | None:
-    """The new rows' coordinates under the affine map ``high → coords`` the cached map is, or
-    ``None`` when the map is no affine function of its clips' unit embeddings."""
-    design = np.hstack([high.astype(np.float64), np.ones((len(high), 1))])
-    weights, *_ = np.linalg.lstsq(design, coords.astype(np.float64), rcond=None)
-    residual = float(np.abs(design @ weights - coords).max()) if len(coords) else 0.0
-    extent = float(np.abs(coords).max()) if len(coords) else 1.0
-    if residual > AFFINE_TOLERANCE * max(extent, 1e-6):
-        return None
-    return (np.hstack([new.astype(np.float64), np.ones((len(new), 1))]) @ weights).astype(np.float32)
-
-
-def _neighbour_placement(high: np.ndarray, coords: np.ndarray, new: np.ndarray, k: int) -> np.ndarray:
-    """Each new row at the cosine-weighted mean map position of its ``k`` nearest map rows."""
-    cosines = new.astype(np.float64) @ high.astype(np.float64).T
-    k = min(k, high.shape[0])
-    nearest = np.argsort(-cosines, axis=1, kind="stable")[:, :k]
-    weights = np.maximum(np.take_along_axis(cosines, nearest, axis=1), 0.0) + 1e-6
-    placed = (weights[:, :, None] * coords[nearest]).sum(axis=1) / weights.sum(axis=1, keepdims=True)
-    return placed.astype(np.float32)
-
-
 def _unit(rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.float32)
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
@@ -475,6 +450,7 @@ def _place_on_maps(
     """Re-save the maps that were current before the embeddings changed: the run's with the new
     clips placed on them (see the module docstring), the padded runs' unchanged."""
     from desktop_app.analysis.maps import load_map, save_map
+    from desktop_app.analysis.placement import place_on_map
 
     for info in maps:
         result = load_map(ws, info.key)
@@ -489,12 +465,11 @@ def _place_on_maps(
             continue
         high = _unit(old_tables[run_id][result.ids])
         new = _unit(vectors[keep])
-        placed = _affine_placement(high, result.coords, new) if info.method in ("pca", "axes") else None
-        if placed is not None:
+        k = int(result.params.get("n_neighbors") or MAP_NEIGHBOURS)
+        placed, how = place_on_map(high, result.coords, new, k, affine=info.method in ("pca", "axes"))
+        if how == "linear":
             placement = "exact (the map's own affine projection)"
         elif info.method in ("umap", "tsne"):
-            k = int(result.params.get("n_neighbors") or MAP_NEIGHBOURS)
-            placed = _neighbour_placement(high, result.coords, new, k)
             placement = f"approximate (weighted mean of its {k} nearest map clips)"
         else:
             summary.maps.append(

@@ -261,29 +261,10 @@ def project_track(
         mean of the ``k`` nearest points' positions weighted by ``1/distance`` (a point at distance
         0 takes the position of that point, so the full clip lands on its own point).
     """
-    x = _unit(map_vectors)
-    y = np.asarray(map_coords, dtype=np.float64)
-    query = _unit(embeddings)
-    if len(x) == 0:
-        raise ActionLensError("the map has no points to place the track on")
-    design = np.hstack([x, np.ones((len(x), 1))])
-    if len(x) > x.shape[1] + 1:
-        weights, *_ = np.linalg.lstsq(design, y, rcond=None)
-        residual = np.linalg.norm(design @ weights - y) / max(
-            float(np.linalg.norm(y - y.mean(axis=0))), 1e-12
-        )
-        if residual < 1e-4:
-            coords = np.hstack([query, np.ones((len(query), 1))]) @ weights
-            return TrackProjection(coords.astype(np.float32), "linear")
-    k = min(k, len(x))
-    distances = np.sqrt(np.maximum(2.0 - 2.0 * (query @ x.T), 0.0))  # unit rows: ‖a−b‖² = 2 − 2a·b
-    nearest = np.argsort(distances, axis=1)[:, :k]
-    near_d = np.take_along_axis(distances, nearest, axis=1)
-    exact = near_d[:, 0] < 1e-6
-    w = 1.0 / np.maximum(near_d, 1e-12)
-    coords = (w[:, :, None] * y[nearest]).sum(axis=1) / w.sum(axis=1, keepdims=True)
-    coords[exact] = y[nearest[exact, 0]]
-    return TrackProjection(coords.astype(np.float32), "neighbours")
+    from desktop_app.analysis.placement import place_on_map
+
+    coords, method = place_on_map(map_vectors, map_coords, embeddings, k)
+    return TrackProjection(coords, method)
 
 
 def track_neighbours(
