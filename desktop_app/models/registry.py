@@ -95,10 +95,6 @@ class ModelSpec:
     #: (:class:`desktop_app.training.trainer.FitContext`; seeds 002–004, whose training is not
     #: one loss over (clip, label) batches).
     fit: str = "gradient"
-    #: Optional ``prepare(ws, data) -> data``: adds what a model needs beyond clips and labels
-    #: (``data.extras``, e.g. seed 004's paragraphs) before training; called by
-    #: :func:`desktop_app.training.experiment.train_in_workspace`.
-    prepare: Callable[[Any, Any], Any] | None = None
 
     def config(self, preset: str = "small", **overrides: Any) -> Any:
         """The config dataclass of ``preset`` with ``overrides`` applied."""

@@ -228,8 +228,6 @@ def train_in_workspace(
         label_vectors,
         task=task,
     )
-    if spec.prepare is not None:
-        data = spec.prepare(ws, data)
     shape = ModelShape(
         {s: transform.dim(s) for s in probe.streams}, int(all_vectors.shape[1]), len(train_classes)
     )

@@ -105,7 +105,8 @@ class TrainingData:
     val_targets: np.ndarray
     label_vectors: np.ndarray
     task: str = TASK_RECOGNITION
-    #: What a model's ``ModelSpec.prepare`` added (e.g. paragraphs of the clips); empty otherwise.
+    #: What a model that trains itself needs beyond clips and labels (seed 004: the paragraphs,
+    #: added by :mod:`desktop_app.training.paragraphs`); empty otherwise.
     extras: dict[str, Any] = field(default_factory=dict)
 
 
