@@ -4,7 +4,6 @@ store, the word vectors, the trainer and the run format (what ``actionlens train
 
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Any
 
@@ -22,9 +21,9 @@ from desktop_app.training.data import (
     stratified_holdout,
 )
 from desktop_app.training.inputs import InputTransform, TransformedSource, raw_dim
-from desktop_app.training.runs import CHECKPOINT, META, Run, now, read_meta, save_run, update_metrics
+from desktop_app.training.runs import CHECKPOINT, Run, now, prepare_run_dir, save_run, update_metrics
 from desktop_app.training.sources import open_sequence_source
-from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
+from desktop_app.training.trainer import TrainingData, preset_settings, train_model
 
 
 def class_label_vectors(phrases: list[tuple[str, str]], vectors: Any) -> np.ndarray:
@@ -125,26 +124,12 @@ def train_in_workspace(
             train_overrides=train_overrides, model_overrides=model_overrides, source=source,
             vectors=vectors, progress=progress,
         )  # fmt: skip
-    model_config = spec.config(preset, **(model_overrides or {}))
-    train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
-    if epochs is not None:
-        train_values["epochs"] = epochs
-    train_config = TrainConfig.from_json(train_values)
+    model_config, train_config = preset_settings(spec, preset, seed, epochs, train_overrides, model_overrides)
     run_id = run_id or default_run_id(model, preset, zsl_split, fold, split, seed, purpose)
     run_dir = ws.runs_dir / run_id
-    if (run_dir / META).is_file():
-        status = read_meta(run_dir).get("status")
-        if status == "complete" and resume:
-            return Run.load(run_dir)
-        if status == "complete" and not overwrite:
-            raise ActionLensError(f"run {run_id} exists in {ws.runs_dir}; pass --overwrite to train it again")
-    if run_dir.exists() and not resume:
-        if overwrite or not (run_dir / CHECKPOINT).is_file():
-            shutil.rmtree(run_dir)
-        else:
-            # An interrupted run continues from its checkpoint, as the interruption message says;
-            # --overwrite starts it over.
-            resume = True
+    finished, resume = prepare_run_dir(ws.runs_dir, run_id, resume, overwrite)
+    if finished is not None:
+        return finished
 
     if source is None:
         source = open_sequence_source(ws, features)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -652,9 +651,9 @@ def train_paragraph_run(
     from desktop_app.models.registry import ModelShape, config_to_json, get_model_spec
     from desktop_app.training.data import clips_with_streams, source_name, source_settings
     from desktop_app.training.inputs import InputTransform, TransformedSource
-    from desktop_app.training.runs import CHECKPOINT, META, Run, now, read_meta, save_run
+    from desktop_app.training.runs import CHECKPOINT, Run, now, prepare_run_dir, save_run
     from desktop_app.training.sources import open_sequence_source
-    from desktop_app.training.trainer import TrainConfig, TrainingData, train_model
+    from desktop_app.training.trainer import TrainingData, preset_settings, train_model
 
     progress = progress or NullProgress()
     spec = get_model_spec(model)
@@ -663,25 +662,13 @@ def train_paragraph_run(
             f"{model} trains on videos with paragraphs, not on a zero-shot class split; drop --zsl-split "
             "(its zero-shot recognition is in actionlens evaluate --task paragraph-retrieval)"
         )
-    model_config = spec.config(preset, **(model_overrides or {}))
-    train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
-    if epochs is not None:
-        train_values["epochs"] = epochs
-    train_config = TrainConfig.from_json(train_values)
+    model_config, train_config = preset_settings(spec, preset, seed, epochs, train_overrides, model_overrides)
     split_name, roles = captioned_roles(ws, split)
     run_id = run_id or paragraph_run_id(model, preset, split_name, seed)
     run_dir = ws.runs_dir / run_id
-    if (run_dir / META).is_file():
-        status = read_meta(run_dir).get("status")
-        if status == "complete" and resume:
-            return Run.load(run_dir)
-        if status == "complete" and not overwrite:
-            raise ActionLensError(f"run {run_id} exists in {ws.runs_dir}; pass --overwrite to train it again")
-    if run_dir.exists() and not resume:
-        if overwrite or not (run_dir / CHECKPOINT).is_file():
-            shutil.rmtree(run_dir)
-        else:
-            resume = True
+    finished, resume = prepare_run_dir(ws.runs_dir, run_id, resume, overwrite)
+    if finished is not None:
+        return finished
 
     if source is None:
         source = open_sequence_source(ws, features)

@@ -355,6 +355,33 @@ class Run:
         return out, (np.concatenate(logits) if logits else None)
 
 
+def prepare_run_dir(
+    runs_dir: str | os.PathLike[str], run_id: str, resume: bool, overwrite: bool
+) -> tuple[Run | None, bool]:
+    """Make ``runs_dir/run_id`` ready for training; returns ``(finished run, resume)``.
+
+    A complete run is returned as it is with ``resume`` (nothing to train), refused without
+    ``overwrite``; a run directory without a checkpoint, or any with ``overwrite``, is removed.
+    An interrupted run (a checkpoint, no ``overwrite``) continues from its checkpoint, as the
+    interruption message says: the returned ``resume`` is then true.
+    """
+    import shutil
+
+    run_dir = Path(runs_dir) / run_id
+    if (run_dir / META).is_file():
+        status = read_meta(run_dir).get("status")
+        if status == "complete" and resume:
+            return Run.load(run_dir), True
+        if status == "complete" and not overwrite:
+            raise ActionLensError(f"run {run_id} exists in {runs_dir}; pass --overwrite to train it again")
+    if run_dir.exists() and not resume:
+        if overwrite or not (run_dir / CHECKPOINT).is_file():
+            shutil.rmtree(run_dir)
+        else:
+            resume = True
+    return None, resume
+
+
 def adopt_buffer_shapes(model: Any, state: dict[str, Any]) -> None:
     """Give every buffer of ``model`` the shape its tensor has in ``state``.
 

@@ -90,6 +90,23 @@ class TrainConfig:
         return asdict(self)
 
 
+def preset_settings(
+    spec: Any,
+    preset: str,
+    seed: int,
+    epochs: int | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    model_overrides: dict[str, Any] | None = None,
+) -> tuple[Any, TrainConfig]:
+    """``(model config, TrainConfig)`` of ``preset`` of the registered ``spec`` with the overrides
+    applied (``epochs``, when given, wins over the preset's and the overrides')."""
+    model_config = spec.config(preset, **(model_overrides or {}))
+    train_values = {**spec.preset_part(preset, "train"), **(train_overrides or {}), "seed": seed}
+    if epochs is not None:
+        train_values["epochs"] = epochs
+    return model_config, TrainConfig.from_json(train_values)
+
+
 @dataclass
 class TrainingData:
     """The clips a model is trained and validated on.
