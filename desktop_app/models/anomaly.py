@@ -140,14 +140,7 @@ class EmbeddingAutoencoder(nn.Module):
         best_val, best_epoch, bad_epochs, start_epoch = math.inf, -1, 0, 0
         path = context.checkpoint_path
         if context.resume and path is not None and path.is_file():
-            state = load_checkpoint(path)
-            if (
-                state["args"].get("model") != context.args["model"]
-                or state["args"].get("config") != context.args["config"]
-            ):
-                raise ActionLensError(
-                    f"{path} is a checkpoint of another model or configuration; train with --overwrite to start again"
-                )
+            state = load_checkpoint(path, context.args)
             self.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             start_epoch = int(state["epoch"]) + 1

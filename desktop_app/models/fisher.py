@@ -134,15 +134,6 @@ def _features(model: Any, cache: Any, clip_ids: np.ndarray, device: Any, progres
     return np.concatenate(rows)
 
 
-def _check_resumable(state: dict[str, Any], args: dict[str, Any], path: Any) -> None:
-    saved = state.get("args", {})
-    if saved.get("model") != args["model"] or saved.get("config") != args["config"]:
-        raise ActionLensError(
-            f"{path} is a checkpoint of another model or configuration; "
-            "train without --resume (with --overwrite) to start again"
-        )
-
-
 def _finish(
     model: Any,
     context: Any,
@@ -289,8 +280,7 @@ class RNNFisherVector(JointEmbeddingModel):
         clips_seen, seconds = 0, 0.0
         path = context.checkpoint_path
         if context.resume and path is not None and path.is_file():
-            state = load_checkpoint(path)
-            _check_resumable(state, context.args, path)
+            state = load_checkpoint(path, context.args)
             stopping = state.get("early_stopping", {})
             best_epoch = int(stopping.get("best_epoch", -1))
             best_val = float(stopping.get("best_val_accuracy", -1.0))

@@ -205,13 +205,7 @@ class MultistreamModel(JointEmbeddingModel):
         progress = context.progress
         state: dict[str, Any] = {"history": [], "done": [], "stream": None}
         if context.resume and context.checkpoint_path is not None and context.checkpoint_path.is_file():
-            saved = load_checkpoint(context.checkpoint_path)
-            args = saved.get("args", {})
-            if args.get("model") != context.args["model"] or args.get("config") != context.args["config"]:
-                raise ActionLensError(
-                    f"{context.checkpoint_path} is a checkpoint of another model or configuration; "
-                    "train without --resume (with --overwrite) to start again"
-                )
+            saved = load_checkpoint(context.checkpoint_path, context.args)
             self.load_state_dict(saved["model"])
             state = {
                 **saved,

@@ -447,13 +447,7 @@ def fit_paragraph_model(model: Any, context: Any) -> Any:
     best_epoch, bad_epochs, start_epoch, best_r1 = -1, 0, 0, 0.0
     path = context.checkpoint_path
     if context.resume and path is not None and path.is_file():
-        state = load_checkpoint(path)
-        saved = state.get("args", {})
-        if saved.get("model") != context.args["model"] or saved.get("config") != context.args["config"]:
-            raise ActionLensError(
-                f"{path} is a checkpoint of another model or configuration; "
-                "train without --resume (with --overwrite) to start again"
-            )
+        state = load_checkpoint(path, context.args)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["lr_scheduler"])

@@ -352,13 +352,7 @@ def train_model(
     best_state: dict[str, Any] | None = None
     best_val, best_epoch, bad_epochs, start_epoch = -1.0, -1, 0, 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).is_file():
-        state = load_checkpoint(checkpoint_path)
-        saved = state.get("args", {})
-        if saved.get("model") != model_name or saved.get("config") != args["config"]:
-            raise ActionLensError(
-                f"{checkpoint_path} is a checkpoint of another model or configuration; "
-                "train without --resume (with --overwrite) to start again"
-            )
+        state = load_checkpoint(checkpoint_path, args)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["lr_scheduler"])
@@ -490,9 +484,13 @@ def train_model(
     )
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike[str], args: dict[str, Any] | None = None) -> dict[str, Any]:
     """Read a checkpoint with ``torch.load(weights_only=True)`` (nothing in it is unpickled as
-    code); a damaged or foreign file is one line naming it, never a hint to unpickle it."""
+    code); a damaged or foreign file is one line naming it, never a hint to unpickle it.
+
+    With ``args`` (what the run being resumed stores: its ``"model"`` and ``"config"``), a
+    checkpoint of another model or configuration is refused in one line too.
+    """
     import pickle
 
     import torch
@@ -508,6 +506,16 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(state, dict) or any(k not in state for k in required):
         raise ActionLensError(
             f"{path} is not a checkpoint of ours (it lacks {', '.join(required)}); delete it, or "
+            "train without --resume (with --overwrite) to start again"
+        )
+    saved = state.get("args", {})
+    if args is not None and (
+        not isinstance(saved, dict)
+        or saved.get("model") != args["model"]
+        or saved.get("config") != args["config"]
+    ):
+        raise ActionLensError(
+            f"{path} is a checkpoint of another model or configuration; "
             "train without --resume (with --overwrite) to start again"
         )
     return state
