@@ -113,36 +113,22 @@ class PooledRidge(JointEmbeddingModel):
     ) -> dict[str, float]:
         """Solve ridge regression in closed form for every penalty, keep the best on validation.
 
-        ``W = (XᵀX + αI)⁻¹ XᵀY`` on centred ``X`` (pooled features) and ``Y`` (the clips' unit
-        label vectors), solved once by an eigendecomposition of ``XᵀX`` for all ``α``.
+        ``W = (XᵀX + α n I)⁻¹ XᵀY`` on centred ``X`` (pooled features) and ``Y`` (the clips' unit
+        label vectors), solved once by an eigendecomposition of ``XᵀX`` for all ``α``
+        (:func:`desktop_app.models.svm.fit_ridge`).
 
         Returns
         -------
         ``{"alpha": chosen penalty, "val_accuracy": its accuracy}``.
         """
-        x = pooled.astype(np.float64)
-        y = label_vectors[targets].astype(np.float64)
-        x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
-        xc, yc = x - x_mean, y - y_mean
-        eigval, eigvec = np.linalg.eigh(xc.T @ xc)
-        projected = eigvec.T @ (xc.T @ yc)
-        unit_labels = label_vectors / np.maximum(np.linalg.norm(label_vectors, axis=1, keepdims=True), 1e-12)
-        best: tuple[float, float, np.ndarray] | None = None
-        for alpha in self.config.alphas:
-            weight = eigvec @ (projected / (eigval + alpha * len(x))[:, None])  # (F, D)
-            if len(val_pooled):
-                predicted = (val_pooled - x_mean) @ weight + y_mean
-                predicted /= np.maximum(np.linalg.norm(predicted, axis=1, keepdims=True), 1e-12)
-                accuracy = float(np.mean(np.argmax(predicted @ unit_labels.T, axis=1) == val_targets))
-            else:
-                accuracy = 0.0
-            if best is None or accuracy > best[1]:
-                best = (alpha, accuracy, weight)
-        assert best is not None
-        alpha, accuracy, weight = best
+        from desktop_app.models.svm import fit_ridge
+
+        weight, bias, alpha, accuracy = fit_ridge(
+            pooled, targets, label_vectors, self.config.alphas, val_pooled, val_targets
+        )
         with torch.no_grad():
-            self.linear.weight.copy_(torch.from_numpy(weight.T.astype(np.float32)))
-            self.linear.bias.copy_(torch.from_numpy((y_mean - x_mean @ weight).astype(np.float32)))
+            self.linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight.T)))
+            self.linear.bias.copy_(torch.from_numpy(bias))
             self.get_buffer("alpha").fill_(alpha)
         return {"alpha": float(alpha), "val_accuracy": accuracy}
 

@@ -406,10 +406,7 @@ class MultistreamModel(JointEmbeddingModel):
 
     def _fit_heads(self, context: Any) -> dict[str, float]:
         """Fit the fusion SVM (§IV.G) and the ridge word map on the training clips' embeddings."""
-        from sklearn.linear_model import Ridge
-        from sklearn.svm import LinearSVC
-
-        from desktop_app.training.trainer import nearest_label_accuracy
+        from desktop_app.models.svm import fit_linear_svm, fit_ridge
 
         data, device = context.data, context.device
         train_x = self.fused_embeddings(context.cache, data.train_clips, device)
@@ -418,52 +415,35 @@ class MultistreamModel(JointEmbeddingModel):
         n = len(train_x)
         # λ‖w‖² + (1/n)Σ hinge  ≡  ½‖w‖² + C Σ hinge  with  C = 1 / (2 λ n)
         c = 1.0 / (2.0 * self.config.svm_l2 * n)
-        weight = np.zeros((max(self.num_classes, 1), self.fused_dim))
-        bias = np.full(max(self.num_classes, 1), -1e6)  # a class without training clips never wins
-        present = np.unique(train_y)
-        if len(present) == 1:
-            bias[present[0]] = 0.0
-        else:
-            svm = LinearSVC(
-                C=c,
-                loss="hinge",
-                dual=True,
-                max_iter=self.config.svm_max_iter,
-                random_state=context.config.seed,
-            )
-            import warnings
-
-            from sklearn.exceptions import ConvergenceWarning
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                svm.fit(train_x, train_y)
-            coef, intercept = svm.coef_, svm.intercept_
-            if len(svm.classes_) == 2:  # scikit-learn keeps one row for two classes
-                coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
-            weight[svm.classes_] = coef
-            bias[svm.classes_] = intercept
-        svm_val = (
-            float(np.mean(np.argmax(val_x @ weight.T + bias, axis=1) == val_y)) if len(val_x) else math.nan
+        svm_weight, svm_bias = fit_linear_svm(
+            train_x,
+            train_y,
+            max(self.num_classes, 1),
+            c=c,
+            seed=context.config.seed,
+            loss="hinge",
+            max_iter=self.config.svm_max_iter,
         )
-
-        label_vectors = np.asarray(data.label_vectors, dtype=np.float64)
-        best: tuple[float, float, Any] | None = None
-        for alpha in self.config.ridge_alphas:
-            ridge = Ridge(alpha=alpha * n).fit(train_x, label_vectors[train_y])
-            accuracy = (
-                nearest_label_accuracy(ridge.predict(val_x), val_y, label_vectors) if len(val_x) else 0.0
-            )
-            if best is None or accuracy > best[1]:
-                best = (alpha, accuracy, ridge)
-        assert best is not None
-        alpha, word_val, ridge = best
+        svm_val = (
+            float(np.mean(np.argmax(val_x @ svm_weight + svm_bias, axis=1) == val_y))
+            if len(val_x)
+            else math.nan
+        )
+        # the penalty α·n chosen among ridge_alphas on the validation clips
+        word_weight, word_bias, alpha, word_val = fit_ridge(
+            train_x,
+            train_y,
+            np.asarray(data.label_vectors, dtype=np.float64),
+            self.config.ridge_alphas,
+            val_x,
+            val_y,
+        )
         with torch.no_grad():
-            self.get_buffer("svm_weight").copy_(torch.from_numpy(weight.astype(np.float32)))
-            self.get_buffer("svm_bias").copy_(torch.from_numpy(bias.astype(np.float32)))
+            self.get_buffer("svm_weight").copy_(torch.from_numpy(np.ascontiguousarray(svm_weight.T)))
+            self.get_buffer("svm_bias").copy_(torch.from_numpy(svm_bias))
             self.get_buffer("svm_c").fill_(c)
-            self.get_buffer("word_weight").copy_(torch.from_numpy(np.asarray(ridge.coef_, np.float32)))
-            self.get_buffer("word_bias").copy_(torch.from_numpy(np.asarray(ridge.intercept_, np.float32)))
+            self.get_buffer("word_weight").copy_(torch.from_numpy(np.ascontiguousarray(word_weight.T)))
+            self.get_buffer("word_bias").copy_(torch.from_numpy(word_bias))
             self.get_buffer("ridge_alpha").fill_(alpha)
         return {
             "fusion": 1.0,

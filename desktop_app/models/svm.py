@@ -73,9 +73,16 @@ def fit_pca(rows: np.ndarray, max_dims: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_linear_svm(
-    rows: np.ndarray, targets: np.ndarray, num_classes: int, c: float = 1.0, seed: int = 0
+    rows: np.ndarray,
+    targets: np.ndarray,
+    num_classes: int,
+    c: float = 1.0,
+    seed: int = 0,
+    loss: str = "squared_hinge",
+    max_iter: int = 5000,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A one-vs-rest linear SVM (scikit-learn ``LinearSVC``, squared hinge, penalty ``c``).
+    """A one-vs-rest linear SVM (scikit-learn ``LinearSVC``, penalty ``c``; ``loss="hinge"`` is
+    the plain hinge of seed 003's fusion, solved in the dual).
 
     Returns
     -------
@@ -96,7 +103,9 @@ def fit_linear_svm(
     if len(present) == 1:
         bias[present[0]] = 0.0
         return weight, bias
-    svm = LinearSVC(C=c, max_iter=5000, random_state=seed)
+    svm = LinearSVC(
+        C=c, loss=loss, dual=True if loss == "hinge" else "auto", max_iter=max_iter, random_state=seed
+    )
     with warnings.catch_warnings():
         # A few iterations short of LinearSVC's tolerance changes no decision that matters here.
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -127,7 +136,7 @@ def fit_ridge(
     """Ridge regression from ``rows`` onto the clips' unit label vectors, penalty chosen on validation.
 
     ``W = (XᵀX + α n I)⁻¹ XᵀY`` on centred ``X`` and ``Y``, solved for every ``α`` by one
-    eigendecomposition (as ``PooledRidge.fit``); the ``α`` whose map puts most validation clips
+    eigendecomposition (also ``PooledRidge.fit``'s); the ``α`` whose map puts most validation clips
     nearest (cosine) to their own class's label vector is kept (ties: the first; without
     validation clips, the first ``α``).
 
