@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop_app.analysis.analogy import to_unit
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress
 
@@ -129,11 +130,6 @@ class RunComparison:
 
 
 # ------------------------------------------------------------------------------ the measures
-def _unit(rows: np.ndarray) -> np.ndarray:
-    rows = np.asarray(rows, dtype=np.float64)
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-
-
 def loo_nearest_mean_accuracy(
     embeddings: np.ndarray, labels: np.ndarray, class_ids: np.ndarray
 ) -> np.ndarray:
@@ -160,13 +156,13 @@ def loo_nearest_mean_accuracy(
     """
     class_ids = np.asarray(class_ids, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)
-    unit = _unit(embeddings)
+    unit = to_unit(embeddings)
     column = np.searchsorted(class_ids, labels) if len(class_ids) else np.zeros(len(labels), dtype=np.int64)
     if len(class_ids) and not np.array_equal(class_ids[np.minimum(column, len(class_ids) - 1)], labels):
         raise ValueError("every clip's class must be one of class_ids (sorted)")
     sums = np.zeros((len(class_ids), unit.shape[1]))
     np.add.at(sums, column, unit)
-    scores = unit @ _unit(sums).T
+    scores = unit @ to_unit(sums).T
     own_dot = np.einsum("ij,ij->i", unit, sums[column])
     own_norm = np.sqrt(np.maximum(np.einsum("ij,ij->i", sums, sums)[column] - 2 * own_dot + 1.0, 1e-24))
     scores[np.arange(len(labels)), column] = (own_dot - 1.0) / own_norm
@@ -199,8 +195,8 @@ def neighbour_movement(means_a: np.ndarray, means_b: np.ndarray, k: int) -> tupl
         return np.full(m, np.nan), np.full(m, np.nan)
     k = max(1, min(k, m - 1))
     off_diagonal = ~np.eye(m, dtype=bool)
-    sim_a = (_unit(means_a) @ _unit(means_a).T)[off_diagonal].reshape(m, m - 1)
-    sim_b = (_unit(means_b) @ _unit(means_b).T)[off_diagonal].reshape(m, m - 1)
+    sim_a = (to_unit(means_a) @ to_unit(means_a).T)[off_diagonal].reshape(m, m - 1)
+    sim_b = (to_unit(means_b) @ to_unit(means_b).T)[off_diagonal].reshape(m, m - 1)
     top_a = np.argsort(-sim_a, axis=1, kind="stable")[:, :k]
     top_b = np.argsort(-sim_b, axis=1, kind="stable")[:, :k]
     shared = np.array([len(np.intersect1d(a, b)) for a, b in zip(top_a, top_b, strict=True)])
@@ -282,7 +278,7 @@ def compare_spaces(
 
     def class_means(rows: np.ndarray) -> np.ndarray:
         sums = np.zeros((len(class_ids), rows.shape[1]))
-        np.add.at(sums, column, _unit(rows))
+        np.add.at(sums, column, to_unit(rows))
         return sums
 
     overlap, rho = neighbour_movement(class_means(rows_a), class_means(rows_b), neighbours)

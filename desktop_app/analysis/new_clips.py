@@ -427,11 +427,6 @@ def _update_embeddings(
     return old_tables
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    rows = np.asarray(rows, dtype=np.float32)
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-
-
 def _current_clip_maps(ws: Workspace, runs: set[str]) -> list[Any]:
     from desktop_app.analysis.maps import cached_maps
 
@@ -463,8 +458,8 @@ def _place_on_maps(
             summary.maps.append({"key": info.key, "method": info.method, "placement": "already on it"})
             save_map(ws, result)
             continue
-        high = _unit(old_tables[run_id][result.ids])
-        new = _unit(vectors[keep])
+        high = old_tables[run_id][result.ids]  # place_on_map puts rows on unit length
+        new = vectors[keep]
         k = int(result.params.get("n_neighbors") or MAP_NEIGHBOURS)
         placed, how = place_on_map(high, result.coords, new, k, affine=info.method in ("pca", "axes"))
         if how == "linear":

@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from desktop_app.analysis.analogy import to_unit
 from desktop_app.errors import ActionLensError
 
 #: Relative residual under which the map is taken to be affine in the embeddings.
 LINEAR_TOLERANCE = 1e-4
-
-
-def unit_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (float64; zero rows stay zero)."""
-    rows = np.asarray(rows, dtype=np.float64)
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def place_on_map(
@@ -50,9 +45,9 @@ def place_on_map(
     ActionLensError
         When the map has no points.
     """
-    x = unit_rows(map_vectors)
+    x = to_unit(map_vectors)
     y = np.asarray(map_coords, dtype=np.float64)
-    query = unit_rows(new)
+    query = to_unit(new)
     if len(x) == 0:
         raise ActionLensError("the map has no points to place new ones among; compute the map again")
     if affine or (affine is None and len(x) > x.shape[1] + 1):

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop_app.analysis.analogy import to_unit
 from desktop_app.errors import ActionLensError
 
 #: Model names :func:`prefix_embeddings` supports, and how.
@@ -217,11 +218,6 @@ def step_at(seconds: float, fraction: float, times: np.ndarray | None, num_steps
     return int(np.clip(int(fraction * num_steps), 0, num_steps - 1))
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    rows = np.asarray(rows, dtype=np.float64)
-    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12)
-
-
 @dataclass(frozen=True)
 class TrackProjection:
     """Map positions of a track's points and how they were found.
@@ -277,7 +273,7 @@ def track_neighbours(
     ids, scores
         ``(T, k)`` class ids and their cosine similarities, nearest first.
     """
-    similarity = _unit(embeddings) @ _unit(class_vectors).T
+    similarity = to_unit(embeddings) @ to_unit(class_vectors).T
     k = min(k, similarity.shape[1])
     order = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
     ids = np.asarray(class_ids, dtype=np.int64)[order]
