@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.errors import ActionLensError
-from desktop_app.workspace import ClassRow, ClipRow, Workspace
+from desktop_app.workspace import ClassRow, ClipColumns, ClipRow, Workspace
 
 if TYPE_CHECKING:
     from desktop_app.analysis.space import EmbeddingSpace
@@ -206,6 +207,8 @@ class WorkspaceModel(QObject):
         self._run_id: str | None = None
         self._space: EmbeddingSpace | None = None
         self._clips: list[ClipRow] | None = None
+        self._columns: ClipColumns | None = None
+        self._role_codes: dict[str, np.ndarray] = {}
         self._classes: dict[int, ClassRow] | None = None
         self._roles: dict[int, dict[str, str]] | None = None
 
@@ -237,6 +240,7 @@ class WorkspaceModel(QObject):
         previous = self._workspace
         self._workspace = workspace
         self._clips = self._classes = self._roles = None
+        self._columns, self._role_codes = None, {}
         self._space, self._run_id = None, None
         if workspace is not None:
             from desktop_app.analysis.space import runs_with_embeddings
@@ -295,6 +299,26 @@ class WorkspaceModel(QObject):
         if self._clips is None:
             self._clips = self._workspace.catalog.clips() if self._workspace is not None else []
         return self._clips
+
+    def clip_columns(self) -> ClipColumns:
+        """Every clip's class, status and audio presence as arrays by clip id (cached)."""
+        if self._columns is None:
+            if self._workspace is None:
+                empty = np.zeros(0, dtype=bool)
+                return ClipColumns(class_id=np.zeros(0, dtype=np.int64), ok=empty, has_audio=empty)
+            self._columns = self._workspace.catalog.clip_columns()
+        return self._columns
+
+    def split_role_codes(self, split: str) -> np.ndarray:
+        """``int8`` by clip id: each clip's role in ``split`` as an index of
+        :data:`~desktop_app.workspace.catalog.ROLE_CODES` (0 = not in it), cached."""
+        if split not in self._role_codes:
+            if self._workspace is None:
+                return np.zeros(0, dtype=np.int8)
+            self._role_codes[split] = self._workspace.catalog.split_role_codes(
+                split, size=len(self.clip_columns())
+            )
+        return self._role_codes[split]
 
     def classes(self) -> dict[int, ClassRow]:
         """All classes by id."""

@@ -3,7 +3,16 @@
 The on-disk format is documented in ``docs/workspace.md``.
 """
 
-from desktop_app.workspace.catalog import Catalog, ClassRow, ClipRow
+from desktop_app.workspace.catalog import Catalog, ClassRow, ClipColumns, ClipRow
 from desktop_app.workspace.workspace import SCHEMA_VERSION, ImportSummary, Workspace, building
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "ClassRow", "ClipRow", "ImportSummary", "Workspace", "building"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Catalog",
+    "ClassRow",
+    "ClipColumns",
+    "ClipRow",
+    "ImportSummary",
+    "Workspace",
+    "building",
+]

@@ -124,6 +124,29 @@ class ClipRow:
     status_reason: str | None
 
 
+#: Role codes of :meth:`Catalog.split_role_codes`: index = code, ``ROLE_CODES[0]`` = not in the split.
+ROLE_CODES = ("none", *ROLES)
+
+
+@dataclass(frozen=True)
+class ClipColumns:
+    """The catalog's per-clip columns as arrays, by clip id (ids are dense from 0, so row = id).
+
+    What panels and hot paths read instead of one :class:`ClipRow` per clip: a million clips are
+    four arrays of a million entries, not a million Python objects.
+    """
+
+    #: ``int64``: the class of each clip, ``-1`` for a clip without one (a user clip).
+    class_id: np.ndarray
+    #: ``bool``: the clip decodes (``status == "ok"``).
+    ok: np.ndarray
+    #: ``bool``: the clip has an audio track.
+    has_audio: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.class_id)
+
+
 def create_catalog(path: Path) -> None:
     """Write an empty catalog of the current version at ``path`` (which must not exist)."""
     con = sqlite3.connect(path)
@@ -352,6 +375,52 @@ class Catalog:
                 status=r[12],
                 status_reason=r[13],
             )
+
+    def clip_columns(self) -> ClipColumns:
+        """Every clip's class, status and audio presence as arrays indexed by clip id."""
+        n = int(self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0])
+        class_id = np.full(n, -1, dtype=np.int64)
+        ok = np.zeros(n, dtype=bool)
+        has_audio = np.zeros(n, dtype=bool)
+        rows = self._con.execute(
+            "SELECT id, COALESCE(class_id, -1), status = 'ok', has_audio FROM clips ORDER BY id"
+        ).fetchall()
+        if rows:
+            table = np.array(rows, dtype=np.int64)
+            class_id[table[:, 0]] = table[:, 1]
+            ok[table[:, 0]] = table[:, 2].astype(bool)
+            has_audio[table[:, 0]] = table[:, 3].astype(bool)
+        return ClipColumns(class_id=class_id, ok=ok, has_audio=has_audio)
+
+    def split_role_codes(self, split: str, size: int | None = None) -> np.ndarray:
+        """``int8`` by clip id: each clip's role in ``split`` as an index of :data:`ROLE_CODES`
+        (0 = not in the split); ``size`` defaults to the number of clip ids."""
+        n = int(
+            size
+            if size is not None
+            else self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0]
+        )
+        codes = np.zeros(n, dtype=np.int8)
+        rows = self._con.execute(
+            "SELECT clip_id, CASE role WHEN 'train' THEN 1 WHEN 'val' THEN 2 ELSE 3 END"
+            " FROM clip_splits WHERE split = ?",
+            (split,),
+        ).fetchall()
+        if rows:
+            table = np.array(rows, dtype=np.int64)
+            inside = table[:, 0] < n
+            codes[table[inside, 0]] = table[inside, 1]
+        return codes
+
+    def clip_names(self, clip_ids: Iterable[int]) -> list[str]:
+        """The names of ``clip_ids``, in their order, by id lookups (``KeyError`` for an unknown id)."""
+        ids = [int(i) for i in clip_ids]
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._con.execute(f"SELECT id, name FROM clips WHERE id IN ({marks})", chunk))
+        return [found[i] for i in ids]
 
     def num_clips(self) -> int:
         """Number of catalogued clips (bad ones included)."""
