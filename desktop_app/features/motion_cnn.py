@@ -564,7 +564,7 @@ def training_clips(
     ids = np.array([c.id for c in clips], np.int64)
     classes = np.array([c.class_id for c in clips], np.int64)
     if zsl_split:
-        from desktop_app.evaluation.zsl import zsl_class_split
+        from desktop_app.data.class_splits import zsl_class_split
 
         all_classes = np.array([c.id for c in ws.catalog.classes()], np.int64)
         seen, unseen = zsl_class_split(all_classes, zsl_split, fold, purpose, ws.catalog.class_components())

@@ -111,7 +111,7 @@ def train_in_workspace(
     Run
         The saved run (``resume`` on a finished run returns it as it is).
     """
-    from desktop_app.evaluation.zsl import zsl_class_split
+    from desktop_app.data.class_splits import zsl_class_split
 
     progress = progress or NullProgress()
     spec = get_model_spec(model)
