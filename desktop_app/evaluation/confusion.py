@@ -24,6 +24,7 @@ import numpy as np
 
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress
+from desktop_app.workspace.clip_sets import ok_clips
 
 
 @dataclass(frozen=True)
@@ -136,17 +137,7 @@ def fold_confusion(ws: Any, run_id: str, source: Any = None, progress: Progress 
     if source is None:
         source = open_sequence_source(ws, run.meta["features"]["name"])
     unseen = np.array(zsl["unseen_class_ids"], dtype=np.int64)
-    usable = clips_with_streams(source, run.streams)
-    unseen_set = set(unseen.tolist())
-    test = [
-        (c.id, c.class_id)
-        for c in ws.catalog.iter_clips(status="ok")
-        if c.class_id is not None and c.class_id in unseen_set
-    ]
-    usable_set = set(np.asarray(usable).tolist())
-    test = [t for t in test if t[0] in usable_set]
-    clip_ids = np.array([t[0] for t in test], dtype=np.int64)
-    truth = np.array([t[1] for t in test], dtype=np.int64)
+    clip_ids, truth = ok_clips(ws.catalog, clips_with_streams(source, run.streams), classes=unseen)
     progress.check_cancelled()
     embeddings, _ = run.embed(source, clip_ids, progress=progress)
     predicted = unseen[nearest_class(embeddings, run.label_vectors_of(unseen))] if len(clip_ids) else truth

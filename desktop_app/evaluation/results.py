@@ -29,6 +29,7 @@ import numpy as np
 
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
+from desktop_app.workspace.clip_sets import ok_clips
 
 #: The zero-shot splits of the report: seed 001's 50/50 and 80/20 and the two compositional splits.
 REPORT_ZSL_SPLITS = ("50/50", "80/20", "unseen-noun", "unseen-verb")
@@ -45,15 +46,9 @@ def _summary(values: Sequence[float]) -> dict[str, Any]:
 
 def _test_clips(ws: Any, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Ids and class ids of the ``test`` clips of dataset split ``split`` that have a class."""
-    roles = ws.catalog.split(split)
-    rows = [
-        (c.id, c.class_id)
-        for c in ws.catalog.iter_clips(status="ok")
-        if c.class_id is not None and roles.get(c.id) == "test"
-    ]
-    if not rows:
+    ids, classes = ok_clips(ws.catalog, split=split, role="test")
+    if not len(ids):
         raise ActionLensError(f"split {split!r} of {ws.root} has no test clips to report on")
-    ids, classes = np.array(rows, dtype=np.int64).T
     return ids, classes
 
 

@@ -24,6 +24,8 @@ from desktop_app.training.inputs import InputTransform, TransformedSource, raw_d
 from desktop_app.training.runs import CHECKPOINT, Run, now, prepare_run_dir, save_run, update_metrics
 from desktop_app.training.sources import open_sequence_source
 from desktop_app.training.trainer import TrainingData, preset_settings, train_model
+from desktop_app.workspace.catalog import ROLE_CODES
+from desktop_app.workspace.clip_sets import ok_clips
 
 
 def class_label_vectors(phrases: list[tuple[str, str]], vectors: Any) -> np.ndarray:
@@ -145,10 +147,7 @@ def train_in_workspace(
     probe = spec.build(
         model_config, ModelShape({s: raw_dim(source, s) for s in source.streams}, all_vectors.shape[1], 2)
     )
-    usable = set(clips_with_streams(source, probe.streams).tolist())
-    clips = [c for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None and c.id in usable]
-    clip_ids = np.array([c.id for c in clips], dtype=np.int64)
-    clip_classes = np.array([c.class_id for c in clips], dtype=np.int64)
+    clip_ids, clip_classes = ok_clips(ws.catalog, clips_with_streams(source, probe.streams))
 
     zsl_meta = None
     if zsl_split:
@@ -167,12 +166,12 @@ def train_in_workspace(
             "unseen_class_ids": unseen.tolist(),
         }
     else:
-        roles = ws.catalog.split(split)
-        if not roles:
+        codes = ws.catalog.split_role_codes(split)
+        if not codes.any():
             raise ActionLensError(
                 f"the workspace has no split {split!r}; choose one of {ws.catalog.split_names()}"
             )
-        role = np.array([roles.get(int(c), "") for c in clip_ids])
+        role = np.asarray(ROLE_CODES)[codes[clip_ids]]
         train_mask, val_mask = role == "train", role == "val"
         test_count = int((role == "test").sum())
         report_clips, report_where = clip_ids[role == "test"], f"split {split} test"
@@ -299,16 +298,13 @@ def evaluate_run(
 
     if source is None:
         source = open_sequence_source(ws, run.meta["features"]["name"])
-    usable = set(clips_with_streams(source, run.streams).tolist())
-    clips = [c for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None and c.id in usable]
+    usable = clips_with_streams(source, run.streams)
     meta = run.meta
     if meta.get("zsl"):
         unseen = np.array(meta["zsl"]["unseen_class_ids"], dtype=np.int64)
-        test = [c for c in clips if c.class_id in set(unseen.tolist())]
-        embeddings, _ = run.embed(source, np.array([c.id for c in test], dtype=np.int64), progress=progress)
-        accuracy = zsl_accuracy(
-            embeddings, np.array([c.class_id for c in test]), unseen, run.label_vectors_of(unseen)
-        )
+        test, truth = ok_clips(ws.catalog, usable, classes=unseen)
+        embeddings, _ = run.embed(source, test, progress=progress)
+        accuracy = zsl_accuracy(embeddings, truth, unseen, run.label_vectors_of(unseen))
         name = "zsl"
         metrics = {
             "split": meta["zsl"]["split"],
@@ -317,18 +313,14 @@ def evaluate_run(
             "seed": int(meta.get("seed", 0)),
             "accuracy": accuracy,
             "chance": 1.0 / len(unseen),
-            **component_oracles(np.array([c.class_id for c in test]), unseen, class_components(ws)),
+            **component_oracles(truth, unseen, class_components(ws)),
             "test_clips": len(test),
             "unseen_classes": len(unseen),
         }
     else:
-        roles = ws.catalog.split(meta["split"]["name"])
-        test = [c for c in clips if roles.get(c.id) == "test"]
-        embeddings, logits = run.embed(
-            source, np.array([c.id for c in test], dtype=np.int64), progress=progress
-        )
+        test, truth = ok_clips(ws.catalog, usable, split=meta["split"]["name"], role="test")
+        embeddings, logits = run.embed(source, test, progress=progress)
         trained = run.training_class_ids
-        truth = np.array([c.class_id for c in test])
 
         def accuracy_of(predicted: np.ndarray) -> float:
             return float(np.mean(predicted == truth)) if len(test) else float("nan")

@@ -15,6 +15,7 @@ import numpy as np
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import Progress
 from desktop_app.training.data import SequenceSource
+from desktop_app.workspace.clip_sets import ok_clips
 
 #: The model name of seed 003's anomaly autoencoder (a run of it cannot be another's source).
 AUTOENCODER = "autoencoder"
@@ -65,8 +66,7 @@ def source_run_embeddings(
     store = (
         features if features is not None else open_sequence_source(ws, source_run.meta["features"]["name"])
     )
-    usable = set(clips_with_streams(store, source_run.streams).tolist())
-    ids = np.array([c.id for c in ws.catalog.iter_clips(status="ok") if c.id in usable], dtype=np.int64)
+    ids, _ = ok_clips(ws.catalog, clips_with_streams(store, source_run.streams), labelled=False)
     if len(ids) == 0:
         raise ActionLensError(f"run {source_run.run_id}: no clip has its features; run actionlens extract")
     embeddings, _ = source_run.embed(store, ids, progress=progress)
