@@ -61,6 +61,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--flow", choices=("dis", "farneback"), default="dis", help="optical flow method (default dis)"
     )
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: number of CPUs)")
+    p.add_argument(
+        "--cluster",
+        metavar="tcp://HOST:8786",
+        help="encode the clips on the workers of this Dask scheduler (they must see the videos at "
+        "the same paths; needs the 'cluster' extra); this process still writes the store",
+    )
+    p.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the scheduler and its first worker (default 10)",
+    )
     p.add_argument("--weights", metavar="FILE", help="state-dict file for torchvision:<arch>")
     p.add_argument(
         "--cnn", metavar="NAME|FILE", help="motion CNN for motion-cnn (see actionlens train-motion-cnn)"
@@ -99,7 +112,14 @@ def run(args: argparse.Namespace) -> int:
             writer_lock(ws.root, f"feature store {store}", args),
             TerminalProgress("extract", quiet=args.json) as progress,
         ):
-            summary = extract_features(ws, settings, progress=progress, workers=args.workers)
+            summary = extract_features(
+                ws,
+                settings,
+                progress=progress,
+                workers=args.workers,
+                cluster=args.cluster,
+                cluster_timeout=args.cluster_timeout,
+            )
     finally:
         ws.close()
     if args.json:

@@ -2,18 +2,24 @@
 
 ``extract_features(ws, settings, progress, workers)`` is the long task behind
 ``actionlens extract`` and the GUI's demo builder: it runs the encoder over every good clip in a
-process pool, marks unreadable clips bad in the catalog (with the reason) and goes on, writes a
-thumbnail and a frame strip per clip in the same pass and resumes an interrupted run. It fits no
-statistic of the features: each run fits its own input transform (PCA of seeds 001/002) on its
-training clips (``desktop_app/training/inputs.py``).
+process pool (or, with ``cluster=``, on the workers of a Dask distributed cluster:
+``desktop_app/features/cluster.py``), marks unreadable clips bad in the catalog (with the reason)
+and goes on, writes a thumbnail and a frame strip per clip in the same pass and resumes an
+interrupted run. Workers only compute: they return each clip's features and JPEG thumbnails, and
+this process alone writes the store, the thumbnails and the catalog, in clip order, so a store is
+the same bytes whatever ran the encoder (one process, a pool, a cluster). It fits no statistic
+of the features: each run fits its own input transform (PCA of seeds 001/002) on its training
+clips (``desktop_app/training/inputs.py``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Generator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -111,10 +117,44 @@ class _Job:
     has_audio: bool
     #: The file's fingerprint when it was imported (``None``: not recorded).
     content_hash: str | None = None
+    #: The clip's catalog name, for messages.
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """What a worker returns for one clip; the writing process turns it into store records.
+
+    Attributes
+    ----------
+    status
+        ``"ok"`` (``payload``: ``stream -> (T, D)`` features, empty for none) or ``"bad"``
+        (``payload``: the reason recorded in the catalog).
+    payload
+        Features or reason, as above.
+    frames_decoded
+        Frames the encoder decoded.
+    thumbnails
+        ``(file name, JPEG bytes)`` of the clip's thumbnail and strip (empty when not asked).
+    file_missing
+        The worker found no readable file at the clip's path (a cluster worker that does not see
+        the workspace's videos, unless the writing process cannot read it either).
+    host
+        Host name of the worker, for messages.
+    """
+
+    status: str
+    payload: Any
+    frames_decoded: int = 0
+    thumbnails: tuple[tuple[str, bytes], ...] = ()
+    file_missing: bool = False
+    host: str = ""
 
 
 # ------------------------------------------------------------------------------------ workers
-_ENCODERS: dict[str, Any] = {}
+# One encoder per (settings, thread): a Dask worker runs several clips at once in threads of one
+# process, and an encoder keeps per-clip state (optical flow objects, buffers).
+_ENCODERS = threading.local()
 
 
 def _init_worker(parent: int | None = None) -> None:
@@ -154,14 +194,24 @@ def _encoder_for(spec: dict[str, Any]) -> Any:
 
     from desktop_app.features.encoders import make_encoder
 
+    cache: dict[str, Any] = _ENCODERS.__dict__.setdefault("by_spec", {})
     key = json.dumps(spec, sort_keys=True)
-    if key not in _ENCODERS:
-        _ENCODERS[key] = make_encoder(spec["extractor"], spec)
-    return _ENCODERS[key]
+    if key not in cache:
+        cache[key] = make_encoder(spec["extractor"], spec)
+    return cache[key]
 
 
-def _encode_job(job: _Job, spec: dict[str, Any], thumbnails_dir: str | None) -> tuple[str, Any, int]:
-    """Encode one clip in a worker: ``("ok", features, frames decoded)`` or ``("bad", reason, 0)``."""
+def _encode_job(job: _Job, spec: dict[str, Any], thumbnails: bool) -> ClipResult:
+    """Encode one clip in a worker (a pool process, a Dask worker or this process)."""
+    result = _encode_clip(job, spec, thumbnails)
+    if result.status == "bad" and not (os.path.isfile(job.path) and os.access(job.path, os.R_OK)):
+        import socket
+
+        return ClipResult("bad", result.payload, file_missing=True, host=socket.gethostname())
+    return result
+
+
+def _encode_clip(job: _Job, spec: dict[str, Any], thumbnails: bool) -> ClipResult:
     import cv2
 
     from desktop_app.data.video import VideoError
@@ -172,46 +222,64 @@ def _encode_job(job: _Job, spec: dict[str, Any], thumbnails_dir: str | None) -> 
         try:
             now = content_hash(Path(job.path))
         except OSError as err:
-            return "bad", f"cannot read the file ({type(err).__name__}: {str(err).strip()[:200]})", 0
+            return ClipResult("bad", f"cannot read the file ({type(err).__name__}: {str(err).strip()[:200]})")
         if now != job.content_hash:
-            return (
+            return ClipResult(
                 "bad",
                 f"the file changed since it was imported (content hash {now[:12]}…, imported as "
                 f"{job.content_hash[:12]}…): its features would describe another video than the "
                 "catalog's; put the imported file back, or import the dataset into a new workspace",
-                0,
             )
     try:
         encoded = _encoder_for(spec).encode(Path(job.path), job.has_audio)
     except VideoError as err:
-        return "bad", err.reason, 0
+        return ClipResult("bad", err.reason)
     except (cv2.error, OSError, MemoryError) as err:
-        return "bad", f"decoding failed ({type(err).__name__}: {str(err).strip()[:200]})", 0
-    if thumbnails_dir is not None and encoded.frames:
-        write_thumbnails(encoded.frames, job.clip_id, Path(thumbnails_dir))
-    return "ok", encoded.features, encoded.frames_decoded
+        return ClipResult("bad", f"decoding failed ({type(err).__name__}: {str(err).strip()[:200]})")
+    jpegs = thumbnail_jpegs(encoded.frames, job.clip_id) if thumbnails and encoded.frames else []
+    return ClipResult("ok", encoded.features, encoded.frames_decoded, tuple(jpegs))
 
 
 def write_thumbnails(frames: list[np.ndarray], clip_id: int, thumbnails_dir: Path) -> None:
     """Write ``<id>.jpg`` (the middle frame, 160 px wide) and ``<id>_strip.jpg`` (8 frames in a row)."""
+    _write_jpegs(thumbnail_jpegs(frames, clip_id), thumbnails_dir)
+
+
+def _write_jpegs(
+    jpegs: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], thumbnails_dir: Path
+) -> None:
+    if not jpegs:
+        return
+    thumbnails_dir.mkdir(parents=True, exist_ok=True)
+    for name, jpeg in jpegs:
+        with atomic_open(thumbnails_dir / name, "wb") as fh:
+            fh.write(jpeg)
+
+
+def thumbnail_jpegs(frames: list[np.ndarray], clip_id: int) -> list[tuple[str, bytes]]:
+    """``[("<id>.jpg", middle frame 160 px wide), ("<id>_strip.jpg", 8 frames in a row)]`` as JPEG bytes.
+
+    Workers encode them and the writing process writes them, so that workers of a cluster need
+    no write access to the workspace.
+    """
     import cv2
 
     def resized(frame: np.ndarray, width: int) -> np.ndarray:
         height = max(1, int(round(frame.shape[0] * width / frame.shape[1])))
         return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
-    thumbnails_dir.mkdir(parents=True, exist_ok=True)
     middle = frames[len(frames) // 2]
     picks = np.linspace(0, len(frames) - 1, STRIP_FRAMES).round().astype(int)
     strip = np.concatenate([resized(frames[i], STRIP_FRAME_WIDTH) for i in picks], axis=1)
+    jpegs = []
     for image, name in (
         (resized(middle, THUMBNAIL_WIDTH), f"{clip_id}.jpg"),
         (strip, f"{clip_id}_strip.jpg"),
     ):
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if ok:
-            with atomic_open(thumbnails_dir / name, "wb") as fh:
-                fh.write(jpeg.tobytes())
+            jpegs.append((name, jpeg.tobytes()))
+    return jpegs
 
 
 # ---------------------------------------------------------------------------------- extraction
@@ -272,6 +340,8 @@ def extract_features(
     settings: ExtractSettings | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    cluster: str | None = None,
+    cluster_timeout: float = 10.0,
 ) -> ExtractSummary:
     """Extract features of every good clip of ``ws`` into a feature store; resume a stopped run.
 
@@ -284,7 +354,14 @@ def extract_features(
     progress
         Progress/cancel handle; cancelling keeps every finished clip, and a new call resumes.
     workers
-        Worker processes (default: the number of CPUs); 1 runs in this process.
+        Worker processes (default: the number of CPUs); 1 runs in this process. Ignored with
+        ``cluster``.
+    cluster
+        Address of a Dask distributed scheduler (``tcp://HOST:8786``): its workers encode the
+        clips (they must see the videos at the same paths) and this process writes the store
+        (``docs/cluster.md``).
+    cluster_timeout
+        Seconds to wait for the scheduler, and for its first worker.
 
     Returns
     -------
@@ -296,7 +373,8 @@ def extract_features(
         When ``progress`` was cancelled (finished clips are kept).
     ActionLensError
         For bad settings (unknown extractor, missing torchvision or weights, precomputed arrays
-        of the wrong shape).
+        of the wrong shape), a scheduler that cannot be reached, or a cluster worker that cannot
+        open a clip this process can (the message names the clip).
     """
     from desktop_app.features.store import FeatureStoreWriter
 
@@ -305,50 +383,63 @@ def extract_features(
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     started = time.perf_counter()
     recorded = resolve_settings(ws, settings)
-    writer = FeatureStoreWriter(ws, recorded, settings.name)
-    done = writer.done_clip_ids()
-    clips = [(c.id, c.name, c.path, c.has_audio, c.content_hash) for c in ws.catalog.iter_clips(status="ok")]
-    todo = [c for c in clips if c[0] not in done]
-    summary = ExtractSummary(writer.name, len(clips), len(clips) - len(todo), 0, 0)
-    thumbnails_dir = str(ws.thumbnails_dir) if settings.thumbnails else None
-    names = {c[0]: c[1] for c in todo}
+    client = None
+    results: Generator[tuple[_Job, ClipResult], None, None] | None = None
+    if cluster is not None and recorded["extractor"] != "precomputed":
+        from desktop_app.features.cluster import connect
 
-    def report(n_done: int) -> None:
-        elapsed = time.perf_counter() - started
-        rate = n_done / elapsed if elapsed > 0 else 0.0
-        progress.set_progress(
-            (summary.clips_already_done + n_done) / max(len(clips), 1),
-            f"{summary.clips_already_done + n_done}/{len(clips)} clips, {rate:.1f} clips/s",
-        )
-
-    report(0)
-    if recorded["extractor"] == "precomputed":
-        _import_precomputed(ws, recorded, todo, writer, summary, thumbnails_dir, progress, report)
-    else:
-        jobs = [
-            _Job(cid, str(ws.clip_path(path)), bool(audio), fingerprint)
-            for cid, _, path, audio, fingerprint in todo
+        client = connect(cluster, timeout=cluster_timeout)  # before the store exists: fail fast
+    try:
+        writer = FeatureStoreWriter(ws, recorded, settings.name)
+        done = writer.done_clip_ids()
+        clips = [
+            (c.id, c.name, c.path, c.has_audio, c.content_hash) for c in ws.catalog.iter_clips(status="ok")
         ]
-        spec = {k: v for k, v in recorded.items() if not k.startswith("pca_")}
-        n_done = 0
-        for job, (status, payload, frames) in _run_jobs(jobs, spec, thumbnails_dir, workers, progress):
-            if status == "ok":
-                if payload:
-                    writer.add_clip(job.clip_id, payload)
-                    summary.clips_extracted += 1
-                else:
-                    writer.add_clip_without_features(job.clip_id)
-                    summary.clips_without_features += 1
-                summary.frames_decoded += frames
+        todo = [c for c in clips if c[0] not in done]
+        summary = ExtractSummary(writer.name, len(clips), len(clips) - len(todo), 0, 0)
+        thumbnails_dir = str(ws.thumbnails_dir) if settings.thumbnails else None
+
+        def report(n_done: int) -> None:
+            elapsed = time.perf_counter() - started
+            rate = n_done / elapsed if elapsed > 0 else 0.0
+            progress.set_progress(
+                (summary.clips_already_done + n_done) / max(len(clips), 1),
+                f"{summary.clips_already_done + n_done}/{len(clips)} clips, {rate:.1f} clips/s",
+            )
+
+        report(0)
+        if recorded["extractor"] == "precomputed":
+            _import_precomputed(ws, recorded, todo, writer, summary, thumbnails_dir, progress, report)
+        else:
+            jobs = [
+                _Job(cid, str(ws.clip_path(path)), bool(audio), fingerprint, name)
+                for cid, name, path, audio, fingerprint in todo
+            ]
+            spec = {k: v for k, v in recorded.items() if not k.startswith("pca_")}
+            if client is not None:
+                from desktop_app.features.cluster import run_on_cluster
+
+                results = run_on_cluster(client, jobs, spec, thumbnails_dir is not None, progress)
             else:
-                ws.catalog.mark_bad(job.clip_id, str(payload))
-                writer.add_bad_clip(job.clip_id)
-                summary.bad_clips.append(
-                    {"clip_id": job.clip_id, "name": names[job.clip_id], "reason": payload}
-                )
-            n_done += 1
-            report(n_done)
-            progress.check_cancelled()
+                results = _run_jobs(jobs, spec, thumbnails_dir is not None, workers, progress)
+            for n_done, (job, result) in enumerate(results, start=1):
+                if client is not None and result.file_missing and _readable(job.path):
+                    raise ActionLensError(
+                        f"clip {job.name}: the cluster worker on {result.host or 'another host'} cannot "
+                        f"open {job.path}, which this machine can; every worker must see the "
+                        "workspace's videos at the same paths (a shared or mirrored file system, see "
+                        "docs/cluster.md); run the command again to resume once it does"
+                    )
+                _write_result(ws, writer, summary, job, result, thumbnails_dir)
+                report(n_done)
+                progress.check_cancelled()
+    finally:
+        if results is not None:
+            # now, not when garbage collected: cancels what is in flight (pool or cluster tasks)
+            # while the pool and the client are still there to do it
+            results.close()
+        if client is not None:
+            client.close()
     # No PCA here: fitted on a store's clips, it would see every class, unseen ones included;
     # each run fits its own input transform on its training clips (training/inputs.py).
     writer.finish(len(clips))
@@ -359,26 +450,58 @@ def extract_features(
     return summary
 
 
-def _run_jobs(
-    jobs: list[_Job], spec: dict[str, Any], thumbnails_dir: str | None, workers: int, progress: Progress
-) -> Iterator[tuple[_Job, tuple[str, Any, int]]]:
-    """Encode jobs (in a pool of ``workers`` processes), yielding results as they finish.
+def _readable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.R_OK)
 
-    At most ``2 × workers`` clips are in flight, so a cancel or a crash loses only those.
-    Workers are started with ``spawn``: a script that calls :func:`extract_features` with
-    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
+
+def _write_result(
+    ws: Workspace,
+    writer: Any,
+    summary: ExtractSummary,
+    job: _Job,
+    result: ClipResult,
+    thumbnails_dir: str | None,
+) -> None:
+    """Record one clip's result: thumbnails first, then the store's records (which mark it done)."""
+    if result.status == "ok":
+        if thumbnails_dir is not None:
+            _write_jpegs(result.thumbnails, Path(thumbnails_dir))
+        if result.payload:
+            writer.add_clip(job.clip_id, result.payload)
+            summary.clips_extracted += 1
+        else:
+            writer.add_clip_without_features(job.clip_id)
+            summary.clips_without_features += 1
+        summary.frames_decoded += result.frames_decoded
+    else:
+        ws.catalog.mark_bad(job.clip_id, str(result.payload))
+        writer.add_bad_clip(job.clip_id)
+        summary.bad_clips.append({"clip_id": job.clip_id, "name": job.name, "reason": result.payload})
+
+
+def _run_jobs(
+    jobs: list[_Job], spec: dict[str, Any], thumbnails: bool, workers: int, progress: Progress
+) -> Generator[tuple[_Job, ClipResult], None, None]:
+    """Encode jobs (in a pool of ``workers`` processes), yielding results in the jobs' order.
+
+    At most ``2 × workers`` clips are in flight or waiting for an earlier one, so a cancel or a
+    crash loses only those. Results come back in clip order (a slow clip holds back the ones
+    after it, never more than that window) so that the store's bytes do not depend on which
+    worker finished first. Workers are started with ``spawn``: a script that calls
+    :func:`extract_features` with ``workers > 1`` needs the usual ``if __name__ == "__main__":``
+    guard.
     """
     if workers == 1 or len(jobs) <= 1:
         for job in jobs:
             progress.check_cancelled()
-            yield job, _encode_job(job, spec, thumbnails_dir)
+            yield job, _encode_job(job, spec, thumbnails)
         return
     # 'spawn': safe beside threads (Qt, OpenCV, BLAS) in the parent, on every platform
     context = multiprocessing.get_context("spawn")
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
     )
-    pending: dict[Future[tuple[str, Any, int]], _Job] = {}
+    pending: deque[tuple[Future[ClipResult], _Job]] = deque()
     queue = iter(jobs)
     clean = False
     try:
@@ -387,21 +510,23 @@ def _run_jobs(
                 queued = next(queue, None)
                 if queued is None:
                     break
-                pending[executor.submit(_encode_job, queued, spec, thumbnails_dir)] = queued
+                pending.append((executor.submit(_encode_job, queued, spec, thumbnails), queued))
             if not pending:
                 break
-            finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            head, job = pending[0]
+            wait([head], timeout=0.5, return_when=FIRST_COMPLETED)
             progress.check_cancelled()
-            for future in finished:
-                job = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool as err:
-                    raise ActionLensError(
-                        f"a feature worker process died while reading {job.path} or a clip beside it ({err}); "
-                        "run the command again to resume, with --workers 1 to pin down the clip"
-                    ) from err
-                yield job, result
+            if not head.done():
+                continue
+            pending.popleft()
+            try:
+                result = head.result()
+            except BrokenProcessPool as err:
+                raise ActionLensError(
+                    f"a feature worker process died while reading {job.path} or a clip beside it ({err}); "
+                    "run the command again to resume, with --workers 1 to pin down the clip"
+                ) from err
+            yield job, result
         clean = True
     finally:
         # cancelled or crashed: drop queued clips, let running ones end; they are redone next time
