@@ -26,6 +26,7 @@ import numpy as np
 
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
+from desktop_app.workspace.catalog import ROLE_CODES
 
 
 def mark_demo_anomalies(ws: Any, data_root: Path | str) -> int:
@@ -245,16 +246,17 @@ def anomaly_table(
     for g, (source_id, ae_ids) in enumerate(groups.items()):
         source = Run.load(ws.runs_dir / source_id)
         split = str(source.meta["split"]["name"])
-        roles = ws.catalog.split(split)
-        class_of = {c.id: c.class_id for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None}
+        codes = ws.catalog.split_role_codes(split)
+        columns = ws.catalog.clip_columns()
         ids, embeddings = source_run_embeddings(
             ws,
             source,
             SubProgress(progress, g / len(groups), (g + 0.5) / len(groups), f"embedding with {source_id}"),
             features,
         )
-        labelled = np.array([int(c) in class_of for c in ids])
-        role = np.array([roles.get(int(c), "") for c in ids])
+        class_of = columns.class_id[ids]
+        labelled = columns.ok[ids] & (class_of >= 0)
+        role = np.asarray(ROLE_CODES)[codes[ids]]
         # The source run's fit clips are its split's train clips (its own validation share is
         # drawn from them): class means come from those, the figures from the test clips.
         fit = labelled & (role == "train")
@@ -264,8 +266,7 @@ def anomaly_table(
             raise ActionLensError(f"split {split!r} has no test clips with embeddings to measure on")
         truth = np.array([int(c) in kind_of for c in report_clips])
         kinds = [kind_of.get(int(c), "") for c in report_clips]
-        fit_classes = np.array([class_of[int(c)] for c in ids[fit]], dtype=np.int64)
-        report_classes = np.array([class_of[int(c)] for c in report_clips], dtype=np.int64)
+        fit_classes, report_classes = class_of[fit], class_of[report]
         baselines = class_mean_scores(embeddings[fit], fit_classes, embeddings[report], report_classes)
         per_seed = []
         for run_id in ae_ids:

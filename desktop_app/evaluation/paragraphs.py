@@ -24,6 +24,7 @@ import numpy as np
 from desktop_app.errors import ActionLensError
 from desktop_app.evaluation.results import _summary
 from desktop_app.progress import NullProgress, Progress, SubProgress
+from desktop_app.workspace.clip_sets import ok_clips
 
 DIRECTIONS = ("paragraph_to_video", "video_to_paragraph")
 COLUMNS = ("r1", "r5", "r50", "medr")
@@ -48,15 +49,16 @@ def _paragraph_videos(ws: Any, run: Any, source: Any) -> np.ndarray:
     from desktop_app.training.data import clips_with_streams
 
     info = run.meta["paragraphs"]
-    roles = ws.catalog.split(info["split"])
-    usable = set(clips_with_streams(source, run.streams).tolist())
-    ok = {c.id for c in ws.catalog.iter_clips(status="ok")}
     with ws.catalog.transaction() as con:
-        captioned = {int(r[0]) for r in con.execute("SELECT DISTINCT clip_id FROM captions")}
-    chosen = [
-        c for c, r in roles.items() if r == info["report_role"] and c in usable and c in ok and c in captioned
-    ]
-    return np.array(sorted(chosen), dtype=np.int64)
+        captioned = np.array([r[0] for r in con.execute("SELECT DISTINCT clip_id FROM captions")], np.int64)
+    chosen, _ = ok_clips(
+        ws.catalog,
+        clips_with_streams(source, run.streams),
+        labelled=False,
+        split=info["split"],
+        role=info["report_role"],
+    )
+    return chosen[np.isin(chosen, captioned)]
 
 
 def zero_shot_clips(ws: Any) -> tuple[np.ndarray, np.ndarray, str | None]:
@@ -65,16 +67,13 @@ def zero_shot_clips(ws: Any) -> tuple[np.ndarray, np.ndarray, str | None]:
     The ``test`` clips of the first split that has labelled test clips (the demo: split 1);
     a workspace without one gives every labelled clip (``None``); none at all gives empty arrays.
     """
-    labelled = [(c.id, c.class_id) for c in ws.catalog.iter_clips(status="ok") if c.class_id is not None]
-    if not labelled:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), None
+    ids, classes = ok_clips(ws.catalog)
+    if not len(ids):
+        return ids, classes, None
     for split in ws.catalog.split_names():
-        roles = ws.catalog.split(split)
-        rows = [(c, k) for c, k in labelled if roles.get(c) == "test"]
-        if rows:
-            ids, classes = np.array(rows, dtype=np.int64).T
-            return ids, classes, split
-    ids, classes = np.array(labelled, dtype=np.int64).T
+        test_ids, test_classes = ok_clips(ws.catalog, split=split, role="test")
+        if len(test_ids):
+            return test_ids, test_classes, split
     return ids, classes, None
 
 

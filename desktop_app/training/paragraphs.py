@@ -29,6 +29,7 @@ import numpy as np
 
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
+from desktop_app.workspace.clip_sets import ok_clips
 
 #: Words of a sentence: letters, digits and inner apostrophes, case-folded.
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
@@ -300,10 +301,12 @@ def search_videos(
         source = open_sequence_source(ws, run.meta["features"]["name"])
     if vectors is None:
         vectors = run_word_vectors(run.meta)
-    usable = set(clips_with_streams(source, run.streams).tolist())
+    usable = clips_with_streams(source, run.streams)
     if clip_ids is None:
-        clip_ids = np.array([c.id for c in ws.catalog.iter_clips(status="ok")], dtype=np.int64)
-    candidates = np.array([c for c in clip_ids if int(c) in usable], dtype=np.int64)
+        candidates, _ = ok_clips(ws.catalog, usable, labelled=False)
+    else:
+        clip_ids = np.asarray(clip_ids, dtype=np.int64)
+        candidates = clip_ids[np.isin(clip_ids, usable)]
     with torch.inference_mode():
         query = run.model.encode(text_batch(run.model, vectors, text))["paragraphs"].float().numpy()
     read = TransformedSource(source, run.input_transform) if run.input_transform is not None else source
@@ -678,9 +681,8 @@ def train_paragraph_run(
             f"choose among {', '.join(source.streams)}"
         )
     model_config = dataclasses.replace(model_config, streams=streams, word_vector_dim=int(vectors.dim))
-    usable = set(clips_with_streams(source, streams).tolist())
-    ok = {c.id for c in ws.catalog.iter_clips(status="ok")}
-    videos = np.array(sorted(c for c in roles if c in usable and c in ok), dtype=np.int64)
+    usable, _ = ok_clips(ws.catalog, clips_with_streams(source, streams), labelled=False)
+    videos = usable[np.isin(usable, np.fromiter(roles, dtype=np.int64, count=len(roles)))]
     paragraphs = build_paragraph_set(ws, videos, vectors)
     role = np.array([roles[int(c)] for c in paragraphs.video_ids])
     train_ids = paragraphs.video_ids[role == "train"]
@@ -809,8 +811,7 @@ def _video_table(ws: Any, run: Any, source: Any, progress: Progress | None) -> t
     with _VIDEO_CACHE_LOCK:
         if key in _VIDEO_CACHE:
             return _VIDEO_CACHE[key]
-    usable = set(clips_with_streams(source, run.streams).tolist())
-    ids = np.array([c.id for c in ws.catalog.iter_clips(status="ok") if c.id in usable], dtype=np.int64)
+    ids, _ = ok_clips(ws.catalog, clips_with_streams(source, run.streams), labelled=False)
     read = TransformedSource(source, run.input_transform) if run.input_transform is not None else source
     videos = embed_videos(
         run.model, SequenceCache(read, run.streams, run.max_len), ws, ids, progress=progress
