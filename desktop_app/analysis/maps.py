@@ -13,11 +13,12 @@ run's embeddings is stale and is recomputed by :func:`load_or_compute_map`.
 Long computations are plain functions of (inputs, progress) that call
 ``progress.check_cancelled()``; t-SNE streams partial layouts through ``on_partial``.
 
-umap-learn compiles its numba kernels on first use in every process (about 30 s). This module
-points numba's cache at the user cache (``user_cache_dir()/numba``) so that the kernels numba can
-cache survive the process, computes the k nearest neighbours itself (exact with numpy for small
-sets) so pynndescent never compiles, starts UMAP from the PCA layout, and uses fewer epochs for
-large sets; ``docs/maps.md`` has the measurements behind those choices.
+Every embedded clip is on every computed map: a layout fitted on a random sample (PCA above
+200 000 points, UMAP and t-SNE above their ``max_points``) places the other clips by the method's
+own transform (:mod:`desktop_app.analysis.layouts`), and the map's ``placement`` says how many
+were fitted and how many placed, by what. The quality figure is measured on bounded samples
+(:mod:`desktop_app.analysis.map_quality`). ``docs/maps.md`` has the measurements behind these
+choices and the metadata keys.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import math
 import os
 import re
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +37,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop_app.analysis.layouts import (
+    BLOCK_ROWS,
+    PCA_FIT_POINTS,
+    Placement,
+    pca_fit_place,
+    pca_layout,
+    tsne_fit_place,
+    tsne_layout,
+    umap_epochs,
+    umap_fit_place,
+    umap_layout,
+    use_persistent_numba_cache,
+)
+from desktop_app.analysis.map_quality import QUALITY_K, QUALITY_SAMPLE, map_quality, trustworthiness
 from desktop_app.atomic import read_json, write_json, write_npy
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress, SubProgress
@@ -46,14 +60,52 @@ if TYPE_CHECKING:
     from desktop_app.words.vectors import WordVectors
     from desktop_app.workspace import Workspace
 
+__all__ = [
+    "DEFAULT_PARAMS",
+    "MAP_FORMAT",
+    "MAP_VERSION",
+    "METHODS",
+    "OF_CHOICES",
+    "QUALITY_K",
+    "QUALITY_SAMPLE",
+    "Map2D",
+    "MapInfo",
+    "Placement",
+    "cached_maps",
+    "compute_map",
+    "embeddings_fingerprint",
+    "first_map",
+    "import_layout",
+    "load_map",
+    "load_or_compute_map",
+    "map_inputs",
+    "map_key",
+    "map_quality",
+    "normalize_params",
+    "parse_axes",
+    "pca_layout",
+    "save_map",
+    "semantic_axes_layout",
+    "semantic_axes_map",
+    "trustworthiness",
+    "tsne_layout",
+    "umap_epochs",
+    "umap_layout",
+    "use_persistent_numba_cache",
+]
+
 MAP_FORMAT = "actionlens-map"
-MAP_VERSION = 1
+#: 2: ids in ``<key>.ids.npy`` (not a JSON list) and a ``placement`` field; version 1 still opens.
+MAP_VERSION = 2
 METHODS = ("pca", "umap", "tsne", "axes", "imported")
 OF_CHOICES = ("clips", "classes")
 
 #: Defaults of each method's parameters; a map's key hashes the filled-in parameters.
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "pca": {},
+    # PCA is fitted on at most max_points random clips and projects every clip.
+    "pca": {"max_points": PCA_FIT_POINTS, "seed": 0},
+    # max_points: UMAP and t-SNE are fitted on at most that many random points and place the
+    # rest by their transform; 0 fits every point.
     # n_epochs None: 500 below 10 000 points, else 200 (umap-learn's own rule), and 100 above
     # 50 000 points, where the PCA start is already close (measured in docs/maps.md).
     "umap": {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": None, "seed": 0, "max_points": 200_000},
@@ -68,10 +120,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "axes": {"axes": None},
     "imported": {"source": None, "sha1": None},
 }
-
-#: Points used for the trustworthiness figure (sklearn's needs all pairwise distances).
-QUALITY_SAMPLE = 2000
-QUALITY_K = 10
 
 OnPartial = Callable[[np.ndarray], None]
 
@@ -91,7 +139,13 @@ class Map2D:
         ``trustworthiness`` and ``knn_preservation`` with the sample they were measured on
         (see :func:`map_quality`), plus method-specific figures (explained variance for PCA).
     subsampled
-        ``None`` when every embedded row is on the map; else ``{"from", "to", "seed", "reason"}``.
+        ``None`` when every embedded row is on the map (every map computed since map version 2);
+        a version-1 map cached before that may hold ``{"from", "to", "seed", "reason"}``: only
+        ``to`` of ``from`` rows are on it.
+    placement
+        How the rows got their positions: ``{"total", "fitted", "placed", "placed_by", "seed"}``
+        (:class:`~desktop_app.analysis.layouts.Placement`); ``None`` for version-1 maps, semantic
+        axes and imported layouts (nothing fitted).
     from_cache
         True when :func:`load_or_compute_map` read the map from the workspace.
     """
@@ -104,6 +158,7 @@ class Map2D:
     quality: dict[str, Any]
     run_id: str
     subsampled: dict[str, Any] | None = None
+    placement: dict[str, Any] | None = None
     key: str = ""
     elapsed: float = 0.0
     created: str = ""
@@ -129,6 +184,7 @@ class MapInfo:
     elapsed: float
     subsampled: dict[str, Any] | None
     stale: bool
+    placement: dict[str, Any] | None = None
 
 
 # ------------------------------------------------------------------------------ parameters
@@ -195,10 +251,14 @@ def _source_file(ws: Workspace, run_id: str, of: str) -> Path:
 
 
 # ------------------------------------------------------------------------------ the inputs
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+def _unit_rows(matrix: np.ndarray, owned: bool = False) -> np.ndarray:
+    """Rows scaled to unit length, as float32; ``owned``: ``matrix`` is a fresh float32 array
+    that may be scaled in place (no second copy of a million rows)."""
+    out = matrix if owned and matrix.dtype == np.float32 else np.array(matrix, dtype=np.float32)
+    for start in range(0, len(out), BLOCK_ROWS):
+        block = out[start : start + BLOCK_ROWS]
+        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def map_inputs(space: EmbeddingSpace, of: str) -> tuple[np.ndarray, np.ndarray]:
@@ -207,284 +267,13 @@ def map_inputs(space: EmbeddingSpace, of: str) -> tuple[np.ndarray, np.ndarray]:
         raise ActionLensError(f"a map is of 'clips' or 'classes', not {of!r}")
     if of == "clips":
         ids = np.asarray(space.embedded_clip_ids, dtype=np.int64)
-        vectors = np.asarray(space.clip_embeddings[ids])
+        vectors = np.asarray(space.clip_embeddings[ids])  # fancy indexing: a fresh copy
     else:
         ids = np.asarray(space.class_ids, dtype=np.int64)
-        vectors = np.asarray(space.class_means)
+        vectors = np.array(space.class_means)
     if len(ids) == 0:
         raise ActionLensError(f"run {space.run_id!r} has no embedded {of} to place on a map")
-    return ids, _unit_rows(vectors)
-
-
-def _subsample(
-    n: int, max_points: int | None, seed: int, method: str
-) -> tuple[np.ndarray | None, dict[str, Any] | None]:
-    if not max_points or n <= max_points:
-        return None, None
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False))
-    info = {
-        "from": n,
-        "to": int(max_points),
-        "seed": seed,
-        "reason": f"{method} is limited to max_points={max_points} points; set max_points=0 to place all {n}",
-    }
-    return rows, info
-
-
-# ------------------------------------------------------------------------------ quality
-def map_quality(
-    high: np.ndarray, coords: np.ndarray, k: int = QUALITY_K, sample: int = QUALITY_SAMPLE, seed: int = 0
-) -> dict[str, Any]:
-    """How well a layout keeps the neighbourhoods of the full-dimensional space.
-
-    * ``knn_preservation``: for up to ``sample`` query points, the fraction of their ``k`` nearest
-      neighbours among **all** points in the full space that are also among their ``k`` nearest
-      on the map (1.0 = every neighbourhood kept).
-    * ``trustworthiness``: :func:`trustworthiness` (Venna & Kaski) with ``k`` neighbours, measured
-      **on a random subsample** of at most ``sample`` points (it needs all pairwise distances);
-      ``sampled_points`` says how many.
-    """
-    n = int(high.shape[0])
-    k = min(k, (n - 1) // 2 - 1)
-    if k < 1:
-        return {"note": f"too few points ({n}) for a neighbourhood figure"}
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, size=sample, replace=False)) if n > sample else np.arange(n)
-    high = np.asarray(high, dtype=np.float32)
-    coords = np.asarray(coords, dtype=np.float32)
-    kept = 0
-    for start in range(0, len(rows), 256):
-        q = rows[start : start + 256]
-        nn_high = _knn_rows(high, q, k)
-        nn_low = _knn_rows(coords, q, k)
-        kept += sum(
-            len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(nn_high, nn_low, strict=True)
-        )
-    trust = trustworthiness(high[rows], coords[rows], k)
-    return {
-        "trustworthiness": round(trust, 4),
-        "knn_preservation": round(kept / (len(rows) * k), 4),
-        "k": k,
-        "sampled_points": len(rows),
-        "num_points": n,
-        "sampled": len(rows) < n,
-    }
-
-
-def trustworthiness(high: np.ndarray, low: np.ndarray, k: int) -> float:
-    """Venna & Kaski's trustworthiness of a layout, in numpy (as :func:`sklearn.manifold.trustworthiness`).
-
-    ``T(k) = 1 − 2 / (n k (2n − 3k − 1)) · Σ_i Σ_{j ∈ U_i} (r(i, j) − k)``, where ``U_i`` are the
-    points among ``i``'s ``k`` nearest on the map but not in the full space, and ``r(i, j)`` is
-    ``j``'s rank among ``i``'s neighbours in the full space. Written here so that the first map
-    of a workspace does not pay for importing scikit-learn.
-    """
-    n = int(high.shape[0])
-
-    def distances(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        sq = np.einsum("ij,ij->i", x, x)
-        d = sq[:, None] - 2.0 * x @ x.T + sq[None, :]
-        np.fill_diagonal(d, np.inf)
-        return d
-
-    order_high = np.argsort(distances(high), axis=1, kind="stable")
-    ranks = np.empty((n, n), dtype=np.int64)
-    ranks[np.arange(n)[:, None], order_high] = np.arange(1, n + 1)[None, :]
-    nn_low = np.argpartition(distances(low), k - 1, axis=1)[:, :k]
-    penalty = np.maximum(np.take_along_axis(ranks, nn_low, axis=1) - k, 0).sum()
-    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
-
-
-def _knn_rows(points: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` nearest points (Euclidean, self excluded) of each query row."""
-    sq = np.einsum("ij,ij->i", points, points)
-    d = sq[queries, None] - 2.0 * points[queries] @ points.T + sq[None, :]
-    d[np.arange(len(queries)), queries] = np.inf
-    return np.argpartition(d, k, axis=1)[:, :k]
-
-
-def _knn_graph(points: np.ndarray, k: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest neighbours (self first, as umap-learn expects) by blocked numpy products."""
-    n = points.shape[0]
-    sq = np.einsum("ij,ij->i", points, points)
-    indices = np.empty((n, k), dtype=np.int32)
-    distances = np.empty((n, k), dtype=np.float32)
-    block = max(1, min(4096, 25_000_000 // max(n, 1)))  # ≤ 100 MB of distances at a time
-    for start in range(0, n, block):
-        progress.check_cancelled()
-        stop = min(n, start + block)
-        d = sq[start:stop, None] - 2.0 * points[start:stop] @ points.T + sq[None, :]
-        rows = np.arange(stop - start)
-        d[rows, np.arange(start, stop)] = -1.0  # self comes first
-        part = np.argpartition(d, k - 1, axis=1)[:, :k]
-        order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1)
-        idx = np.take_along_axis(part, order, axis=1)
-        dist = np.sqrt(np.maximum(np.take_along_axis(d, idx, axis=1), 0.0))
-        dist[:, 0] = 0.0
-        indices[start:stop], distances[start:stop] = idx, dist
-        progress.set_progress(stop / n, f"nearest neighbours {stop}/{n}")
-    return indices, distances
-
-
-# ------------------------------------------------------------------------------ methods
-def pca_layout(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first two principal components of ``vectors`` and their explained-variance ratios.
-
-    Eigen-decomposes the ``D × D`` covariance (cheap for any N); signs are fixed so that each
-    component's largest loading is positive, so the map does not flip between runs.
-    """
-    x = np.asarray(vectors, dtype=np.float64)
-    centred = x - x.mean(axis=0)
-    if x.shape[0] < 2:
-        return np.zeros((x.shape[0], 2), dtype=np.float32), np.zeros(2)
-    cov = centred.T @ centred / (x.shape[0] - 1)
-    values, vecs = np.linalg.eigh(cov)
-    order = np.argsort(values)[::-1][:2]
-    components = vecs[:, order]
-    signs = np.sign(components[np.abs(components).argmax(axis=0), range(components.shape[1])])
-    components = components * np.where(signs == 0, 1.0, signs)
-    coords = centred @ components
-    if coords.shape[1] < 2:  # D == 1
-        coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
-    total = float(values.sum()) or 1.0
-    ratios = np.pad(values[order] / total, (0, 2 - len(order)))
-    return coords.astype(np.float32), ratios
-
-
-def use_persistent_numba_cache() -> Path:
-    """Point numba's on-disk cache at ``user_cache_dir()/numba`` (unless NUMBA_CACHE_DIR is set).
-
-    Numba reads ``NUMBA_CACHE_DIR`` at import; when it was imported already, its config is set
-    directly so that later compilations of ``cache=True`` functions land there too.
-    """
-    from desktop_app.paths import user_cache_dir
-
-    directory = Path(os.environ.get("NUMBA_CACHE_DIR") or user_cache_dir() / "numba")
-    directory.mkdir(parents=True, exist_ok=True)
-    os.environ["NUMBA_CACHE_DIR"] = str(directory)
-    import sys
-
-    if "numba" in sys.modules:
-        sys.modules["numba"].config.CACHE_DIR = str(directory)
-    return directory
-
-
-class _EpochReporter:
-    """A file for umap-learn's tqdm bar: each refresh reports the epoch and checks for cancel."""
-
-    def __init__(self, progress: Progress, total: int) -> None:
-        self.progress, self.total = progress, total
-
-    def write(self, text: str) -> int:
-        match = re.search(r"(\d+)/(\d+)", text)
-        if match:
-            done, total = int(match.group(1)), int(match.group(2)) or self.total
-            self.progress.set_progress(done / total, f"epoch {done}/{total}")
-        self.progress.check_cancelled()
-        return len(text)
-
-    def flush(self) -> None:
-        self.progress.check_cancelled()
-
-
-def umap_epochs(n: int) -> int:
-    """Our epoch rule: umap-learn's (500 below 10 000 points, 200 above), 100 above 50 000."""
-    return 500 if n < 10_000 else 200 if n <= 50_000 else 100
-
-
-def umap_layout(vectors: np.ndarray, params: dict[str, Any], progress: Progress | None = None) -> np.ndarray:
-    """UMAP (McInnes et al. 2018) with umap-learn, started from PCA, kNN computed exactly here.
-
-    Stages (progress weights): neighbours 0–0.25, fuzzy graph and compilation 0.25–0.35, epochs
-    0.35–1 (reported per epoch through umap-learn's tqdm hook, which also checks for cancel).
-    """
-    progress = progress or NullProgress()
-    n = vectors.shape[0]
-    if n < 4:
-        return pca_layout(vectors)[0]
-    use_persistent_numba_cache()
-    n_neighbors = int(min(params["n_neighbors"], n - 1))
-    n_epochs = int(params["n_epochs"] or umap_epochs(n))
-    knn_idx, knn_dist = _knn_graph(vectors, n_neighbors, SubProgress(progress, 0.0, 0.25, "neighbours"))
-    progress.set_progress(0.25, "building the fuzzy graph (compiles on a first run)")
-    progress.check_cancelled()
-    import umap
-
-    init = pca_layout(vectors)[0].astype(np.float64)
-    init = 10.0 * init / max(float(np.abs(init).max()), 1e-12)  # umap-learn's init scale
-    reporter = _EpochReporter(SubProgress(progress, 0.35, 1.0, "UMAP"), n_epochs)
-    model = umap.UMAP(
-        n_neighbors=n_neighbors,
-        min_dist=float(params["min_dist"]),
-        n_epochs=n_epochs,
-        init=init,
-        random_state=params["seed"],
-        precomputed_knn=(knn_idx, knn_dist, None),
-        tqdm_kwds={
-            "disable": False,
-            "file": reporter,
-            "mininterval": 0.0,
-            "miniters": 1,
-            "bar_format": "{n}/{total}",
-        },
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # n_jobs overridden by random_state, precomputed_knn notes
-        coords = model.fit_transform(vectors)
-    return np.asarray(coords, dtype=np.float32)
-
-
-def tsne_layout(
-    vectors: np.ndarray,
-    params: dict[str, Any],
-    progress: Progress | None = None,
-    on_partial: OnPartial | None = None,
-) -> np.ndarray:
-    """t-SNE with openTSNE's FFT-accelerated gradients (Linderman et al. 2019), PCA start.
-
-    ``on_partial(coords)`` receives a ``(n, 2)`` float32 copy of the layout every
-    ``partial_every`` iterations of both phases (early exaggeration, then the main phase), so a
-    view can animate the map while it converges. Progress: affinities 0–0.15, iterations 0.15–1.
-    """
-    progress = progress or NullProgress()
-    n = vectors.shape[0]
-    if n < 4:
-        return pca_layout(vectors)[0]
-    from openTSNE import TSNE
-
-    every = max(1, int(params["partial_every"]))
-    total = int(params["early_exaggeration_iter"]) + int(params["n_iter"])
-    done = [0]
-
-    def callback(iteration: int, error: float, embedding: np.ndarray) -> bool:
-        done[0] += every
-        progress.set_progress(
-            0.15 + 0.85 * min(done[0] / total, 1.0), f"iteration {min(done[0], total)}/{total}"
-        )
-        if on_partial is not None:
-            on_partial(np.array(embedding, dtype=np.float32))
-        progress.check_cancelled()
-        return False
-
-    perplexity = float(min(params["perplexity"], max(1.0, (n - 1) / 3.0)))
-    progress.set_progress(0.0, "t-SNE affinities")
-    tsne = TSNE(
-        n_components=2,
-        perplexity=perplexity,
-        n_iter=int(params["n_iter"]),
-        early_exaggeration_iter=int(params["early_exaggeration_iter"]),
-        initialization="pca",
-        negative_gradient_method="fft",
-        n_jobs=os.cpu_count() or 1,
-        random_state=int(params["seed"]),
-        callbacks=callback,
-        callbacks_every_iters=every,
-        verbose=False,
-    )
-    progress.check_cancelled()
-    embedding = tsne.fit(vectors)
-    return np.array(embedding, dtype=np.float32)
+    return ids, _unit_rows(vectors, owned=True)
 
 
 def semantic_axes_layout(
@@ -553,12 +342,14 @@ def compute_map(
     of
         ``"clips"`` (embedded clips only; the map's ``ids`` are their clip ids) or ``"classes"``.
     params
-        Overrides of :data:`DEFAULT_PARAMS`; t-SNE and UMAP above ``max_points`` place a random
-        subsample and say so in ``Map2D.subsampled``.
+        Overrides of :data:`DEFAULT_PARAMS`; PCA, UMAP and t-SNE above ``max_points`` are fitted
+        on a random sample and place every other point by their transform (``Map2D.placement``
+        says how many of each).
     progress
         Progress and cancellation handle; a cancel raises :class:`~desktop_app.errors.TaskCancelled`.
     on_partial
-        t-SNE only: called with each partial ``(n, 2)`` layout.
+        t-SNE only: called with each partial layout of the fitted rows (every row when the map
+        is not fitted on a sample; see :func:`~desktop_app.analysis.layouts.tsne_fit_place`).
     word_vectors
         For ``"axes"``: the vectors the words are looked up in (default: the run's).
     """
@@ -568,22 +359,16 @@ def compute_map(
     params = normalize_params(method, params)
     started = time.perf_counter()
     ids, vectors = map_inputs(space, of)
-    rows, subsampled = (
-        _subsample(len(ids), params["max_points"], int(params["seed"]), method)
-        if method in ("umap", "tsne")
-        else (None, None)
-    )
-    if rows is not None:
-        ids, vectors = ids[rows], vectors[rows]
     extra: dict[str, Any] = {}
+    placement: Placement | None = None
     layout_progress = SubProgress(progress, 0.0, 0.9, method.upper())
     if method == "pca":
-        coords, ratios = pca_layout(vectors)
+        coords, ratios, placement = pca_fit_place(vectors, params["max_points"], int(params["seed"]))
         extra["explained_variance_ratio"] = [round(float(r), 4) for r in ratios]
     elif method == "umap":
-        coords = umap_layout(vectors, params, layout_progress)
+        coords, placement = umap_fit_place(vectors, params, layout_progress)
     elif method == "tsne":
-        coords = tsne_layout(vectors, params, layout_progress, on_partial)
+        coords, placement = tsne_fit_place(vectors, params, layout_progress, on_partial)
     else:
         space.require_word_space("semantic axes")
         coords, axes_info = semantic_axes_layout(vectors, word_vectors or space.word_vectors, params["axes"])
@@ -594,7 +379,7 @@ def compute_map(
     progress.set_progress(1.0, "done")
     params_out = dict(params)
     if method == "umap" and params_out["n_epochs"] is None:
-        quality["n_epochs"] = umap_epochs(len(ids))
+        quality["n_epochs"] = umap_epochs(placement.fitted if placement else len(ids))
     return Map2D(
         coords=np.ascontiguousarray(coords, dtype=np.float32),
         ids=ids.astype(np.int64),
@@ -603,7 +388,7 @@ def compute_map(
         params=params_out,
         quality=quality,
         run_id=space.run_id,
-        subsampled=subsampled,
+        placement=placement.as_dict() if placement else None,
         key=map_key(space.run_id, method, of, params),
         elapsed=round(time.perf_counter() - started, 3),
         created=_now(),
@@ -626,10 +411,12 @@ def semantic_axes_map(
 
 
 def save_map(ws: Workspace, result: Map2D) -> None:
-    """Write ``<key>.npy`` then ``<key>.json`` atomically (the JSON last: it marks the map complete)."""
+    """Write ``<key>.npy`` (coordinates), ``<key>.ids.npy`` (the rows' ids) then ``<key>.json``,
+    each atomically (the JSON last: it marks the map complete)."""
     source = _source_file(ws, result.run_id, result.of)
     fingerprint = embeddings_fingerprint(source) if source.is_file() else None
     write_npy(ws.maps_dir / f"{result.key}.npy", result.coords.astype(np.float32))
+    write_npy(ws.maps_dir / f"{result.key}.ids.npy", np.asarray(result.ids, dtype=np.int64))
     write_json(
         ws.maps_dir / f"{result.key}.json",
         {
@@ -644,10 +431,11 @@ def save_map(ws: Workspace, result: Map2D) -> None:
             "created": result.created,
             "elapsed": result.elapsed,
             "subsampled": result.subsampled,
+            "placement": result.placement,
             "num_points": len(result),
             "embeddings_fingerprint": fingerprint,
             "extra": result.extra,
-            "ids": [int(i) for i in result.ids],
+            "ids_file": f"{result.key}.ids.npy",
         },
     )
 
@@ -663,6 +451,19 @@ def _read_map_json(path: Path) -> dict[str, Any]:
     return meta
 
 
+def _map_ids(ws: Workspace, key: str, meta: dict[str, Any]) -> np.ndarray:
+    """The ids of a map's rows: ``<key>.ids.npy`` (version 2) or the JSON's list (version 1)."""
+    if "ids_file" not in meta:
+        return np.asarray(meta["ids"], dtype=np.int64)
+    path = ws.maps_dir / str(meta["ids_file"])
+    try:
+        return np.asarray(np.load(path, allow_pickle=False), dtype=np.int64)
+    except (OSError, ValueError) as exc:
+        raise ActionLensError(
+            f"{path} is missing or damaged ({exc}); compute the map again with --force"
+        ) from exc
+
+
 def load_map(ws: Workspace, key: str) -> Map2D:
     """Read a cached map by its key (no staleness check; see :func:`cached_maps`)."""
     meta = _read_map_json(ws.maps_dir / f"{key}.json")
@@ -671,10 +472,10 @@ def load_map(ws: Workspace, key: str) -> Map2D:
         coords = np.load(npy, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ActionLensError(f"{npy} is damaged ({exc}); compute the map again with --force") from exc
-    ids = np.asarray(meta["ids"], dtype=np.int64)
+    ids = _map_ids(ws, key, meta)
     if coords.shape != (len(ids), 2):
         raise ActionLensError(
-            f"{npy} has shape {coords.shape} but its JSON lists {len(ids)} ids; compute it again with --force"
+            f"{npy} has shape {coords.shape} but the map lists {len(ids)} ids; compute it again with --force"
         )
     return Map2D(
         coords=coords.astype(np.float32, copy=False),
@@ -685,6 +486,7 @@ def load_map(ws: Workspace, key: str) -> Map2D:
         quality=meta.get("quality") or {},
         run_id=meta["run_id"],
         subsampled=meta.get("subsampled"),
+        placement=meta.get("placement"),
         key=key,
         elapsed=float(meta.get("elapsed") or 0.0),
         created=meta.get("created", ""),
@@ -712,6 +514,8 @@ def cached_maps(ws: Workspace) -> list[MapInfo]:
     fingerprints: dict[tuple[str, str], str | None] = {}
     infos = []
     for path in ws.maps_dir.glob("*.json"):
+        if path.stem.endswith(".ids"):
+            continue
         try:
             meta = _read_map_json(path)
         except ActionLensError:
@@ -731,6 +535,7 @@ def cached_maps(ws: Workspace) -> list[MapInfo]:
                 elapsed=float(meta.get("elapsed") or 0.0),
                 subsampled=meta.get("subsampled"),
                 stale=_is_stale(ws, meta, fingerprints),
+                placement=meta.get("placement"),
             )
         )
     return sorted(infos, key=lambda i: i.created, reverse=True)

@@ -122,7 +122,8 @@ def test_cache_hit_then_invalidation_when_embeddings_change(ws: Workspace) -> No
     first = load_or_compute_map(ws, RUN, "pca", progress=first_progress)
     assert not first.from_cache and first_progress.reports
     meta = json.loads((ws.maps_dir / f"{first.key}.json").read_text())
-    assert meta["ids"] == first.ids.tolist() and meta["run_id"] == RUN and meta["method"] == "pca"
+    ids_on_disk = np.load(ws.maps_dir / meta["ids_file"])
+    assert ids_on_disk.tolist() == first.ids.tolist() and meta["run_id"] == RUN and meta["method"] == "pca"
     assert np.load(ws.maps_dir / f"{first.key}.npy").shape == (len(first.ids), 2)
 
     again_progress = RecordingProgress()
@@ -164,13 +165,27 @@ def test_tsne_streams_partial_layouts_and_can_be_cancelled(ws: Workspace) -> Non
         compute_map(space, "tsne", params=params, progress=progress)
 
 
-def test_subsampling_is_recorded(ws: Workspace) -> None:
+def test_a_sample_fitted_tsne_places_every_clip_and_says_so(ws: Workspace) -> None:
     space = EmbeddingSpace.load(ws, RUN)
-    params = {"n_iter": 20, "early_exaggeration_iter": 20, "max_points": 40, "perplexity": 5.0}
-    result = compute_map(space, "tsne", params=params)
-    assert len(result) == 40 and result.subsampled is not None
-    assert result.subsampled["from"] == len(space.embedded_clip_ids) and result.subsampled["to"] == 40
-    assert set(result.ids.tolist()) <= set(space.embedded_clip_ids.tolist())
+    params = {
+        "n_iter": 20,
+        "early_exaggeration_iter": 20,
+        "max_points": 40,
+        "perplexity": 5.0,
+        "partial_every": 10,
+    }
+    partials: list[np.ndarray] = []
+    result = compute_map(space, "tsne", params=params, on_partial=partials.append)
+    n = len(space.embedded_clip_ids)
+    assert len(result) == n and result.subsampled is None and np.isfinite(result.coords).all()
+    assert result.placement == {
+        "total": n,
+        "fitted": 40,
+        "placed": n - 40,
+        "placed_by": "tsne transform",
+        "seed": 0,
+    }
+    assert partials and all(p.shape == (40, 2) for p in partials)  # frames of the fitted rows
 
 
 def test_umap_map_and_its_cancellation(ws: Workspace) -> None:
