@@ -579,16 +579,19 @@ def load_or_compute_map(
 
 
 def first_map(ws: Workspace, run_id: str | None = None, of: str = "clips") -> Map2D:
-    """The map to show the moment a workspace opens: the newest current cached map of the run,
-    else a PCA map (computed in well under a second for 13 000 clips, and cached).
+    """The map to show the moment a workspace opens: the newest current cached map of the run
+    that has every embedded clip on it, else a PCA map (computed and cached: about a second for
+    100 000 clips, a few for a million).
 
-    A view shows it at once and may then start UMAP or t-SNE in the background.
+    A map cached before map version 2 with only a subsample on it (``subsampled``) is passed
+    over: it would leave clips off the first map. A view shows the result at once and may then
+    start UMAP or t-SNE in the background.
     """
     from desktop_app.analysis.space import default_run
 
     run_id = run_id or default_run(ws)
     for info in cached_maps(ws):
-        if info.run_id == run_id and info.of == of and not info.stale:
+        if info.run_id == run_id and info.of == of and not info.stale and not info.subsampled:
             try:
                 return load_map(ws, info.key)
             except ActionLensError:

@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a method parameter, e.g. n_epochs=100, perplexity=50, max_points=0 (repeatable)",
+        help="a method parameter, e.g. n_epochs=100, perplexity=50, max_points=0 (repeatable); "
+        "max_points is how many clips the layout is fitted on, the rest are placed by its transform",
     )
     p.add_argument("--force", action="store_true", help="recompute even if a current map is cached")
     add_json_arg(p)
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         "wall_seconds": wall,
         "quality": result.quality,
         "subsampled": result.subsampled,
+        "placement": result.placement,
         "params": result.params,
         "file": str(ws.maps_dir / f"{result.key}.npy"),
     }
@@ -119,7 +121,14 @@ def run(args: argparse.Namespace) -> int:
         )
     if "axes_cosine" in q:
         print(f"axes        cosine between the two directions {q['axes_cosine']:.3f}")
-    if result.subsampled:
+    placement = result.placement
+    if placement and placement.get("placed"):
+        print(
+            f"placed      {placement['fitted']} fitted, {placement['placed']} placed by {placement['placed_by']}"
+        )
+    elif placement:
+        print(f"placed      all {placement['fitted']} fitted")
+    if result.subsampled:  # a map cached before map version 2
         s = result.subsampled
         print(f"SUBSAMPLED  {s['to']} of {s['from']} points placed: {s['reason']}")
     print(f"file        {summary['file']}")
