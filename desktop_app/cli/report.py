@@ -26,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "test, the WordNet correlation and seed 000's word -> video table. See docs/protocol.md.",
     )
     add_workspace_arg(p)
-    p.add_argument("--models", nargs="+", help="models (default: every joint-embedding model)")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        help="models (default: ste action2vec action2vec-literal lstm stacked-lstm pooled-ridge)",
+    )
     p.add_argument(
         "--splits", nargs="+", help="zero-shot splits (default: 50/50 80/20 unseen-noun unseen-verb)"
     )

@@ -51,3 +51,11 @@ def test_report_command_writes_the_markdown(tiny_demo, tmp_path, capsys):
     assert main([*args, "--seeds", "0", "--no-train", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed == out.read_text() and "**Zero-shot**" in printed
+
+
+def test_report_refuses_a_model_outside_the_word_space_before_training(tiny_demo, capsys):
+    before = [r["run_id"] for r in list_runs(tiny_demo / "runs")]
+    assert main(["report", "--workspace", str(tiny_demo), "--models", "ste", "hse"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "model 'hse' does not embed clips in the word space" in err and len(err.splitlines()) == 1
+    assert [r["run_id"] for r in list_runs(tiny_demo / "runs")] == before  # nothing was trained
