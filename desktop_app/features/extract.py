@@ -204,7 +204,7 @@ def _encoder_for(spec: dict[str, Any]) -> Any:
 def _encode_job(job: _Job, spec: dict[str, Any], thumbnails: bool) -> ClipResult:
     """Encode one clip in a worker (a pool process, a Dask worker or this process)."""
     result = _encode_clip(job, spec, thumbnails)
-    if result.status == "bad" and not (os.path.isfile(job.path) and os.access(job.path, os.R_OK)):
+    if result.status == "bad" and not _readable(job.path):
         import socket
 
         return ClipResult("bad", result.payload, file_missing=True, host=socket.gethostname())
