@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from desktop_app.errors import ActionLensError
@@ -127,7 +127,7 @@ def encode_on_worker(
 
 def run_on_cluster(
     client: Client,
-    jobs: list[_Job],
+    jobs: Iterable[_Job],
     spec: dict[str, Any],
     thumbnails: bool,
     progress: Progress,

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -411,17 +411,19 @@ def extract_features(
         if recorded["extractor"] == "precomputed":
             _import_precomputed(ws, recorded, todo, writer, summary, thumbnails_dir, progress, report)
         else:
-            jobs = [
+            # made as they are submitted: at a million clips a list of them would be ~250 MB more
+            jobs = (
                 _Job(cid, str(ws.clip_path(path)), bool(audio), fingerprint, name)
                 for cid, name, path, audio, fingerprint in todo
-            ]
+            )
             spec = {k: v for k, v in recorded.items() if not k.startswith("pca_")}
             if client is not None:
                 from desktop_app.features.cluster import run_on_cluster
 
                 results = run_on_cluster(client, jobs, spec, thumbnails_dir is not None, progress)
             else:
-                results = _run_jobs(jobs, spec, thumbnails_dir is not None, workers, progress)
+                pool = workers if len(todo) > 1 else 1
+                results = _run_jobs(jobs, spec, thumbnails_dir is not None, pool, progress)
             for n_done, (job, result) in enumerate(results, start=1):
                 if client is not None and result.file_missing and _readable(job.path):
                     raise ActionLensError(
@@ -480,7 +482,7 @@ def _write_result(
 
 
 def _run_jobs(
-    jobs: list[_Job], spec: dict[str, Any], thumbnails: bool, workers: int, progress: Progress
+    jobs: Iterable[_Job], spec: dict[str, Any], thumbnails: bool, workers: int, progress: Progress
 ) -> Generator[tuple[_Job, ClipResult], None, None]:
     """Encode jobs (in a pool of ``workers`` processes), yielding results in the jobs' order.
 
@@ -491,7 +493,7 @@ def _run_jobs(
     :func:`extract_features` with ``workers > 1`` needs the usual ``if __name__ == "__main__":``
     guard.
     """
-    if workers == 1 or len(jobs) <= 1:
+    if workers == 1:
         for job in jobs:
             progress.check_cancelled()
             yield job, _encode_job(job, spec, thumbnails)
