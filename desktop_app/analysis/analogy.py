@@ -414,12 +414,11 @@ def solve(
     exclude = np.isin(clip_ids, list(expression.clip_ids()))
     # Candidates on the operands' scale: unit clips, unit class means, unit words.
     rows, scores = nearest_rows(to_unit(space.clip_embeddings[clip_ids]), vector, k, metric, exclude)
-    clips = space.clips
+    labels = space.clip_labels(clip_ids[rows])  # k id lookups, not the catalog
     result.clips = [
-        {"clip_id": int(clip_ids[r]), "name": clips[int(clip_ids[r])].name,
-         "class_name": clips[int(clip_ids[r])].class_name, "score": float(s)}
-        for r, s in zip(rows, scores, strict=True)
-    ]  # fmt: skip
+        {"clip_id": int(clip_ids[r]), "name": name, "class_name": class_name, "score": float(s)}
+        for r, s, (name, class_name) in zip(rows, scores, labels, strict=True)
+    ]
     exclude = np.isin(space.class_ids, list(expression.class_ids(space)))
     rows, scores = nearest_rows(space.unit_class_means, vector, num_classes, metric, exclude)
     result.classes = [

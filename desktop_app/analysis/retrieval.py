@@ -381,10 +381,10 @@ class Retriever:
             allowed = np.setdiff1d(base, np.fromiter(clip_ids, dtype=np.int64))
         result = RetrievalResult(text, method=self.clip_index.method)
         ids, scores = self.clip_index.search(vector, k, allowed)
-        clips = self.space.clips
+        labels = self.space.clip_labels(ids)  # k id lookups, not the catalog
         result.clips = [
-            ClipHit(int(i), clips[int(i)].name, clips[int(i)].class_name, float(s))
-            for i, s in zip(ids, scores, strict=True)
+            ClipHit(int(i), name, class_name, float(s))
+            for i, s, (name, class_name) in zip(ids, scores, labels, strict=True)
         ]
         result.classes = self.nearest_classes(vector, num_classes, class_ids if exclude_operands else ())
         result.words = nearest_words(self.space.word_vectors, vector, num_words, exclude=words)
@@ -405,15 +405,16 @@ class Retriever:
                 )
             split = names[0]  # a role without a split means the first split
         if split is not None:
-            roles = self.space.ws.catalog.split(split)
-            if not roles:
-                known = ", ".join(self.space.ws.catalog.split_names()) or "none"
+            catalog = self.space.ws.catalog
+            present = catalog.split_roles_present(split)  # index seeks, not a dict of the split
+            if not present:
+                known = ", ".join(catalog.split_names()) or "none"
                 raise ActionLensError(f"no split {split!r} in {self.space.ws.root} (splits: {known})")
-            if role is not None and role not in set(roles.values()):
-                known = ", ".join(sorted(set(roles.values())))
+            if role is not None and role not in present:
+                known = ", ".join(sorted(present))
                 raise ActionLensError(f"split {split!r} has no {role!r} clips (its roles: {known})")
-            members = [c for c, r in roles.items() if role is None or r == role]
-            allowed = np.intersect1d(allowed, np.asarray(members, dtype=np.int64))
+            members = catalog.split_clip_ids(split, role)
+            allowed = np.intersect1d(allowed, members, assume_unique=True)
         if class_names:
             wanted = {self.space.find_class(name).id for name in class_names}
             of_class = np.flatnonzero(np.isin(self.space.clip_class_ids, list(wanted)))

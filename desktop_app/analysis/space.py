@@ -126,7 +126,11 @@ def check_embeddings(
         raise ActionLensError(
             f"{directory}/class_means.json is stale: class ids {unknown[:5]} are not in the catalog; {rebuild}"
         )
-    if num_clips and not np.isfinite(np.asarray(clip_embeddings[:, 0])).any():
+    # The first rows usually settle it; only a mostly-NaN file is read through (a million rows).
+    if num_clips and not (
+        np.isfinite(np.asarray(clip_embeddings[:4096, 0])).any()
+        or np.isfinite(np.asarray(clip_embeddings[:, 0])).any()
+    ):
         raise ActionLensError(f"{clips_file} holds no embedding (every row is NaN); {rebuild}")
 
 
@@ -152,8 +156,14 @@ class EmbeddingSpace:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ws: Workspace, run_id: str | None = None) -> EmbeddingSpace:
-        """Open the embeddings of ``run_id`` (default: :func:`default_run`)."""
+    def load(
+        cls, ws: Workspace, run_id: str | None = None, *, clip_class_ids: np.ndarray | None = None
+    ) -> EmbeddingSpace:
+        """Open the embeddings of ``run_id`` (default: :func:`default_run`).
+
+        ``clip_class_ids``: the catalog's class column (by clip id, -1 for none) where the caller
+        holds it already (the app reads it once per workspace), so it is not read again.
+        """
         run_id = run_id or default_run(ws)
         if not _is_run_id(run_id):
             raise ActionLensError(f"{run_id[:80]!r} is not a run id; `actionlens info` lists the runs")
@@ -176,7 +186,10 @@ class EmbeddingSpace:
         meta = read_meta(ws.runs_dir / run_id) if (ws.runs_dir / run_id / "meta.json").is_file() else {}
         class_ids = index.get("class_ids") if isinstance(index, dict) else None
         check_embeddings(ws, run_id, directory, clip_embeddings, class_means, class_ids, meta)
-        return cls(ws, run_id, clip_embeddings, np.asarray(class_ids, dtype=np.int64), class_means, meta)
+        space = cls(ws, run_id, clip_embeddings, np.asarray(class_ids, dtype=np.int64), class_means, meta)
+        if clip_class_ids is not None and len(clip_class_ids) == clip_embeddings.shape[0]:
+            space.__dict__["clip_class_ids"] = np.asarray(clip_class_ids, dtype=np.int64)
+        return space
 
     @property
     def dim(self) -> int:
@@ -185,8 +198,20 @@ class EmbeddingSpace:
 
     @cached_property
     def clips(self) -> list[ClipRow]:
-        """Catalog rows of all clips, index = clip id."""
+        """Catalog rows of all clips, index = clip id.
+
+        Deprecated: one Python object per clip (seconds and a gigabyte at a million clips). Name
+        hits with :meth:`clip_labels` and read classes from :attr:`clip_class_ids`.
+        """
         return self.ws.catalog.clips()
+
+    def clip_labels(self, clip_ids: Any) -> list[tuple[str, str | None]]:
+        """``(name, class name or None)`` of ``clip_ids`` in their order, by id lookups in the
+        catalog (the k hits of a query, never the whole catalog)."""
+        rows = self.__dict__.get("clips")  # rows a caller already holds (a constructed space)
+        if rows is not None:
+            return [(rows[int(i)].name, rows[int(i)].class_name) for i in clip_ids]
+        return self.ws.catalog.clip_labels(int(i) for i in clip_ids)
 
     @cached_property
     def classes(self) -> dict[int, ClassRow]:
@@ -200,8 +225,11 @@ class EmbeddingSpace:
 
     @cached_property
     def clip_class_ids(self) -> np.ndarray:
-        """Class id per clip id (-1 for unlabelled clips)."""
-        return np.array([c.class_id if c.class_id is not None else -1 for c in self.clips], dtype=np.int64)
+        """Class id per clip id (-1 for unlabelled clips), one column read from the catalog."""
+        rows = self.__dict__.get("clips")  # rows a caller already holds (a constructed space)
+        if rows is not None:
+            return np.array([c.class_id if c.class_id is not None else -1 for c in rows], dtype=np.int64)
+        return self.ws.catalog.clip_columns().class_id
 
     @cached_property
     def unit_class_means(self) -> np.ndarray:

@@ -143,8 +143,6 @@ def _is_paragraph_run(args: argparse.Namespace) -> bool:
 
 def _run_text(args: argparse.Namespace) -> int:
     """Rank videos by their embedding's cosine to the text's paragraph embedding (seed 004)."""
-    import numpy as np
-
     from desktop_app.analysis.space import default_run
     from desktop_app.errors import ActionLensError
     from desktop_app.training.paragraphs import search_videos
@@ -165,10 +163,7 @@ def _run_text(args: argparse.Namespace) -> int:
         candidates = None
         if args.split or args.role:
             split = args.split or (ws.catalog.split_names() or [""])[0]
-            roles = ws.catalog.split(split)
-            candidates = np.array(
-                sorted(c for c, r in roles.items() if args.role in (None, "", r)), dtype=np.int64
-            )
+            candidates = ws.catalog.split_clip_ids(split, args.role or None)
         hits = search_videos(ws, run, text, args.k, clip_ids=candidates)
         rows: list[dict[str, Any]] = []
         for clip_id, score in hits:

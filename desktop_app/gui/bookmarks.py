@@ -127,7 +127,7 @@ class ViewManager(QObject):
             panel = panels.get(panel_id)
             if isinstance(panel, ViewStateProvider):
                 panel.restore_view_state(dict(state))
-        count = len(wm.clips())
+        count = wm.num_clips
         self.models.selection.set((i for i in view.selection if 0 <= i < count), SOURCE)
         return view
 

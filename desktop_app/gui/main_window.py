@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
             return
         run = wm.run_id or "no embeddings yet"
         self.workspace_label.setText(
-            f"{wm.workspace.root.name} — {len(wm.clips())} clips, {len(wm.classes())} classes — run: {run}"
+            f"{wm.workspace.root.name} — {wm.num_clips} clips, {len(wm.classes())} classes — run: {run}"
         )
 
     # ------------------------------------------------------------ workspaces

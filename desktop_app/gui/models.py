@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -185,10 +185,46 @@ class TrackModel(QObject):
             self.stepChanged.emit(self._step)
 
 
+#: Up to this many clips the per-clip columns are read at once when a workspace opens (about
+#: 10 ms); larger workspaces read them in a worker and announce them with ``columnsReady``.
+SYNC_COLUMNS_MAX_CLIPS = 20_000
+#: The task owner that reads the per-clip columns of a large workspace.
+COLUMNS_TASK = "workspace:columns"
+
+
+@dataclass(frozen=True)
+class ClipTable:
+    """The per-clip columns panels read, by clip id: what one worker reads at open.
+
+    A million clips are a few arrays here (about 35 MB), never a million objects.
+    """
+
+    #: Class, status and audio presence (see :class:`~desktop_app.workspace.ClipColumns`).
+    columns: ClipColumns
+    #: ``pyarrow.StringArray`` of clip names.
+    names: Any
+    #: The same names in lower case, for the Library's text filter.
+    names_lower: Any
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+
+def read_clip_table(workspace: Workspace, progress: Any = None) -> ClipTable:
+    """Read a workspace's :class:`ClipTable` (a worker's job at a million clips)."""
+    import pyarrow.compute as pc
+
+    columns = workspace.catalog.clip_columns()
+    names = workspace.catalog.clip_name_column()
+    return ClipTable(columns, names, pc.utf8_lower(names))
+
+
 class WorkspaceModel(QObject):
     """The open workspace, its active run and that run's embedding space (loaded lazily).
 
-    Catalog rows are read once per workspace and cached here, so panels share them.
+    The per-clip columns (:class:`ClipTable`) are read once per workspace, in a worker where the
+    workspace is large, and cached here, so panels share them; ``columnsReady`` says they are
+    there. Nothing here builds one object per clip (except the deprecated :meth:`clips`).
 
     Signals
     -------
@@ -196,10 +232,14 @@ class WorkspaceModel(QObject):
         The newly opened :class:`~desktop_app.workspace.Workspace`, or ``None`` after closing.
     runChanged(object)
         The active run id, or ``None`` when the workspace has no embeddings.
+    columnsReady()
+        The open workspace's :meth:`clip_table` has been read (at once for a small workspace,
+        by a worker for a large one).
     """
 
     workspaceChanged = Signal(object)
     runChanged = Signal(object)
+    columnsReady = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -207,10 +247,17 @@ class WorkspaceModel(QObject):
         self._run_id: str | None = None
         self._space: EmbeddingSpace | None = None
         self._clips: list[ClipRow] | None = None
-        self._columns: ClipColumns | None = None
+        self._table: ClipTable | None = None
+        self._num_clips = 0
         self._role_codes: dict[str, np.ndarray] = {}
+        self._role_pairs: list[tuple[str, str]] | None = None
         self._classes: dict[int, ClassRow] | None = None
         self._roles: dict[int, dict[str, str]] | None = None
+        self._tasks: TaskManager | None = None
+
+    def attach_tasks(self, tasks: TaskManager) -> None:
+        """Read large workspaces' columns on ``tasks``' workers (without: on the calling thread)."""
+        self._tasks = tasks
 
     # ------------------------------------------------------------ workspace
     @property
@@ -240,18 +287,40 @@ class WorkspaceModel(QObject):
         previous = self._workspace
         self._workspace = workspace
         self._clips = self._classes = self._roles = None
-        self._columns, self._role_codes = None, {}
+        self._table, self._role_codes, self._role_pairs = None, {}, None
         self._space, self._run_id = None, None
+        if self._tasks is not None:
+            self._tasks.cancel(COLUMNS_TASK)
+        self._num_clips = workspace.catalog.num_ids() if workspace is not None else 0
         if workspace is not None:
             from desktop_app.analysis.space import runs_with_embeddings
 
             runs = runs_with_embeddings(workspace)
             active = workspace.manifest.get("active_run")
             self._run_id = str(active) if active in runs else (runs[-1] if runs else None)
+            if self._num_clips <= SYNC_COLUMNS_MAX_CLIPS or self._tasks is None:
+                self._table = read_clip_table(workspace)
         self.workspaceChanged.emit(workspace)
         self.runChanged.emit(self._run_id)
+        if workspace is not None:
+            if self._table is not None:
+                self.columnsReady.emit()
+            else:
+                self._start_reading_columns(workspace)
         if previous is not None and previous is not workspace:
             previous.close()
+
+    def _start_reading_columns(self, workspace: Workspace) -> None:
+        assert self._tasks is not None
+        task = self._tasks.start(
+            COLUMNS_TASK, f"Reading {self._num_clips:,} clips", read_clip_table, workspace, quiet=True
+        )
+        task.finished.connect(lambda table, ws=workspace: self._on_clip_table(ws, table))
+
+    def _on_clip_table(self, workspace: Workspace, table: ClipTable) -> None:
+        if workspace is self._workspace and self._table is None:
+            self._table = table
+            self.columnsReady.emit()
 
     def close(self) -> None:
         """Close the open workspace."""
@@ -290,24 +359,53 @@ class WorkspaceModel(QObject):
         if self._space is None or self._space.run_id != self._run_id:
             from desktop_app.analysis.space import EmbeddingSpace
 
-            self._space = EmbeddingSpace.load(self._workspace, self._run_id)
+            class_of = self._table.columns.class_id if self._table is not None else None
+            self._space = EmbeddingSpace.load(self._workspace, self._run_id, clip_class_ids=class_of)
         return self._space
 
     # ------------------------------------------------------------ catalog, cached
-    def clips(self) -> list[ClipRow]:
-        """All clips of the open workspace, index = clip id (empty without a workspace)."""
-        if self._clips is None:
-            self._clips = self._workspace.catalog.clips() if self._workspace is not None else []
-        return self._clips
+    @property
+    def num_clips(self) -> int:
+        """How many clips the open workspace holds (ids are dense: also the largest id + 1)."""
+        return self._num_clips
+
+    @property
+    def columns_loaded(self) -> bool:
+        """Whether :meth:`clip_table` is read (else it is being read, see ``columnsReady``)."""
+        return self._table is not None
+
+    def clip_table(self) -> ClipTable:
+        """The open workspace's per-clip columns and names (cached).
+
+        Read at open (in a worker for a large workspace); called before ``columnsReady`` it
+        reads them on the calling thread, which at a million clips takes about a second.
+        """
+        if self._table is None:
+            if self._workspace is None:
+                import pyarrow as pa
+
+                empty = np.zeros(0, dtype=bool)
+                names = pa.array([], type=pa.string())
+                columns = ClipColumns(class_id=np.zeros(0, dtype=np.int64), ok=empty, has_audio=empty)
+                return ClipTable(columns, names, names)
+            if self._tasks is not None:
+                self._tasks.cancel(COLUMNS_TASK)
+            self._table = read_clip_table(self._workspace)
+        return self._table
 
     def clip_columns(self) -> ClipColumns:
         """Every clip's class, status and audio presence as arrays by clip id (cached)."""
-        if self._columns is None:
-            if self._workspace is None:
-                empty = np.zeros(0, dtype=bool)
-                return ClipColumns(class_id=np.zeros(0, dtype=np.int64), ok=empty, has_audio=empty)
-            self._columns = self._workspace.catalog.clip_columns()
-        return self._columns
+        return self.clip_table().columns
+
+    def clips(self) -> list[ClipRow]:
+        """All clips of the open workspace, index = clip id (empty without a workspace).
+
+        Deprecated: one Python object per clip (seconds and a gigabyte at a million clips); read
+        :meth:`clip_columns`, :meth:`clip_table`, :meth:`clip_label` or the catalog's id lookups.
+        """
+        if self._clips is None:
+            self._clips = self._workspace.catalog.clips() if self._workspace is not None else []
+        return self._clips
 
     def split_role_codes(self, split: str) -> np.ndarray:
         """``int8`` by clip id: each clip's role in ``split`` as an index of
@@ -315,10 +413,19 @@ class WorkspaceModel(QObject):
         if split not in self._role_codes:
             if self._workspace is None:
                 return np.zeros(0, dtype=np.int8)
-            self._role_codes[split] = self._workspace.catalog.split_role_codes(
-                split, size=len(self.clip_columns())
-            )
+            self._role_codes[split] = self._workspace.catalog.split_role_codes(split, size=self._num_clips)
         return self._role_codes[split]
+
+    def split_role_pairs(self) -> list[tuple[str, str]]:
+        """``(split, role)`` pairs that some clip has, sorted (a few index seeks, cached)."""
+        if self._role_pairs is None:
+            catalog = self._workspace.catalog if self._workspace is not None else None
+            self._role_pairs = (
+                sorted((s, r) for s in catalog.split_names() for r in catalog.split_roles_present(s))
+                if catalog is not None
+                else []
+            )
+        return self._role_pairs
 
     def classes(self) -> dict[int, ClassRow]:
         """All classes by id."""
@@ -329,7 +436,10 @@ class WorkspaceModel(QObject):
         return self._classes
 
     def split_roles(self) -> dict[int, dict[str, str]]:
-        """``{clip_id: {split: role}}`` for every clip in some split."""
+        """``{clip_id: {split: role}}`` for every clip in some split.
+
+        Deprecated: a dict per clip; read :meth:`split_role_codes` instead.
+        """
         if self._roles is None:
             roles: dict[int, dict[str, str]] = {}
             if self._workspace is not None:
@@ -341,13 +451,20 @@ class WorkspaceModel(QObject):
         return self._roles
 
     def clip_label(self, clip_id: int) -> str:
-        """A short human label of a clip: its class phrase and name."""
-        clips = self.clips()
-        if not 0 <= clip_id < len(clips):
+        """A short human label of a clip: its class phrase and name (by id, never the catalog)."""
+        if self._workspace is None or not 0 <= clip_id < self._num_clips:
             return f"clip {clip_id}"
-        clip = clips[clip_id]
-        cls = self.classes().get(clip.class_id) if clip.class_id is not None else None
-        return f"{cls.phrase} · {clip.name}" if cls is not None else clip.name
+        if self._table is not None:
+            name = str(self._table.names[clip_id].as_py())
+            class_id: int | None = int(self._table.columns.class_id[clip_id])
+        else:
+            try:
+                row = self._workspace.catalog.clip(clip_id)
+            except KeyError:
+                return f"clip {clip_id}"
+            name, class_id = row.name, row.class_id
+        cls = self.classes().get(class_id) if class_id is not None else None
+        return f"{cls.phrase} · {name}" if cls is not None else name
 
 
 @dataclass
@@ -381,6 +498,7 @@ class AppModels:
             ThumbnailCache(parent),
             TrackModel(parent),
         )
+        models.workspace.attach_tasks(models.tasks)
         models.workspace.workspaceChanged.connect(models._reset_for_workspace)
         return models
 
@@ -389,8 +507,8 @@ class AppModels:
         self.current_clip.set(None, "workspace")
         self.query.clear("workspace")
         self.track.set_track(None)
-        paths = {c.id: c.path for c in self.workspace.clips()}
-        self.thumbnails.set_workspace(workspace, paths)
+        # Paths looked up by id as thumbnails are asked for, not a dict of every clip.
+        self.thumbnails.set_workspace(workspace, workspace.catalog.clip_paths() if workspace else None)
 
     def shutdown(self, timeout: float = 2.0) -> bool:
         """Stop background work (window closing); see :meth:`TaskManager.shutdown`."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -84,11 +85,11 @@ class ThumbnailCache(QObject):
         self._failed: set[tuple[int, str]] = set()
         self._cache: OrderedDict[tuple[int, str], QPixmap] = OrderedDict()
         self._workspace: Workspace | None = None
-        self._paths: dict[int, str] = {}
+        self._paths: Mapping[int, str] = {}
         self._generation = 0
         self._loaded.connect(self._on_loaded)
 
-    def set_workspace(self, workspace: Workspace | None, clip_paths: dict[int, str] | None = None) -> None:
+    def set_workspace(self, workspace: Workspace | None, clip_paths: Mapping[int, str] | None = None) -> None:
         """Forget everything and serve ``workspace``'s clips (``clip_paths``: id → catalog path)."""
         with self._lock:
             self._generation += 1
@@ -97,7 +98,7 @@ class ThumbnailCache(QObject):
         self._failed.clear()
         self._cache.clear()
         self._workspace = workspace
-        self._paths = dict(clip_paths or {})
+        self._paths = clip_paths if clip_paths is not None else {}  # kept, not copied: may be lazy
 
     def pixmap(self, clip_id: int, kind: str = THUMB) -> QPixmap | None:
         """The cached image, or ``None`` (loading is then scheduled)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,18 @@ CREATE TABLE clip_anomalies (
 #: ``MIGRATIONS[v]`` takes a catalog from version ``v`` to ``v + 1``.
 MIGRATIONS: dict[int, str] = {1: _MIGRATE_V1_TO_V2, 2: _MIGRATE_V2_TO_V3}
 
+# Indexes for workspaces of a million clips (issue 12): split names, split members and roles
+# by index seeks instead of scans of every membership row, and the few unusable clips without
+# reading every clip. They are not a schema change — a catalog without them reads the same,
+# only slower, and an older ActionLens opens one with them — so they carry no version bump
+# (which would make older versions refuse the workspace): :func:`ensure_indexes` adds them
+# ``IF NOT EXISTS`` to a catalog opened with write access, and new catalogs have them from the
+# start. See docs/scale_catalog.md.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS clip_splits_split_role ON clip_splits(split, role);
+CREATE INDEX IF NOT EXISTS clips_not_ok ON clips(id) WHERE status != 'ok';
+"""
+
 
 @dataclass(frozen=True)
 class ClassRow:
@@ -155,7 +167,24 @@ def create_catalog(path: Path) -> None:
             con.executescript(_SCHEMA_V1)
             for version in range(1, CATALOG_VERSION):
                 con.executescript(MIGRATIONS[version])
+            con.executescript(_INDEXES)
             con.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
+    finally:
+        con.close()
+
+
+def ensure_indexes(path: Path) -> None:
+    """Add the catalog's lookup indexes where they are missing (a catalog written before them).
+
+    A one-off cost on the first writable open of such a catalog (about a second per million
+    split memberships); read-only opens work without them, only more slowly.
+    """
+    con = sqlite3.connect(path)
+    try:
+        have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        if not {"clip_splits_split_role", "clips_not_ok"} <= have:
+            with con:
+                con.executescript(_INDEXES)
     finally:
         con.close()
 
@@ -378,7 +407,7 @@ class Catalog:
 
     def clip_columns(self) -> ClipColumns:
         """Every clip's class, status and audio presence as arrays indexed by clip id."""
-        n = int(self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0])
+        n = self.num_ids()
         class_id = np.full(n, -1, dtype=np.int64)
         ok = np.zeros(n, dtype=bool)
         has_audio = np.zeros(n, dtype=bool)
@@ -395,11 +424,7 @@ class Catalog:
     def split_role_codes(self, split: str, size: int | None = None) -> np.ndarray:
         """``int8`` by clip id: each clip's role in ``split`` as an index of :data:`ROLE_CODES`
         (0 = not in the split); ``size`` defaults to the number of clip ids."""
-        n = int(
-            size
-            if size is not None
-            else self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0]
-        )
+        n = int(size if size is not None else self.num_ids())
         codes = np.zeros(n, dtype=np.int8)
         rows = self._con.execute(
             "SELECT clip_id, CASE role WHEN 'train' THEN 1 WHEN 'val' THEN 2 ELSE 3 END"
@@ -422,13 +447,117 @@ class Catalog:
             found.update(self._con.execute(f"SELECT id, name FROM clips WHERE id IN ({marks})", chunk))
         return [found[i] for i in ids]
 
+    def clip_labels(self, clip_ids: Iterable[int]) -> list[tuple[str, str | None]]:
+        """``(name, class name or None)`` of ``clip_ids``, in their order, by id lookups
+        (``KeyError`` for an unknown id): what names the k hits of a query without reading the
+        catalog."""
+        ids = [int(i) for i in clip_ids]
+        found: dict[int, tuple[str, str | None]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for clip_id, name, class_name in self._con.execute(
+                f"SELECT c.id, c.name, k.name FROM clips c LEFT JOIN classes k ON k.id = c.class_id"
+                f" WHERE c.id IN ({marks})",
+                chunk,
+            ):
+                found[int(clip_id)] = (str(name), class_name)
+        return [found[i] for i in ids]
+
+    def clip_path_of(self, clip_id: int) -> str | None:
+        """The catalog path of one clip (``None`` for an unknown id), by one id lookup."""
+        row = self._con.execute("SELECT path FROM clips WHERE id = ?", (int(clip_id),)).fetchone()
+        return None if row is None else str(row[0])
+
+    def clip_paths(self) -> ClipPaths:
+        """``clip id → catalog path`` as a mapping that looks each path up when asked (a million
+        clips are not read into a dict)."""
+        return ClipPaths(self)
+
+    def clip_name_column(self) -> Any:
+        """Every clip's name as a ``pyarrow.StringArray`` indexed by clip id (ids are dense).
+
+        About 20 MB at a million clips, where a list of ``str`` is five times that; the Library
+        filters it with ``pyarrow.compute`` (one C loop per typed word, not one Python call per
+        clip).
+        """
+        import pyarrow as pa
+
+        n = self.num_ids()
+        rows = self._con.execute("SELECT id, name FROM clips ORDER BY id").fetchall()
+        if len(rows) == n:  # the usual case: no gap in the ids
+            return pa.array([r[1] for r in rows], type=pa.string())
+        names = [""] * n
+        for clip_id, name in rows:
+            names[int(clip_id)] = name
+        return pa.array(names, type=pa.string())
+
+    def clip_split_roles(self, clip_id: int) -> list[tuple[str, str]]:
+        """``(split, role)`` of one clip, by split (a primary-key lookup)."""
+        rows = self._con.execute(
+            "SELECT split, role FROM clip_splits WHERE clip_id = ? ORDER BY split", (int(clip_id),)
+        )
+        return [(str(split), str(role)) for split, role in rows]
+
+    def bad_clips(self) -> list[tuple[int, str, str | None]]:
+        """``(id, name, reason)`` of the clips whose status is not ``"ok"``, by id (through the
+        ``clips_not_ok`` index: the unusable few, without reading every clip)."""
+        rows = self._con.execute(
+            "SELECT id, name, status_reason FROM clips WHERE status != 'ok' ORDER BY id"
+        ).fetchall()
+        return [(int(i), str(name), reason) for i, name, reason in rows]
+
+    def num_ids(self) -> int:
+        """One more than the largest clip id: the length of every per-clip array."""
+        return int(self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0])
+
     def num_clips(self) -> int:
         """Number of catalogued clips (bad ones included)."""
         return int(self._con.execute("SELECT COUNT(*) FROM clips").fetchone()[0])
 
     def split_names(self) -> list[str]:
-        """The names of the splits that clips belong to (``"1"``, ``"2"`` … for UCF101)."""
-        return [r[0] for r in self._con.execute("SELECT DISTINCT split FROM clip_splits ORDER BY split")]
+        """The names of the splits that clips belong to (``"1"``, ``"2"`` … for UCF101).
+
+        One index seek per split (``MIN(split) WHERE split > previous``) rather than
+        ``SELECT DISTINCT`` over every membership row.
+        """
+        if not self._has_split_index():  # a read-only catalog written before the index
+            return [r[0] for r in self._con.execute("SELECT DISTINCT split FROM clip_splits ORDER BY split")]
+        names: list[str] = []
+        row = self._con.execute("SELECT MIN(split) FROM clip_splits").fetchone()
+        while row is not None and row[0] is not None:
+            names.append(str(row[0]))
+            row = self._con.execute(
+                "SELECT MIN(split) FROM clip_splits WHERE split > ?", (row[0],)
+            ).fetchone()
+        return names
+
+    def _has_split_index(self) -> bool:
+        return bool(
+            self._con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'clip_splits_split_role'"
+            ).fetchone()
+        )
+
+    def split_roles_present(self, split: str) -> list[str]:
+        """The roles that at least one clip has in ``split``, in :data:`ROLES` order."""
+        return [
+            role
+            for role in ROLES
+            if self._con.execute(
+                "SELECT 1 FROM clip_splits WHERE split = ? AND role = ? LIMIT 1", (split, role)
+            ).fetchone()
+        ]
+
+    def split_clip_ids(self, split: str, role: str | None = None) -> np.ndarray:
+        """``int64`` ids of the clips in ``split`` (of ``role`` only, when given), sorted."""
+        if role is None:
+            rows = self._con.execute("SELECT clip_id FROM clip_splits WHERE split = ?", (split,))
+        else:
+            rows = self._con.execute(
+                "SELECT clip_id FROM clip_splits WHERE split = ? AND role = ?", (split, role)
+            )
+        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64))
 
     def split(self, split: str) -> dict[int, str]:
         """``{clip_id: role}`` for one split."""
@@ -463,3 +592,25 @@ class Catalog:
             {"id": r[0], "model": r[1], "created": r[2], "status": r[3], "metrics": json.loads(r[4])}
             for r in rows
         ]
+
+
+class ClipPaths(Mapping[int, str]):
+    """``clip id → catalog path`` of a :class:`Catalog`, each path looked up by id when asked.
+
+    What the thumbnail cache is handed instead of a dict of every clip's path.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def __getitem__(self, clip_id: int) -> str:
+        path = self._catalog.clip_path_of(clip_id)
+        if path is None:
+            raise KeyError(clip_id)
+        return path
+
+    def __len__(self) -> int:
+        return self._catalog.num_clips()
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(r[0]) for r in self._catalog._con.execute("SELECT id FROM clips ORDER BY id"))

@@ -32,6 +32,7 @@ from desktop_app.workspace.catalog import (
     Catalog,
     catalog_version,
     create_catalog,
+    ensure_indexes,
     migrate_catalog,
 )
 
@@ -140,6 +141,8 @@ class Workspace:
                 (root / sub).mkdir(exist_ok=True)
             manifest = {**manifest, "schema_version": SCHEMA_VERSION, "migrated": _now()}
             write_json(root / MANIFEST, manifest)
+        if not readonly:
+            ensure_indexes(root / CATALOG)  # lookup indexes a catalog written before them lacks
         return cls(root, manifest, readonly=readonly)
 
     def close(self) -> None:

@@ -29,6 +29,13 @@ class SplitCatalog:
     def split_names(self) -> list[str]:
         return sorted(self.splits)
 
+    def split_roles_present(self, split: str) -> list[str]:
+        return sorted(set(self.splits.get(split, {}).values()))
+
+    def split_clip_ids(self, split: str, role: str | None = None) -> np.ndarray:
+        members = [c for c, r in self.splits.get(split, {}).items() if role in (None, r)]
+        return np.array(sorted(members), dtype=np.int64)
+
 
 @dataclass
 class ConstructedWorkspace:

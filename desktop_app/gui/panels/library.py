@@ -17,7 +17,6 @@ Enter) plays a clip; clips dragged out carry analogy operands
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,8 +28,8 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QSize,
-    QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -50,6 +49,7 @@ from PySide6.QtWidgets import (
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.models import AppModels
 from desktop_app.workspace import Workspace
+from desktop_app.workspace.clip_filter import ClipFilter, anomaly_order, filter_mask
 
 PANEL_ID = "library"
 #: The task owner that reads anomaly scores for the active run.
@@ -62,144 +62,141 @@ ICON_CACHE_SIZE = 3000
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
-@dataclass(frozen=True)
-class LibraryItem:
-    """What the grid knows of a clip: enough to draw and filter it."""
-
-    clip_id: int
-    name: str
-    class_id: int | None
-    class_name: str
-    phrase: str
-    verb: str
-    noun: str
-    roles: tuple[tuple[str, str], ...]  # ((split, role), ...)
-    duration: float | None
-    status: str
-    status_reason: str | None
-
-    @property
-    def search_text(self) -> str:
-        """Everything free-text filtering matches against, lower case."""
-        return f"{self.name} {self.class_name} {self.phrase} {self.verb} {self.noun}".lower()
+#: From this many clips, typed filter text is applied once typing pauses
+#: (:data:`FILTER_DEBOUNCE_MS`) rather than on every keystroke.
+DEBOUNCE_MIN_CLIPS = 20_000
+FILTER_DEBOUNCE_MS = 150
 
 
 class ClipListModel(QAbstractListModel):
-    """The clips of the open workspace as list rows (row = position, not clip id)."""
+    """The clips of the open workspace as list rows, row = clip id, over the shared column
+    arrays (:meth:`~desktop_app.gui.models.WorkspaceModel.clip_table`).
+
+    Nothing here holds an object per clip: the grid asks only for the rows on screen, and a
+    row's name, class and status are array lookups; its tooltip reads that one clip's row from
+    the catalog.
+    """
 
     def __init__(self, models: AppModels, parent: Any = None) -> None:
         super().__init__(parent)
         self._models = models
-        self._items: list[LibraryItem] = []
-        self._row_of: dict[int, int] = {}
+        self._n = 0
+        self._class_id = np.zeros(0, dtype=np.int64)
+        self._ok = np.zeros(0, dtype=bool)
+        self._names: Any = None
+        self._class_text: dict[int, str] = {}
         self._icons: OrderedDict[int, QPixmap] = OrderedDict()
         self._placeholder = _placeholder_pixmap(ICON_SIZE, loading=True)
         self._missing = _placeholder_pixmap(ICON_SIZE, loading=False)
-        #: Per row: the anomaly score (NaN: none) and the catalog's anomaly mark ("" if none).
+        #: Per row (= clip id): the anomaly score (NaN: none).
         self.anomaly = np.zeros(0, dtype=np.float64)
         self.anomaly_run: str | None = None
+        self._scores: Any = None
         self._marks: dict[int, str] = {}
         models.thumbnails.ready.connect(self._on_thumbnail)
 
     def set_anomaly_scores(self, scores: Any) -> None:
         """Show ``AnomalyScores`` (or ``None``) beside the rows: one array op, not one per clip."""
-        ids = np.array([item.clip_id for item in self._items], dtype=np.int64)
+        self._scores = scores
+        self._apply_scores()
+        if self._n:
+            self.dataChanged.emit(self.index(0), self.index(self._n - 1), [Qt.ItemDataRole.ToolTipRole])
+
+    def _apply_scores(self) -> None:
+        ids = np.arange(self._n, dtype=np.int64)
+        scores = self._scores
         self.anomaly = (
-            np.asarray(scores.of(ids), dtype=np.float64) if scores is not None else np.full(len(ids), np.nan)
+            np.asarray(scores.of(ids), dtype=np.float64) if scores is not None else np.full(self._n, np.nan)
         )
         self.anomaly_run = scores.run_id if scores is not None else None
-        if self._items:
-            self.dataChanged.emit(
-                self.index(0), self.index(len(self._items) - 1), [Qt.ItemDataRole.ToolTipRole]
-            )
 
     def reload(self) -> None:
-        """Read the clips of the open workspace again."""
+        """Show the clips of the open workspace (none until its columns are read)."""
         self.beginResetModel()
         wm = self._models.workspace
-        classes = wm.classes()
-        roles = wm.split_roles()
-        items = []
-        for clip in wm.clips():
-            cls = classes.get(clip.class_id) if clip.class_id is not None else None
-            items.append(
-                LibraryItem(
-                    clip_id=clip.id,
-                    name=clip.name,
-                    class_id=clip.class_id,
-                    class_name=clip.class_name or "",
-                    phrase=cls.phrase if cls else "",
-                    verb=(cls.verb or "") if cls else "",
-                    noun=(cls.noun or "") if cls else "",
-                    roles=tuple(sorted(roles.get(clip.id, {}).items())),
-                    duration=clip.duration,
-                    status=clip.status,
-                    status_reason=clip.status_reason,
-                )
-            )
-        self._items = items
-        self.anomaly = np.full(len(items), np.nan)
-        self.anomaly_run = None
         ws = wm.workspace
+        if ws is not None and wm.columns_loaded:
+            table = wm.clip_table()
+            self._n = len(table)
+            self._class_id, self._ok, self._names = table.columns.class_id, table.columns.ok, table.names
+        else:
+            self._n, self._names = 0, None
+            self._class_id, self._ok = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+        self._class_text = {cid: c.phrase or c.name for cid, c in wm.classes().items()}
+        self._apply_scores()
         marked_ids, kinds = ws.catalog.anomaly_marks() if ws is not None else (np.zeros(0, np.int64), [])
         self._marks = dict(zip(marked_ids.tolist(), kinds, strict=True))
         self._icons.clear()
-        self._row_of = {item.clip_id: row for row, item in enumerate(items)}
         self.endResetModel()
 
-    def item(self, row: int) -> LibraryItem:
-        """The item of a row."""
-        return self._items[row]
+    def name(self, row: int) -> str:
+        """The name of the clip of a row."""
+        return str(self._names[row].as_py()) if self._names is not None else ""
+
+    def label(self, row: int) -> str:
+        """``phrase · name`` of the clip of a row (its name alone without a class)."""
+        phrase = self._class_text.get(int(self._class_id[row]))
+        return f"{phrase} · {self.name(row)}" if phrase else self.name(row)
 
     def row_of(self, clip_id: int) -> int | None:
         """The row of a clip id."""
-        return self._row_of.get(clip_id)
+        return int(clip_id) if 0 <= clip_id < self._n else None
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._items)
+        return 0 if parent.isValid() else self._n
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        if not index.isValid() or not 0 <= index.row() < self._n:
             return None
-        item = self._items[index.row()]
+        clip_id = index.row()
         if role == Qt.ItemDataRole.DisplayRole:
-            return item.phrase or item.class_name or item.name
+            return self._class_text.get(int(self._class_id[clip_id])) or self.name(clip_id)
         if role == Qt.ItemDataRole.DecorationRole:
-            icon = self._icons.get(item.clip_id)
+            icon = self._icons.get(clip_id)
             if icon is not None:
-                self._icons.move_to_end(item.clip_id)
+                self._icons.move_to_end(clip_id)
                 return icon
-            pixmap = self._models.thumbnails.pixmap(item.clip_id)
+            pixmap = self._models.thumbnails.pixmap(clip_id)
             if pixmap is not None:
                 # The delegate draws a QPixmap at its own size: scale once to the grid's icon size.
                 icon = pixmap.scaled(
                     ICON_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
                 )
-                self._icons[item.clip_id] = icon
+                self._icons[clip_id] = icon
                 if len(self._icons) > ICON_CACHE_SIZE:
                     self._icons.popitem(last=False)
                 return icon
-            return self._missing if self._models.thumbnails.failed(item.clip_id) else self._placeholder
+            return self._missing if self._models.thumbnails.failed(clip_id) else self._placeholder
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [f"<b>{item.name}</b>", f"class: {item.class_name or '—'} ({item.phrase or '—'})"]
-            if item.duration:
-                lines.append(f"{item.duration:.1f} s")
-            if item.roles:
-                lines.append("splits: " + ", ".join(f"{split} {role}" for split, role in item.roles))
-            if item.status != "ok":
-                lines.append(f"<i>unusable: {item.status_reason or 'unknown reason'}</i>")
-            score = self.anomaly[index.row()] if index.row() < len(self.anomaly) else np.nan
-            if not np.isnan(score):
-                lines.append(f"anomaly score {score:.4g} ({self.anomaly_run})")
-            if item.clip_id in self._marks:
-                lines.append(f"marked anomalous: {self._marks[item.clip_id]}")
-            lines.append("Double-click to play; drag to the Analogy panel.")
-            return "<br>".join(lines)
-        if role == Qt.ItemDataRole.ForegroundRole and item.status != "ok":
+            return self._tooltip(clip_id)
+        if role == Qt.ItemDataRole.ForegroundRole and not self._ok[clip_id]:
             return QColor(Qt.GlobalColor.gray)
         if role == CLIP_ID_ROLE:
-            return item.clip_id
+            return clip_id
         return None
+
+    def _tooltip(self, clip_id: int) -> str:
+        ws = self._models.workspace.workspace
+        if ws is None:
+            return ""
+        clip = ws.catalog.clip(clip_id)  # one row, for the one clip under the pointer
+        cls = self._models.workspace.classes().get(clip.class_id) if clip.class_id is not None else None
+        phrase = cls.phrase if cls is not None else ""
+        lines = [f"<b>{clip.name}</b>", f"class: {clip.class_name or '—'} ({phrase or '—'})"]
+        if clip.duration:
+            lines.append(f"{clip.duration:.1f} s")
+        roles = ws.catalog.clip_split_roles(clip_id)
+        if roles:
+            lines.append("splits: " + ", ".join(f"{split} {role}" for split, role in roles))
+        if clip.status != "ok":
+            lines.append(f"<i>unusable: {clip.status_reason or 'unknown reason'}</i>")
+        score = self.anomaly[clip_id] if clip_id < len(self.anomaly) else np.nan
+        if not np.isnan(score):
+            lines.append(f"anomaly score {score:.4g} ({self.anomaly_run})")
+        if clip_id in self._marks:
+            lines.append(f"marked anomalous: {self._marks[clip_id]}")
+        lines.append("Double-click to play; drag to the Analogy panel.")
+        return "<br>".join(lines)
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
@@ -212,106 +209,161 @@ class ClipListModel(QAbstractListModel):
 
     def mimeData(self, indexes: Any) -> QMimeData:
         rows = sorted({i.row() for i in indexes if i.isValid()})
-        operands = [
-            {
-                "kind": "clip",
-                "id": self._items[r].clip_id,
-                "label": f"{self._items[r].phrase or self._items[r].class_name} · {self._items[r].name}",
-            }
-            for r in rows
-        ]
-        return operands_mime_data(operands)
+        return operands_mime_data([{"kind": "clip", "id": r, "label": self.label(r)} for r in rows])
 
     def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
     def _on_thumbnail(self, clip_id: int, kind: str) -> None:
-        row = self._row_of.get(clip_id)
-        if row is not None and kind == "thumb":
-            index = self.index(row)
+        if 0 <= clip_id < self._n and kind == "thumb":
+            index = self.index(clip_id)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-class ClipFilterProxy(QSortFilterProxyModel):
-    """Filters clips by class, verb, noun, split role, free text and "selected only"."""
+class ClipFilterProxy(QAbstractListModel):
+    """The clips the filters let through, in order: a list model over an array of clip ids.
+
+    Filtering is one vectorised pass (:func:`~desktop_app.workspace.clip_filter.filter_mask`)
+    and a model reset, not a Python ``filterAcceptsRow`` per clip as ``QSortFilterProxyModel``
+    would make it; rows map to and from the source by two arrays.
+    """
 
     def __init__(self, models: AppModels, parent: Any = None) -> None:
         super().__init__(parent)
         self._models = models
-        self.class_id: int | None = None
-        self.verb: str | None = None
-        self.noun: str | None = None
-        self.split_role: tuple[str, str] | None = None
-        self.words: list[str] = []
-        self.selected_only = False
-        #: Keep only clips whose anomaly score is at least this (``None``: no such filter) …
-        self.anomaly_min: float | None = None
-        #: … and only the ``anomaly_top`` highest-scored clips (``None``: all).
-        self.anomaly_top: int | None = None
-        self._anomaly_cut = -np.inf
+        self.spec = ClipFilter()
+        self._source: ClipListModel | None = None
+        self._rows = np.zeros(0, dtype=np.int64)  # proxy row → clip id
+        self._pos = np.zeros(0, dtype=np.int64)  # clip id → proxy row, -1 where filtered out
+        self._by_anomaly = False
 
+    def __getattr__(self, name: str) -> Any:
+        # the filter values read as the proxy's attributes (``proxy.selected_only`` …)
+        spec = self.__dict__.get("spec")
+        if spec is not None and name in ClipFilter.__dataclass_fields__:
+            return getattr(spec, name)
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------ the source
+    def setSourceModel(self, source: ClipListModel) -> None:
+        """Filter ``source``; a reset of it re-filters, a changed row is passed on."""
+        self._source = source
+        source.modelReset.connect(self.refilter)
+        source.dataChanged.connect(self._on_source_data)
+        self.refilter()
+
+    def sourceModel(self) -> ClipListModel | None:
+        return self._source
+
+    def mapFromSource(self, index: ModelIndex) -> QModelIndex:
+        """The proxy index of a source index (invalid where the row is filtered out)."""
+        row = index.row() if index.isValid() else -1
+        if not 0 <= row < len(self._pos) or self._pos[row] < 0:
+            return QModelIndex()
+        return self.index(int(self._pos[row]))
+
+    def mapToSource(self, index: ModelIndex) -> QModelIndex:
+        """The source index of a proxy index."""
+        if self._source is None or not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return QModelIndex()
+        return self._source.index(int(self._rows[index.row()]))
+
+    def clip_ids(self) -> np.ndarray:
+        """The clip ids shown, in order (``int64``)."""
+        return self._rows
+
+    def rows_of(self, clip_ids: Any) -> np.ndarray:
+        """The proxy rows of ``clip_ids`` that are shown, sorted."""
+        ids = np.asarray(clip_ids, dtype=np.int64).reshape(-1)
+        ids = ids[(ids >= 0) & (ids < len(self._pos))]
+        rows = self._pos[ids]
+        return np.sort(rows[rows >= 0])
+
+    # ------------------------------------------------------------ filtering
     def set_filters(self, **changes: Any) -> None:
         """Change some filters (``class_id``, ``verb``, ``noun``, ``split_role``, ``text``,
-        ``selected_only``) and re-filter once."""
+        ``selected_only``, ``anomaly_min``, ``anomaly_top``) and re-filter once."""
         if "text" in changes:
             changes["words"] = str(changes.pop("text")).lower().split()
-        # Qt 6.9 replaced invalidateFilter() by this begin/end pair.
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:
-            begin()
         for name, value in changes.items():
-            if not hasattr(self, name):
+            if name not in ClipFilter.__dataclass_fields__:
                 raise AttributeError(name)
-            setattr(self, name, value)
-        self._anomaly_cut = self._cut()
-        if begin is not None:
-            self.endFilterChange()
+            setattr(self.spec, name, value)
+        self.refilter()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """``column`` 0: most anomalous first (clips without a score last); -1: catalog order."""
+        self._by_anomaly = column == 0
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Apply the filters to the source's rows (one pass over the column arrays)."""
+        source = self._source
+        wm = self._models.workspace
+        n = source.rowCount() if source is not None else 0
+        if n == 0 or source is None:
+            rows = np.zeros(0, dtype=np.int64)
         else:
-            self.invalidateFilter()
+            table = wm.clip_table()
+            split_role = self.spec.split_role
+            mask = filter_mask(
+                self.spec,
+                class_id=table.columns.class_id[:n],
+                names_lower=table.names_lower[:n],
+                classes=wm.classes(),
+                role_codes=wm.split_role_codes(split_role[0]) if split_role is not None else None,
+                selected=self._models.selection.clip_ids,
+                anomaly=source.anomaly,
+            )
+            rows = np.flatnonzero(mask).astype(np.int64)
+            if self._by_anomaly:
+                rows = anomaly_order(rows, source.anomaly)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows), dtype=np.int64)
+        self.beginResetModel()
+        self._rows, self._pos = rows, pos
+        self.endResetModel()
 
-    def _cut(self) -> float:
-        """The lowest anomaly score a clip may have to pass the anomaly filters."""
-        source = self.sourceModel()
-        scores = source.anomaly if isinstance(source, ClipListModel) else np.zeros(0)
-        cut = -np.inf if self.anomaly_min is None else float(self.anomaly_min)
-        known = scores[~np.isnan(scores)]
-        if self.anomaly_top is not None and len(known):
-            k = min(int(self.anomaly_top), len(known))
-            cut = max(cut, float(np.partition(known, len(known) - k)[len(known) - k]))
-        return cut
+    # ------------------------------------------------------------ the list
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._rows)
 
-    def lessThan(self, left: ModelIndex, right: ModelIndex) -> bool:
-        """Anomaly order (the view sorts descending: most anomalous first, clips without a
-        score last, ties in catalog order)."""
-        source = self.sourceModel()
-        assert isinstance(source, ClipListModel)
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        source = self.mapToSource(index)
+        return self._source.data(source, role) if self._source is not None and source.isValid() else None
 
-        def key(row: int) -> tuple[int, float, int]:
-            score = source.anomaly[row] if row < len(source.anomaly) else np.nan
-            return (0, 0.0, -row) if np.isnan(score) else (1, float(score), -row)
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        source = self.mapToSource(index)
+        return self._source.flags(source) if self._source is not None else super().flags(index)
 
-        return key(left.row()) < key(right.row())
+    def mimeTypes(self) -> list[str]:
+        return self._source.mimeTypes() if self._source is not None else []
 
-    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
-        source = self.sourceModel()
-        assert isinstance(source, ClipListModel)
-        item = source.item(source_row)
-        if self.class_id is not None and item.class_id != self.class_id:
-            return False
-        if self.verb is not None and item.verb != self.verb:
-            return False
-        if self.noun is not None and item.noun != self.noun:
-            return False
-        if self.split_role is not None and self.split_role not in item.roles:
-            return False
-        if self.selected_only and item.clip_id not in self._models.selection:
-            return False
-        if self.anomaly_min is not None or self.anomaly_top is not None:
-            score = source.anomaly[source_row] if source_row < len(source.anomaly) else np.nan
-            if np.isnan(score) or score < self._anomaly_cut:
-                return False
-        text = item.search_text
-        return all(word in text for word in self.words)
+    def mimeData(self, indexes: Any) -> QMimeData:
+        assert self._source is not None
+        return self._source.mimeData([self.mapToSource(i) for i in indexes])
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def _on_source_data(self, top: QModelIndex, bottom: QModelIndex, roles: Any = ()) -> None:
+        if top.row() == bottom.row():  # a thumbnail arrived
+            index = self.mapFromSource(top)
+            if index.isValid():
+                self.dataChanged.emit(index, index, roles)
+        elif len(self._rows):
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), roles)
+
+
+def row_runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted rows as ``(first, last)`` runs of consecutive rows: what a selection of them is
+    handed to Qt as (one ``QItemSelectionRange`` per run, not one per row)."""
+    if not len(rows):
+        return []
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    firsts = np.concatenate(([rows[0]], rows[breaks + 1]))
+    lasts = np.concatenate((rows[breaks], [rows[-1]]))
+    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
 
 
 class LibraryPanel(QWidget):
@@ -402,7 +454,12 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.anomaly_row)
         layout.addWidget(self.view, 1)
 
-        self.search.textChanged.connect(lambda text: self._set_filters(text=text))
+        # Typed text filters at once in a small workspace, and once typing pauses in a large one.
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(FILTER_DEBOUNCE_MS)
+        self._text_timer.timeout.connect(self._apply_text)
+        self.search.textChanged.connect(self._on_text)
         self.class_combo.currentIndexChanged.connect(
             lambda: self._set_filters(class_id=self.class_combo.currentData())
         )
@@ -429,6 +486,7 @@ class LibraryPanel(QWidget):
         models.selection.changed.connect(self._on_shared_selection)
         models.current_clip.changed.connect(self._on_current_clip)
         models.workspace.workspaceChanged.connect(self._on_workspace)
+        models.workspace.columnsReady.connect(self._on_columns)
         self._on_workspace(models.workspace.workspace)
 
     # ------------------------------------------------------------ anomaly scores
@@ -480,7 +538,7 @@ class LibraryPanel(QWidget):
     # ------------------------------------------------------------ public, for users of the panel
     def visible_clip_ids(self) -> list[int]:
         """Clip ids of the rows the filters let through, in order."""
-        return [int(self.proxy.index(r, 0).data(CLIP_ID_ROLE)) for r in range(self.proxy.rowCount())]
+        return self.proxy.clip_ids().tolist()
 
     def view_state(self) -> dict[str, Any]:
         """The filters, for a saved view (:mod:`desktop_app.gui.bookmarks`)."""
@@ -535,27 +593,43 @@ class LibraryPanel(QWidget):
         nouns = sorted({c.noun for c in classes if c.noun})
         self._fill_combo(self.verb_combo, [(v, v) for v in verbs])
         self._fill_combo(self.noun_combo, [(n, n) for n in nouns])
-        splits = sorted({pair for roles in wm.split_roles().values() for pair in roles.items()})
+        splits = wm.split_role_pairs()
         self._fill_combo(self.split_combo, [(f"split {s}: {r}", (s, r)) for s, r in splits])
+        self._text_timer.stop()
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
         self.selected_only.blockSignals(True)
         self.selected_only.setChecked(False)
         self.selected_only.blockSignals(False)
-        self.proxy.set_filters(
-            class_id=None, verb=None, noun=None, split_role=None, text="", selected_only=False
-        )
+        self.proxy.spec = ClipFilter()
+        self._on_columns()
+        self._request_anomaly_scores()
+
+    def _on_columns(self) -> None:
+        """Show the clips once the workspace's columns are read (at once when it is small)."""
         self._syncing = True
         try:
             self.model.reload()
         finally:
             self._syncing = False
+        self._select_in_view(self.models.selection.clip_ids)
         self._update_count()
-        self._request_anomaly_scores()
 
     # ------------------------------------------------------------ filtering
+    def _on_text(self, text: str) -> None:
+        if self.model.rowCount() >= DEBOUNCE_MIN_CLIPS:
+            self._text_timer.start()  # restarts: the filter runs once typing pauses
+        else:
+            self._set_filters(text=text)
+
+    def _apply_text(self) -> None:
+        self._set_filters(text=self.search.text())
+
     def _set_filters(self, **changes: Any) -> None:
+        if self._text_timer.isActive():  # text still waiting for the pause goes with this change
+            self._text_timer.stop()
+            changes.setdefault("text", self.search.text())
         # Rows leaving the view drop out of the view's selection; that is not the user
         # deselecting them, so the shared selection is restored, not shrunk.
         self._syncing = True
@@ -567,14 +641,22 @@ class LibraryPanel(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
+        wm = self.models.workspace
+        if wm.workspace is not None and not wm.columns_loaded:
+            self.count_label.setText(f"reading {wm.num_clips:,} clips…")
+            return
         self.count_label.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()} clips")
 
     # ------------------------------------------------------------ selection, both ways
     def _on_view_selection(self, *_: object) -> None:
         if self._syncing:
             return
-        ids = {int(i.data(CLIP_ID_ROLE)) for i in self.view.selectionModel().selectedIndexes()}
-        self.models.selection.set(ids, PANEL_ID)
+        # The view's selection as row ranges (one per shift-click or Ctrl+A), mapped by array.
+        ranges = self.view.selectionModel().selection()
+        spans = [np.arange(ranges.at(i).top(), ranges.at(i).bottom() + 1) for i in range(ranges.count())]
+        rows = np.unique(np.concatenate(spans)) if spans else np.zeros(0, dtype=np.int64)
+        shown = self.proxy.clip_ids()
+        self.models.selection.set(shown[rows[rows < len(shown)]].tolist(), PANEL_ID)
 
     def _on_shared_selection(self, clip_ids: frozenset[int], source: str) -> None:
         if self.proxy.selected_only:
@@ -583,14 +665,11 @@ class LibraryPanel(QWidget):
             self._select_in_view(clip_ids)
 
     def _select_in_view(self, clip_ids: frozenset[int]) -> None:
+        """Select the shown rows of ``clip_ids`` in the view: one range per run of rows."""
+        rows = self.proxy.rows_of(np.fromiter(clip_ids, dtype=np.int64, count=len(clip_ids)))
         selection = QItemSelection()
-        for clip_id in clip_ids:
-            row = self.model.row_of(clip_id)
-            if row is None:
-                continue
-            index = self.proxy.mapFromSource(self.model.index(row))
-            if index.isValid():
-                selection.select(index, index)
+        for first, last in row_runs(rows):
+            selection.select(self.proxy.index(first), self.proxy.index(last))
         self._syncing = True
         try:
             self.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)

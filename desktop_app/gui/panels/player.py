@@ -518,15 +518,17 @@ class PlayerPanel(QWidget):
         self.slider.setRange(0, 0)
         self.frame_label.setText("–")
         wm = self.models.workspace
-        clips = wm.clips()
         self._fps = 0.0
-        self._captions = (
-            wm.workspace.catalog.captions(clip_id)
-            if wm.workspace is not None and clip_id is not None and 0 <= clip_id < len(clips)
-            else []
-        )
+        # One catalog row for the clip being played, by id (never every clip's row).
+        clip = None
+        if wm.workspace is not None and clip_id is not None and 0 <= clip_id < wm.num_clips:
+            try:
+                clip = wm.workspace.catalog.clip(clip_id)
+            except KeyError:
+                clip = None
+        self._captions = wm.workspace.catalog.captions(clip.id) if wm.workspace and clip else []
         self._show_paragraph(())
-        if clip_id is None or not 0 <= clip_id < len(clips):
+        if clip is None:
             self.decoder.close_video()
             self.title.setText("<b>No clip</b>")
             self.video.set_message(
@@ -538,7 +540,6 @@ class PlayerPanel(QWidget):
             self.words.setText("")
             self._clear_track("")
             return
-        clip = clips[clip_id]
         cls = wm.classes().get(clip.class_id) if clip.class_id is not None else None
         class_text = f"<b>{cls.phrase}</b> ({cls.name})" if cls else "<b>unlabelled</b>"
         self.title.setText(f"{class_text} · {clip.name}")

@@ -34,6 +34,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import shiboken6
 from PySide6.QtCore import QMimeData, QPoint, QSettings, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -486,8 +487,8 @@ class ResultTables(QWidget):
         if "id" not in operand:
             return
         class_id = int(operand["id"])
-        members = [c.id for c in self.models.workspace.clips() if c.class_id == class_id]
-        self.models.selection.set(members, self.source)
+        class_of = self.models.workspace.clip_columns().class_id
+        self.models.selection.set(np.flatnonzero(class_of == class_id).tolist(), self.source)
 
     def _on_class_double_clicked(self, row: int, _column: int) -> None:
         operand = self.classes.operand(row)

@@ -1,0 +1,151 @@
+"""The Library's clip filter over column arrays: one vectorised pass per change, never one
+Python call per clip (issue 12: 2.2 s per keystroke at a million clips with
+``QSortFilterProxyModel.filterAcceptsRow``).
+
+A clip passes when it is of the chosen class, its class has the chosen verb and noun, it has the
+chosen role in the chosen split, it is selected (with "selected only"), its anomaly score passes
+the anomaly filters, and every typed word occurs in its name or in its class's name, phrase,
+verb or noun (lower case, as a substring). Names are a ``pyarrow.StringArray`` matched by
+``pyarrow.compute.match_substring`` (one C loop per word); the class fields are matched per
+class, a few hundred strings, and spread to the clips by their class id.
+
+Qt-free: the Library panel (:mod:`desktop_app.gui.panels.library`) holds a :class:`ClipFilter`
+and shows the rows of :func:`filter_mask`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from desktop_app.workspace.catalog import ROLE_CODES, ClassRow
+
+
+@dataclass
+class ClipFilter:
+    """What the Library's filter controls say (``None`` / empty: that filter is off)."""
+
+    class_id: int | None = None
+    verb: str | None = None
+    noun: str | None = None
+    #: ``(split, role)``.
+    split_role: tuple[str, str] | None = None
+    #: Lower-case words that must each occur in the clip's text.
+    words: list[str] = field(default_factory=list)
+    selected_only: bool = False
+    #: Keep only clips whose anomaly score is at least this …
+    anomaly_min: float | None = None
+    #: … and only the ``anomaly_top`` highest-scored clips.
+    anomaly_top: int | None = None
+
+
+def class_search_text(cls: ClassRow) -> str:
+    """The class fields free-text filtering matches, lower case (name, phrase, verb, noun)."""
+    return f"{cls.name} {cls.phrase} {cls.verb or ''} {cls.noun or ''}".lower()
+
+
+def anomaly_cut(scores: np.ndarray, anomaly_min: float | None, anomaly_top: int | None) -> float:
+    """The lowest anomaly score a clip may have to pass the anomaly filters."""
+    cut = -np.inf if anomaly_min is None else float(anomaly_min)
+    known = scores[~np.isnan(scores)]
+    if anomaly_top is not None and len(known):
+        k = min(int(anomaly_top), len(known))
+        cut = max(cut, float(np.partition(known, len(known) - k)[len(known) - k]))
+    return cut
+
+
+def text_mask(
+    words: Sequence[str],
+    names_lower: Any,
+    class_id: np.ndarray,
+    classes: Mapping[int, ClassRow],
+) -> np.ndarray:
+    """``bool`` by clip id: every word occurs in the clip's lower-case name or class text.
+
+    Words hold no whitespace (they come from ``str.split``), so a word occurs in the
+    space-joined text of a clip exactly when it occurs in one of its fields.
+    """
+    import pyarrow.compute as pc
+
+    mask = np.ones(len(class_id), dtype=bool)
+    texts = {cid: class_search_text(cls) for cid, cls in classes.items()}
+    for word in words:
+        hit = np.asarray(pc.match_substring(names_lower, word).to_numpy(zero_copy_only=False), dtype=bool)
+        in_class = [cid for cid, text in texts.items() if word in text]
+        if in_class:
+            hit |= np.isin(class_id, in_class)
+        mask &= hit
+    return mask
+
+
+def filter_mask(
+    spec: ClipFilter,
+    *,
+    class_id: np.ndarray,
+    names_lower: Any,
+    classes: Mapping[int, ClassRow],
+    role_codes: np.ndarray | None = None,
+    selected: Iterable[int] = (),
+    anomaly: np.ndarray | None = None,
+) -> np.ndarray:
+    """``bool`` by clip id: which clips pass ``spec``.
+
+    Parameters
+    ----------
+    spec
+        The filters.
+    class_id
+        ``int64`` class of each clip (-1: none).
+    names_lower
+        Lower-case clip names (``pyarrow.StringArray`` or anything ``pyarrow`` reads as strings).
+    classes
+        The catalog's classes by id.
+    role_codes
+        ``int8`` role of each clip in ``spec.split_role``'s split (:data:`ROLE_CODES`); needed
+        when that filter is on.
+    selected
+        The selected clip ids (for ``selected_only``).
+    anomaly
+        Each clip's anomaly score (NaN: none), for the anomaly filters.
+    """
+    n = len(class_id)
+    mask = np.ones(n, dtype=bool)
+    if spec.class_id is not None:
+        mask &= class_id == int(spec.class_id)
+    wanted_classes = [
+        cid
+        for cid, cls in classes.items()
+        if (spec.verb is None or (cls.verb or "") == spec.verb)
+        and (spec.noun is None or (cls.noun or "") == spec.noun)
+    ]
+    if spec.verb is not None or spec.noun is not None:
+        mask &= np.isin(class_id, wanted_classes)
+    if spec.split_role is not None:
+        role = spec.split_role[1]
+        if role_codes is None or role not in ROLE_CODES:
+            mask[:] = False
+        else:
+            mask &= np.asarray(role_codes[:n]) == ROLE_CODES.index(role)
+    if spec.selected_only:
+        ids = np.fromiter((int(i) for i in selected), dtype=np.int64)
+        chosen = np.zeros(n, dtype=bool)
+        chosen[ids[(ids >= 0) & (ids < n)]] = True
+        mask &= chosen
+    if spec.anomaly_min is not None or spec.anomaly_top is not None:
+        scores = anomaly if anomaly is not None else np.full(n, np.nan)
+        cut = anomaly_cut(scores, spec.anomaly_min, spec.anomaly_top)
+        with np.errstate(invalid="ignore"):
+            mask &= ~np.isnan(scores) & (scores >= cut)
+    if spec.words and mask.any():
+        mask &= text_mask(spec.words, names_lower, class_id, classes)
+    return mask
+
+
+def anomaly_order(rows: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
+    """``rows`` most anomalous first, clips without a score last, ties in catalog order."""
+    scores = anomaly[rows] if len(anomaly) else np.full(len(rows), np.nan)
+    missing = np.isnan(scores)
+    return rows[np.lexsort((rows, -np.where(missing, 0.0, scores), missing))]

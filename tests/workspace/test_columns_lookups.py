@@ -1,0 +1,78 @@
+"""The catalog's id lookups and indexes: what names query hits, fills the Library and answers
+``info`` at a million clips without one object per clip (issue 12)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pyarrow as pa
+
+from desktop_app.data.records import ClassRecord, ClipRecord
+from desktop_app.workspace import Workspace
+from desktop_app.workspace.catalog import Catalog, create_catalog, ensure_indexes
+
+
+def _catalog(tmp_path) -> tuple[Catalog, dict[str, int]]:
+    path = tmp_path / "catalog.sqlite"
+    create_catalog(path)
+    catalog = Catalog(path)
+    ids = catalog.add_classes([ClassRecord(name="Run", phrase="run", verb="run", noun=None, index=0)])
+    catalog.add_clips(
+        [
+            ClipRecord(name="a", path="x/a.mp4", class_name="Run", splits={"1": "train", "2": "test"}),
+            ClipRecord(name="b", path="x/b.mp4", class_name=None, splits={"2": "train"}),
+            ClipRecord(name="c", path="x/c.mp4", class_name="Run", splits={"1": "test", "3": "val"}),
+        ],
+        ids,
+    )
+    return catalog, ids
+
+
+def test_lookups_name_clips_by_id_and_agree_with_the_rows(tmp_path):
+    catalog, _ = _catalog(tmp_path)
+    catalog.mark_bad(1, "cannot be decoded")
+    rows = catalog.clips()
+    assert catalog.clip_labels([2, 0, 1]) == [(rows[i].name, rows[i].class_name) for i in (2, 0, 1)]
+    names = catalog.clip_name_column()
+    assert isinstance(names, pa.StringArray) and names.to_pylist() == [r.name for r in rows]
+    paths = catalog.clip_paths()
+    assert paths[2] == "x/c.mp4" and paths.get(7) is None and len(paths) == 3 and list(paths) == [0, 1, 2]
+    assert catalog.bad_clips() == [(1, "b", "cannot be decoded")]
+    assert catalog.split_names() == ["1", "2", "3"]
+    assert catalog.split_roles_present("1") == ["train", "test"]
+    assert catalog.split_clip_ids("2").tolist() == [0, 1]
+    assert catalog.split_clip_ids("2", "train").tolist() == [1]
+    assert catalog.num_ids() == 3
+
+
+def test_a_catalog_written_before_the_indexes_gets_them_on_a_writable_open(tmp_path):
+    ws = Workspace.create(tmp_path / "ws")
+    ws.close()
+    con = sqlite3.connect(tmp_path / "ws" / "catalog.sqlite")
+    with con:
+        con.execute("DROP INDEX clip_splits_split_role")
+        con.execute("DROP INDEX clips_not_ok")
+    con.close()
+    with Workspace.open(tmp_path / "ws", readonly=True) as ro:
+        assert ro.catalog.split_names() == []  # works without the index, by a scan
+    with Workspace.open(tmp_path / "ws"):
+        pass
+    con = sqlite3.connect(tmp_path / "ws" / "catalog.sqlite")
+    have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    plan = " ".join(
+        str(r[-1])
+        for r in con.execute("EXPLAIN QUERY PLAN SELECT clip_id FROM clip_splits WHERE split = '1'")
+    )
+    con.close()
+    assert {"clip_splits_split_role", "clips_not_ok"} <= have
+    assert "clip_splits_split_role" in plan
+    ensure_indexes(tmp_path / "ws" / "catalog.sqlite")  # idempotent
+
+
+def test_split_names_without_the_index_match_those_with_it(tmp_path):
+    catalog, _ = _catalog(tmp_path)
+    with_index = catalog.split_names()
+    catalog._con.execute("DROP INDEX clip_splits_split_role")
+    assert catalog.split_names() == with_index == ["1", "2", "3"]
+    assert np.array_equal(catalog.split_clip_ids("1"), [0, 2])
