@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +161,16 @@ def test_a_100k_clip_run_keeps_a_bounded_window_of_tasks(
     done = sorted(store.done_clip_ids())
     assert done == [c.id for c in itertools.islice(ws.catalog.iter_clips(), len(done))]  # in clip order
     assert scheduler_tasks(cluster) == 0
+
+
+def test_without_distributed_the_cli_says_what_to_install(
+    small_workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = small_workspace(n_per_class=1)
+    root = str(ws.root)
+    ws.close()
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails as if absent
+    assert main(["extract", "--workspace", root, "--cluster", "tcp://127.0.0.1:8786"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("actionlens: error: --cluster needs Dask distributed") and "\n" not in err
+    assert "pip install 'actionlens[cluster]'" in err
