@@ -6,10 +6,18 @@ shows :func:`~desktop_app.analysis.maps.first_map` (cached, or a PCA computed on
 quiet task, and switching to a method that is not cached computes it in the background with
 progress; t-SNE streams partial layouts (Orange3's habit), so the map animates as it converges.
 
-Drawing follows pyqtgraph's advice (STYLE.md): one ``ScatterPlotItem`` (``pxMode=True``) made once
-and updated with ``setData``, one ``QBrush`` object per colour (the symbol atlas caches by object
-identity), hover throttled with ``SignalProxy``, density as an ``ImageItem`` of C-contiguous
-float32 with explicit levels.
+Drawing has a level of detail (:mod:`desktop_app.gui.map_render`, issue 12): zoomed out, the
+points are aggregated into one image of per-pixel counts and mixed class colours at the screen's
+resolution (:mod:`desktop_app.analysis.density`); zoomed in to a few thousand points, they are
+real pyqtgraph markers (one ``ScatterPlotItem``, ``pxMode=True``, one ``QBrush`` object per
+colour). Colours are arrays (a group per point), the lasso and the hover look-ups use a
+:class:`~desktop_app.gui.panels.map_points.PointIndex` built in the task that loads the map, and
+clips are named by id look-ups in the catalog, so a map of a million clips pans, hovers, lassos
+and recolours without freezing the window. Categorical colours are colorcet's Glasbey palette.
+
+The map says how many clips it shows and how they were placed ("N of M clips" when it does not
+hold every embedded clip, and the map's ``placement``: fitted on a sample, the rest placed by the
+method's transform), and a query hit or the playing clip that is not on it gets a note.
 
 Linking goes only through the shared models: click selects and plays, lasso and rectangle select,
 the selection and the current query's results are outlined, and the clip being played is marked
@@ -23,7 +31,6 @@ ends at the clip's point, with a marker at the prefix of the playhead.
 
 from __future__ import annotations
 
-import colorsys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +64,15 @@ from PySide6.QtWidgets import (
 
 from desktop_app.atomic import atomic_path
 from desktop_app.gui.dnd import operands_mime_data
+from desktop_app.gui.map_render import LevelOfDetail
 from desktop_app.gui.models import AppModels
-from desktop_app.gui.panels.map_points import density_image, points_in_polygon, write_map_csv
+from desktop_app.gui.panels.map_points import (
+    PreparedMap,
+    density_image,
+    nearest_point,
+    points_in_polygon,
+    write_map_csv,
+)
 from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "map"
@@ -85,6 +99,14 @@ OPERAND_ROLE = Qt.ItemDataRole.UserRole + 2  # the operand a legend entry drags,
 
 
 # ------------------------------------------------------------------------------ workers
+def _prepare(ws: Any, run_id: str, result: Any, space: Any = None) -> PreparedMap:
+    """The map with its point index and per-point columns, computed off the GUI thread."""
+    from desktop_app.analysis.space import EmbeddingSpace
+
+    _palette()  # colorcet's import (half a second) happens here, not on the GUI thread
+    return PreparedMap(result, space if space is not None else EmbeddingSpace.load(ws, run_id), ws)
+
+
 def _load_anomaly_scores(ws: Any, run_id: str, progress: Any) -> Any:
     """The anomaly scores to show beside ``run_id`` (seed 003 §VII), or ``None``."""
     from desktop_app.training.anomaly import scores_for_run
@@ -96,7 +118,7 @@ def _load_first_map(ws: Any, run_id: str, of: str, progress: Any) -> Any:
     from desktop_app.analysis.maps import first_map
 
     progress.set_progress(0.0, "reading the map")
-    return first_map(ws, run_id, of)
+    return _prepare(ws, run_id, first_map(ws, run_id, of))
 
 
 def _load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) -> Any:
@@ -114,7 +136,7 @@ def _load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) 
             if len(coords) == len(ids):
                 progress.set_partial_result((ids, coords))
 
-    return load_or_compute_map(ws, run_id, method, of, None, progress, on_partial)
+    return _prepare(ws, run_id, load_or_compute_map(ws, run_id, method, of, None, progress, on_partial))
 
 
 def _place_track(space: Any, of: str, ids: Any, coords: Any, track: Any, progress: Any) -> Any:
@@ -127,21 +149,34 @@ def _compute_axes(space: Any, of: str, axes: Sequence[str], progress: Any) -> An
     from desktop_app.analysis.maps import compute_map
 
     progress.set_progress(0.0, "loading the word vectors")
-    return compute_map(space, "axes", of, {"axes": list(axes)}, progress)
+    result = compute_map(space, "axes", of, {"axes": list(axes)}, progress)
+    return _prepare(space.ws, space.run_id, result, space)
 
 
 # ------------------------------------------------------------------------------ colours
-def categorical_colour(index: int) -> QColor:
-    """The ``index``-th colour of an open-ended categorical palette.
+_PALETTE: np.ndarray | None = None
 
-    Hues step by the golden angle and saturation/value cycle with different periods, so
-    neighbouring indices differ in hue and dozens of classes still get distinct colours.
+
+def _palette() -> np.ndarray:
+    """colorcet's ``glasbey_category10`` as ``(256, 3)`` uint8 (imported once, lazily)."""
+    global _PALETTE
+    if _PALETTE is None:
+        import colorcet
+
+        _PALETTE = np.round(np.asarray(colorcet.glasbey_category10, dtype=np.float64) * 255).astype(np.uint8)
+    return _PALETTE
+
+
+def categorical_colour(index: int) -> QColor:
+    """The ``index``-th colour of a perceptual categorical palette.
+
+    colorcet's Glasbey palette (``glasbey_category10``: matplotlib's ten category colours, then
+    246 more chosen by Glasbey's method to be as far apart as possible in CAM02-UCS), so hundreds
+    of classes get colours an eye tells apart. Beyond 256 the palette repeats (the legend and the
+    hover card still name the class); ``docs/map_render.md`` says why not the ``glasbey`` package.
     """
-    hue = (index * 0.618033988749895) % 1.0
-    saturation = (0.75, 0.5, 0.95)[index % 3]
-    value = (0.92, 0.72, 0.82)[(index // 3) % 3]
-    r, g, b = colorsys.hsv_to_rgb(hue, saturation, value)
-    return QColor(int(r * 255), int(g * 255), int(b * 255))
+    r, g, b = (int(v) for v in _palette()[index % len(_palette())])
+    return QColor(r, g, b)
 
 
 @dataclass
@@ -163,7 +198,8 @@ class MapViewBox(pg.ViewBox):
     """
 
     regionSelected = Signal(object, bool)
-    emptyClicked = Signal()
+    #: A left click: its scene position and the keyboard modifiers held.
+    clicked = Signal(object, object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -246,7 +282,7 @@ class MapViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
-            self.emptyClicked.emit()
+            self.clicked.emit(ev.scenePos(), ev.modifiers())
             return
         super().mouseClickEvent(ev)
 
@@ -342,9 +378,13 @@ class MapPanel(QWidget):
         self.ids = np.zeros(0, dtype=np.int64)
         self.coords = np.zeros((0, 2), dtype=np.float32)
         self.of = "clips"
-        self._indexed_of = ""  # what _point_classes/_point_clips describe
+        self._indexed_of = ""  # what _point_classes/_clips_of_class describe
         self._point_classes = np.zeros(0, dtype=np.int64)  # class id per point (-1: none)
-        self._point_clips: list[np.ndarray] = []  # clip ids each point stands for
+        #: On a class-means map, the embedded clips of each class; None on a map of clips.
+        self._clips_of_class: dict[int, np.ndarray] | None = None
+        self._row_of_id = np.zeros(0, dtype=np.int64)  # point id -> row (-1: not on the map)
+        self._prepared: PreparedMap | None = None  # the map's index and columns (from its task)
+        self._query_rows = np.zeros(0, dtype=np.int64)  # rows of the query's best hits
         self._groups: list[ColourGroup] = []
         self._group_of_point = np.zeros(0, dtype=np.int64)
         self._emphasis: np.ndarray | None = None  # points drawn at full strength (others dimmed)
@@ -451,6 +491,12 @@ class MapPanel(QWidget):
             "The map's method and size, and how well it keeps the neighbourhoods of the full space "
             "(trustworthiness and the share of 10 nearest neighbours kept)"
         )
+        self.missing_label = QLabel()
+        self.missing_label.setWordWrap(True)
+        self.missing_label.setToolTip(
+            "Clips that the Player or the Query panel names but that have no position on this map"
+        )
+        self.missing_label.hide()
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setMaximumWidth(180)
@@ -536,15 +582,23 @@ class MapPanel(QWidget):
             "The red line is what the run's encoder has seen of the clip being played, prefix by "
             "prefix, ending at the clip's point; the diamond follows the Player's playhead"
         )
-        for item in (self.scatter, self.outline, self.marker):
-            self.view_box.addItem(item)
-        for item in (self.track_line, self.track_head):
+        # No item sets the range (the scatter holds a region, not the map): "Fit" shows the map's
+        # bounds, and pyqtgraph's auto-range stays off so a re-render never moves the view.
+        self.view_box.disableAutoRange()
+        for item in (self.scatter, self.outline, self.marker, self.track_line, self.track_head):
             self.view_box.addItem(item, ignoreBounds=True)
         self._no_pen = pg.mkPen(None)
         self._selection_pen = pg.mkPen(palette.color(QPalette.ColorRole.Highlight), width=2.5)
         self._query_pen = pg.mkPen(QColor(255, 140, 0), width=2.0)
         text = palette.color(QPalette.ColorRole.Text)
         self._marker_pens = (pg.mkPen(text, width=3), pg.mkPen(QColor(230, 30, 30), width=2))
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        self.lod = LevelOfDetail(
+            self.view_box,
+            self._draw_scatter,
+            self._draw_outline,
+            (highlight.red(), highlight.green(), highlight.blue()),
+        )
 
         self.hover_card = HoverCard(self.plot_widget)
         # Hover is throttled: at most 30 look-ups a second, however fast the mouse moves.
@@ -608,6 +662,7 @@ class MapPanel(QWidget):
         content_layout.addWidget(self.axes_row)
         content_layout.addWidget(splitter, 1)
         content_layout.addWidget(self.track_label)
+        content_layout.addWidget(self.missing_label)
         content_layout.addLayout(bottom)
 
         self.stack = MessageStack(content)
@@ -624,18 +679,22 @@ class MapPanel(QWidget):
         self.find_edit.textChanged.connect(self._on_find)
         self.density_button.toggled.connect(self._update_density)
         self.tool_group.buttonToggled.connect(self._on_tool)
-        self.fit_button.clicked.connect(lambda: self.view_box.autoRange())
+        self.fit_button.clicked.connect(lambda: self.fit_view())
         self.axes_apply.clicked.connect(self.apply_axes)
         self.cancel_button.clicked.connect(lambda: models.tasks.cancel(PANEL_ID))
         self.legend.itemClicked.connect(self._on_legend_clicked)
         self.legend.itemDoubleClicked.connect(self._on_legend_double_clicked)
-        self.scatter.sigClicked.connect(self._on_points_clicked)
         self.view_box.regionSelected.connect(self.select_region)
-        self.view_box.emptyClicked.connect(lambda: models.selection.clear(PANEL_ID))
+        self.view_box.clicked.connect(self._on_clicked)
+        # A click on a real point (zoomed in) reaches the scatter first: same handling, which
+        # finds the point under the cursor in either level of detail.
+        self.scatter.sigClicked.connect(
+            lambda _item, _points, ev: self._on_clicked(ev.scenePos(), ev.modifiers())
+        )
         self.view_box.sigRangeChanged.connect(lambda *_: self.hover_card.hide())
         models.workspace.runChanged.connect(self._on_run)
         models.selection.changed.connect(lambda *_: self._update_outline())
-        models.current_clip.changed.connect(lambda *_: self._update_marker())
+        models.current_clip.changed.connect(lambda *_: self._on_current_clip())
         models.track.trackChanged.connect(lambda *_: self._update_track())
         models.track.stepChanged.connect(lambda *_: self._update_track_head())
         models.query.changed.connect(self._on_query)
@@ -644,8 +703,27 @@ class MapPanel(QWidget):
     # ------------------------------------------------------------ public API
     def point_index(self, point_id: int) -> int | None:
         """The row of a point (clip or class id) on the current map."""
-        rows = np.flatnonzero(self.ids == point_id)
-        return int(rows[0]) if len(rows) else None
+        if not 0 <= point_id < len(self._row_of_id):
+            return None
+        row = int(self._row_of_id[point_id])
+        return row if row >= 0 else None
+
+    def fit_view(self) -> None:
+        """Zoom to show every point."""
+        if len(self.ids):
+            self.view_box.setRange(self.lod.data_rect(), padding=0.04)
+            if self.lod.needs_refresh():
+                self.lod.refresh()
+
+    def render_mode(self) -> str:
+        """How the map is drawn now: ``"points"`` (real markers), ``"aggregate"`` (an image of
+        per-pixel counts and colours) or ``"empty"``."""
+        return self.lod.mode
+
+    def aggregate_image(self) -> np.ndarray | None:
+        """The RGBA image shown in aggregate mode (row 0 at the bottom), else ``None``."""
+        image = self.lod.image.image
+        return None if self.lod.mode != "aggregate" or image is None else np.asarray(image)
 
     def legend_labels(self) -> list[str]:
         """The legend's entries as shown."""
@@ -661,7 +739,11 @@ class MapPanel(QWidget):
 
     def select_region(self, polygon: np.ndarray, additive: bool = False) -> None:
         """Select the clips of the points inside ``polygon`` (view coordinates)."""
-        inside = points_in_polygon(self.coords, polygon)
+        index = self._prepared.index if self._prepared is not None else None
+        if index is not None and index.size == len(self.coords):
+            inside = index.inside(polygon)
+        else:  # a map streamed while it converges has no index yet
+            inside = points_in_polygon(self.coords, polygon)
         clip_ids = self._clips_of_rows(np.flatnonzero(inside))
         if additive:
             self.models.selection.add(clip_ids, PANEL_ID)
@@ -717,17 +799,15 @@ class MapPanel(QWidget):
     def export_csv(self, path: str | Path, only_selected: bool = False) -> int:
         """Write the map's coordinates (or only the selected points) as CSV; returns the rows."""
         selected_rows = self._selected_rows()
-        names, classes = [], []
         wm = self.models.workspace
-        all_clips, all_classes = wm.clips(), wm.classes()
-        for point_id, class_id in zip(self.ids.tolist(), self._point_classes.tolist(), strict=True):
-            cls = all_classes.get(class_id)
-            phrase = (cls.phrase or cls.name) if cls is not None else ""
-            if self.of == "clips":
-                names.append(all_clips[point_id].name if 0 <= point_id < len(all_clips) else str(point_id))
-            else:
-                names.append(phrase)
-            classes.append(phrase)
+        all_classes = wm.classes()
+        phrase_of = {cid: (c.phrase or c.name) for cid, c in all_classes.items()}
+        classes = [phrase_of.get(c, "") for c in self._point_classes.tolist()]
+        ws = wm.workspace
+        if self.of == "clips" and ws is not None:
+            names = ws.catalog.clip_names(self.ids)
+        else:
+            names = list(classes)
         return write_map_csv(
             path, self.ids, self.coords, names, classes, self.ids[selected_rows].tolist(), only_selected
         )
@@ -821,16 +901,17 @@ class MapPanel(QWidget):
     def _on_partial(self, partial: tuple[np.ndarray, np.ndarray]) -> None:
         ids, coords = partial
         self._set_points(np.asarray(ids), np.asarray(coords), self.of)
-        self.view_box.autoRange(padding=0.05)
+        self.fit_view()
 
-    def _on_map(self, result: Any) -> None:
+    def _on_map(self, prepared: PreparedMap) -> None:
+        result = prepared.map
         self.map = result
         self._select_method_in_combo(result.method)
         of_index = self.of_combo.findData(result.of)
         self.of_combo.setCurrentIndex(of_index)
-        self._set_points(result.ids, result.coords, result.of)
+        self._set_points(result.ids, result.coords, result.of, prepared)
         self._set_axis_labels(result)
-        self.view_box.autoRange(padding=0.05)
+        self.fit_view()
         self._update_info()
         self._update_track()
         self.axes_row.setVisible(result.method == "axes" or self.method_combo.currentData() == "axes")
@@ -877,7 +958,18 @@ class MapPanel(QWidget):
         if result is None:
             return ""
         what = "clips" if result.of == "clips" else "classes"
-        parts = [f"<b>{METHOD_NAMES.get(result.method, result.method)}</b> of {len(result)} {what}"]
+        shown = len(result)
+        total = self._prepared.embedded if self._prepared is not None else shown
+        size = f"{shown:,} {what}" if shown >= total else f"{shown:,} of {total:,} {what}"
+        parts = [f"<b>{METHOD_NAMES.get(result.method, result.method)}</b> of {size}"]
+        placement = getattr(result, "placement", None)
+        if placement:
+            fitted, placed = placement.get("fitted"), placement.get("placed")
+            if placed:
+                parts.append(
+                    f"fitted on {fitted:,} random {what}, the other {placed:,} placed by "
+                    f"{placement.get('placed_by', 'the layout')}"
+                )
         quality = result.quality or {}
         if "trustworthiness" in quality:
             sampled = f", on {quality.get('sampled_points')} sampled points" if quality.get("sampled") else ""
@@ -893,11 +985,12 @@ class MapPanel(QWidget):
         if "axes_cosine" in quality:
             parts.append(f"cosine between the axes {quality['axes_cosine']:.2f}")
         text = " · ".join(parts)
-        if result.subsampled:
-            sub = result.subsampled
+        if shown < total:
+            reason = (result.subsampled or {}).get("reason")
             text += (
-                f"<br><b>Subsampled:</b> showing {sub.get('to')} of {sub.get('from')} {what} "
-                f"({sub.get('reason', '')})"
+                f"<br><b>Not every {what[:-1]} is on this map:</b> it shows {shown:,} of {total:,}"
+                + (f" ({reason})" if reason else "")
+                + "; the others have no position on it"
             )
         return text
 
@@ -924,11 +1017,16 @@ class MapPanel(QWidget):
     # ------------------------------------------------------------ points
     def _clear_points(self) -> None:
         self.map = None
+        self._prepared = None
         self.ids = np.zeros(0, dtype=np.int64)
         self.coords = np.zeros((0, 2), dtype=np.float32)
         self._point_classes = np.zeros(0, dtype=np.int64)
-        self._point_clips = []
+        self._clips_of_class = None
+        self._row_of_id = np.zeros(0, dtype=np.int64)
+        self._query_rows = np.zeros(0, dtype=np.int64)
         self._indexed_of = ""
+        self.lod.set_points(self.coords)
+        self.lod.refresh()
         self.scatter.clear()
         self.outline.clear()
         self.marker.clear()
@@ -941,8 +1039,11 @@ class MapPanel(QWidget):
         self.legend.clear()
         self.hover_card.hide()
         self.info_label.clear()
+        self.missing_label.hide()
 
-    def _set_points(self, ids: np.ndarray, coords: np.ndarray, of: str) -> None:
+    def _set_points(
+        self, ids: np.ndarray, coords: np.ndarray, of: str, prepared: PreparedMap | None = None
+    ) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         same_points = (
             of == self._indexed_of and len(ids) == len(self.ids) and bool(np.array_equal(ids, self.ids))
@@ -950,49 +1051,78 @@ class MapPanel(QWidget):
         self.of = self._indexed_of = of
         self.ids = ids
         self.coords = np.ascontiguousarray(coords, dtype=np.float32).reshape(-1, 2)
-        if not same_points:
+        if prepared is not None:
+            self._prepared = prepared
+        elif not same_points:
+            self._prepared = None  # a streamed layout of other points: the old index does not fit
+        if not same_points or prepared is not None:
             self._index_points()
+        self.lod.set_points(self.coords)
         self.stack.show_content()
         self._recolour()
         self._update_density()
 
     def _index_points(self) -> None:
-        """Per point: its class and the clips it stands for (one clip, or a class's clips)."""
-        clips = self.models.workspace.clips()
+        """Per point: its class; by point id: its row; on a class-means map, each class's clips."""
+        ids = self.ids
+        size = int(ids.max()) + 1 if len(ids) else 0
+        self._row_of_id = np.full(size, -1, dtype=np.int64)
+        self._row_of_id[ids] = np.arange(len(ids))
+        prepared = self._prepared
+        if prepared is not None and len(prepared.class_of_point) == len(ids):
+            self._point_classes = prepared.class_of_point
+            self._clips_of_class = prepared.clips_of_class
+            return
         if self.of == "clips":
-            self._point_classes = np.array(
-                [
-                    (clips[i].class_id if 0 <= i < len(clips) and clips[i].class_id is not None else -1)
-                    for i in self.ids.tolist()
-                ],
-                dtype=np.int64,
-            )
-            self._point_clips = [np.array([i], dtype=np.int64) for i in self.ids.tolist()]
+            class_id = self._clip_class()
+            known = (ids >= 0) & (ids < len(class_id))
+            self._point_classes = np.full(len(ids), -1, dtype=np.int64)
+            self._point_classes[known] = class_id[ids[known]]
+            self._clips_of_class = None
         else:
-            self._point_classes = self.ids.copy()
+            self._point_classes = ids.copy()
             space = self._space()
-            embedded = set(space.embedded_clip_ids.tolist()) if space is not None else None
-            by_class: dict[int, list[int]] = {}
-            for clip in clips:
-                if clip.class_id is not None and (embedded is None or clip.id in embedded):
-                    by_class.setdefault(clip.class_id, []).append(clip.id)
-            self._point_clips = [np.array(by_class.get(c, []), dtype=np.int64) for c in self.ids.tolist()]
+            class_id = self._clip_class()
+            embedded = space.embedded_clip_ids if space is not None else np.arange(len(class_id))
+            of_clip = class_id[embedded]
+            self._clips_of_class = {int(c): embedded[of_clip == c] for c in ids.tolist()}
 
-    def _clips_of_rows(self, rows: Sequence[int] | np.ndarray) -> list[int]:
+    def _clips_of_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The clip ids the points of ``rows`` stand for (sorted, without repeats)."""
+        rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
-            return []
-        return sorted({int(c) for r in rows for c in self._point_clips[int(r)]})
+            return np.zeros(0, dtype=np.int64)
+        if self._clips_of_class is None:
+            return np.unique(self.ids[rows])
+        parts = [
+            self._clips_of_class.get(int(c), np.zeros(0, dtype=np.int64)) for c in self.ids[rows].tolist()
+        ]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def _clip_class(self) -> np.ndarray:
+        """int64 by clip id: each clip's class (-1: none), read in the map's task when it can be."""
+        if self._prepared is not None:
+            return self._prepared.clip_class
+        return self.models.workspace.clip_columns().class_id
+
+    def _clip_rows(self, clip_ids: np.ndarray) -> np.ndarray:
+        """Rows of the points that stand for any of ``clip_ids`` (a clip's point, or its class's)."""
+        clip_ids = np.asarray(clip_ids, dtype=np.int64)
+        if self._clips_of_class is not None:
+            class_id = self._clip_class()
+            clip_ids = clip_ids[(clip_ids >= 0) & (clip_ids < len(class_id))]
+            point_ids = np.unique(class_id[clip_ids])
+        else:
+            point_ids = clip_ids
+        point_ids = point_ids[(point_ids >= 0) & (point_ids < len(self._row_of_id))]
+        rows = self._row_of_id[point_ids]
+        return np.unique(rows[rows >= 0])
 
     def _selected_rows(self) -> np.ndarray:
         selected = self.models.selection.clip_ids
         if not selected or not len(self.ids):
             return np.zeros(0, dtype=np.int64)
-        if self.of == "clips":
-            return np.flatnonzero(np.isin(self.ids, np.fromiter(selected, dtype=np.int64)))
-        return np.array(
-            [r for r, clips in enumerate(self._point_clips) if any(int(c) in selected for c in clips)],
-            dtype=np.int64,
-        )
+        return self._clip_rows(np.fromiter(selected, dtype=np.int64, count=len(selected)))
 
     # ------------------------------------------------------------ colouring
     def _fill_colour_combo(self) -> None:
@@ -1021,18 +1151,37 @@ class MapPanel(QWidget):
         return brush
 
     def _categorical_groups(self, key: str) -> tuple[list[ColourGroup], np.ndarray]:
-        classes = self.models.workspace.classes()
-        labels: list[str] = []
-        operands: dict[str, dict[str, Any] | None] = {}
+        """Legend groups and each point's group, as arrays (one label per class, not per point)."""
+        from desktop_app.workspace.catalog import ROLE_CODES
+
         if key.startswith("split:"):
             split = key.split(":", 1)[1]
-            roles = self.models.workspace.split_roles()
-            for clips in self._point_clips:
-                found = {roles.get(int(c), {}).get(split, "none") for c in clips}
-                labels.append(found.pop() if len(found) == 1 else ("mixed" if found else "none"))
-            operands = {label: None for label in labels}
+            prepared = self._prepared
+            codes = prepared.split_codes.get(split) if prepared is not None else None
+            if codes is None:
+                codes = self.models.workspace.split_role_codes(split)
+            if self._clips_of_class is None:
+                known = (self.ids >= 0) & (self.ids < len(codes))
+                point_codes = np.zeros(len(self.ids), dtype=np.int64)
+                point_codes[known] = codes[self.ids[known]]
+                point_labels = np.asarray(ROLE_CODES, dtype=object)[point_codes]
+            else:
+                found = []
+                for c in self.ids.tolist():
+                    clips = self._clips_of_class.get(int(c), np.zeros(0, dtype=np.int64))
+                    roles = {ROLE_CODES[int(r)] for r in np.unique(codes[clips[clips < len(codes)]])}
+                    found.append(roles.pop() if len(roles) == 1 else ("mixed" if roles else "none"))
+                point_labels = np.asarray(found, dtype=object)
+            names = sorted(set(point_labels.tolist()), key=str.lower)
+            index_of = {name: i for i, name in enumerate(names)}
+            group_of_point = np.array([index_of[label] for label in point_labels.tolist()], dtype=np.int64)
+            operands: dict[str, dict[str, Any] | None] = {}
         else:
-            for class_id in self._point_classes.tolist():
+            classes = self.models.workspace.classes()
+            class_ids = np.unique(self._point_classes)
+            labels: list[str] = []
+            operands = {}
+            for class_id in class_ids.tolist():
                 cls = classes.get(class_id)
                 if cls is None:
                     label = "unlabelled"
@@ -1044,11 +1193,15 @@ class MapPanel(QWidget):
                     if label != "—":
                         operands[label] = {"kind": "word", "text": label, "label": label}
                 labels.append(label)
-        names = sorted(set(labels), key=str.lower)
-        index_of = {name: i for i, name in enumerate(names)}
-        group_of_point = np.array([index_of[label] for label in labels], dtype=np.int64)
+            names = sorted(set(labels), key=str.lower)
+            index_of = {name: i for i, name in enumerate(names)}
+            group_of_class = np.array([index_of[label] for label in labels], dtype=np.int64)
+            # The points' classes are among class_ids (sorted): one searchsorted maps them all.
+            group_of_point = group_of_class[np.searchsorted(class_ids, self._point_classes)]
         counts = (
-            np.bincount(group_of_point, minlength=len(names)) if len(labels) else np.zeros(len(names), int)
+            np.bincount(group_of_point, minlength=len(names))
+            if len(group_of_point)
+            else np.zeros(len(names), int)
         )
         groups = [
             ColourGroup(name, categorical_colour(i), int(counts[i]), operands.get(name))
@@ -1056,14 +1209,39 @@ class MapPanel(QWidget):
         ]
         return groups, group_of_point
 
-    def _score_groups(self) -> tuple[list[ColourGroup], np.ndarray]:
+    def _query_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The query's scored clip ids and their scores, as arrays."""
         scores = self.models.query.scores
+        clip_ids = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
+        values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+        return clip_ids, values
+
+    def _point_scores_of(self, clip_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Each point's score: its clip's, or the highest of a class point's clips (NaN: none)."""
         point_scores = np.full(len(self.ids), np.nan)
-        for row, clips in enumerate(self._point_clips):
-            values = [scores[int(c)] for c in clips if int(c) in scores]
-            if values:
-                point_scores[row] = max(values)
-        return self._level_groups(point_scores, "score", "viridis", ".3f")
+        if not len(clip_ids) or not len(self.ids):
+            return point_scores
+        if self._clips_of_class is None:
+            inside = (clip_ids >= 0) & (clip_ids < len(self._row_of_id))
+            rows = np.full(len(clip_ids), -1, dtype=np.int64)
+            rows[inside] = self._row_of_id[clip_ids[inside]]
+            on_map = rows >= 0
+            point_scores[rows[on_map]] = values[on_map]
+            return point_scores
+        class_id = self._clip_class()
+        known = (clip_ids >= 0) & (clip_ids < len(class_id))
+        classes = class_id[clip_ids[known]]
+        inside = (classes >= 0) & (classes < len(self._row_of_id))
+        rows = np.full(len(classes), -1, dtype=np.int64)
+        rows[inside] = self._row_of_id[classes[inside]]
+        on_map = rows >= 0
+        best = np.full(len(self.ids), -np.inf)
+        np.maximum.at(best, rows[on_map], values[known][on_map])
+        point_scores[np.isfinite(best)] = best[np.isfinite(best)]
+        return point_scores
+
+    def _score_groups(self) -> tuple[list[ColourGroup], np.ndarray]:
+        return self._level_groups(self._point_scores_of(*self._query_arrays()), "score", "viridis", ".3f")
 
     def _on_anomaly_scores(self, scores: Any) -> None:
         if self.models.workspace.run_id is None:
@@ -1077,14 +1255,12 @@ class MapPanel(QWidget):
         """Each point's anomaly score: its clip's, or the highest of a class point's clips."""
         if self._anomaly is None:
             return np.full(len(self.ids), np.nan)
-        if self.of == "clips":
+        if self._clips_of_class is None:
             return np.asarray(self._anomaly.of(self.ids), dtype=np.float64)
-        out = np.full(len(self.ids), np.nan)
-        for row, clips in enumerate(self._point_clips):
-            values = self._anomaly.of(clips)
-            if len(values) and not np.isnan(values).all():
-                out[row] = float(np.nanmax(values))
-        return out
+        clip_ids = np.asarray(self._anomaly.clip_ids, dtype=np.int64)
+        values = np.asarray(self._anomaly.of(clip_ids), dtype=np.float64)
+        known = ~np.isnan(values)
+        return self._point_scores_of(clip_ids[known], values[known])
 
     def _level_groups(
         self, point_scores: np.ndarray, label: str, colour_map_name: str, fmt: str
@@ -1194,80 +1370,102 @@ class MapPanel(QWidget):
         else:
             self._emphasis = None
 
+    def _point_size(self) -> int:
+        return 6 if len(self.ids) > 3000 else 8 if self.of == "clips" else 14
+
     def _draw_points(self) -> None:
-        if not len(self.ids):
-            self.scatter.clear()
-            self._update_outline()
-            self._update_marker()
-            return
-        full = [self._brush(g.colour) for g in self._groups]
-        brushes = [full[g] for g in self._group_of_point.tolist()]
-        size = 6 if len(self.ids) > 3000 else 8 if self.of == "clips" else 14
-        sizes = np.full(len(self.ids), size, dtype=np.float32)
-        if self._emphasis is not None:
-            dim = [self._brush(_dimmed(g.colour)) for g in self._groups]
-            brushes = [
-                full[g] if keep else dim[g]
-                for g, keep in zip(self._group_of_point.tolist(), self._emphasis.tolist(), strict=True)
-            ]
-            sizes[self._emphasis] = size + 3
-        # Emphasised points are drawn last, so the dimmed ones never cover them.
-        order = (
-            np.argsort(self._emphasis, kind="stable")
-            if self._emphasis is not None
-            else np.arange(len(self.ids))
-        )
-        self.scatter.setData(
-            x=self.coords[order, 0],
-            y=self.coords[order, 1],
-            data=self.ids[order],
-            brush=[brushes[i] for i in order.tolist()],
-            size=sizes[order],
-            pen=self._no_pen,
-        )
+        """Hand the colours to the level-of-detail layer, which draws the view (points or image)."""
+        rgb = np.array(
+            [(g.colour.red(), g.colour.green(), g.colour.blue()) for g in self._groups], dtype=np.float64
+        ).reshape(-1, 3)
+        self._full_brushes = [self._brush(g.colour) for g in self._groups]
+        self._dim_brushes = [self._brush(_dimmed(g.colour)) for g in self._groups]
+        self.lod.set_style(self._group_of_point, rgb, self._emphasis)
         self._update_outline()
         self._update_marker()
 
+    def _draw_scatter(self, rows: np.ndarray | None) -> None:
+        """Draw these rows as real points (the zoomed-in level of detail); ``None``: none."""
+        if rows is None or not len(rows) or not len(self._group_of_point):
+            self.scatter.clear()
+            return
+        groups = self._group_of_point[rows]
+        size = self._point_size()
+        sizes = np.full(len(rows), size, dtype=np.float32)
+        if self._emphasis is not None:
+            keep = self._emphasis[rows]
+            # Emphasised points are drawn last, so the dimmed ones never cover them.
+            order = np.argsort(keep, kind="stable")
+            rows, groups, keep = rows[order], groups[order], keep[order]
+            brushes = [
+                (self._full_brushes if k else self._dim_brushes)[g]
+                for g, k in zip(groups.tolist(), keep.tolist(), strict=True)
+            ]
+            sizes[keep] = size + 3
+        else:
+            brushes = [self._full_brushes[g] for g in groups.tolist()]
+        self.scatter.setData(
+            x=self.coords[rows, 0],
+            y=self.coords[rows, 1],
+            data=self.ids[rows],
+            brush=brushes,
+            size=sizes,
+            pen=self._no_pen,
+        )
+
     def _update_outline(self) -> None:
-        """Outline the selected points and the query's best results."""
+        """Outline the selected points (a highlight image when there are many in view) and the
+        query's best results, and say which of those are not on this map."""
         if not len(self.ids):
+            self.lod.set_selected(None)
             self.outline.clear()
             return
-        selected = set(self._selected_rows().tolist())
-        scores = self.models.query.scores
-        query_rows: set[int] = set()
-        if scores:
-            best = {c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1])[:QUERY_HIGHLIGHT]}
-            query_rows = {
-                r for r, clips in enumerate(self._point_clips) if any(int(c) in best for c in clips)
-            }
-        rows = sorted(selected | query_rows)
-        if not rows:
+        selected = self._selected_rows()
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[selected] = True
+        clip_ids, values = self._query_arrays()
+        best = clip_ids[np.argsort(-values, kind="stable")[:QUERY_HIGHLIGHT]]
+        self._query_rows = self._clip_rows(best)
+        self.lod.set_selected(mask)  # calls _draw_outline with the selected rows in view
+        if not mask.any():
+            self._draw_outline(None)
+        self._update_missing()
+
+    def _draw_outline(self, selected_rows: np.ndarray | None) -> None:
+        """Outline ``selected_rows`` (``None``: the selection is drawn as an image, or is empty)
+        and the query's best results."""
+        selected = np.zeros(0, dtype=np.int64) if selected_rows is None else np.asarray(selected_rows)
+        query = np.setdiff1d(self._query_rows, selected)
+        if not len(selected) and not len(query):
             self.outline.clear()
             return
-        base = 6 if len(self.ids) > 3000 else 8 if self.of == "clips" else 14
-        pens = [self._selection_pen if r in selected else self._query_pen for r in rows]
+        rows = np.concatenate([selected, query])
+        base = self._point_size()
+        n = len(selected)
         self.outline.setData(
             x=self.coords[rows, 0],
             y=self.coords[rows, 1],
-            pen=pens,
+            pen=[self._selection_pen] * n + [self._query_pen] * len(query),
             brush=None,
-            size=[base + 6 if r in selected else base + 4 for r in rows],
-            symbol=["o" if r in selected else "s" for r in rows],
+            size=[base + 6] * n + [base + 4] * len(query),
+            symbol=["o"] * n + ["s"] * len(query),
         )
+
+    def _current_row(self) -> int | None:
+        """The row of the point of the clip being played (its class's on a class-means map)."""
+        clip_id = self.models.current_clip.clip_id
+        if clip_id is None or not len(self.ids):
+            return None
+        rows = self._clip_rows(np.array([clip_id], dtype=np.int64))
+        return int(rows[0]) if len(rows) else None
+
+    def _on_current_clip(self) -> None:
+        self._update_marker()
+        self._update_missing()
 
     def _update_marker(self) -> None:
         """Mark the point of the clip being played (a ring with a cross)."""
-        clip_id = self.models.current_clip.clip_id
-        row: int | None = None
-        if clip_id is not None and len(self.ids):
-            if self.of == "clips":
-                row = self.point_index(clip_id)
-            else:
-                clips = self.models.workspace.clips()
-                class_id = clips[clip_id].class_id if 0 <= clip_id < len(clips) else None
-                if class_id is not None:
-                    row = self.point_index(int(class_id))
+        row = self._current_row()
         if row is None:
             self.marker.clear()
             return
@@ -1275,6 +1473,42 @@ class MapPanel(QWidget):
         self.marker.setData(
             x=[x, x], y=[y, y], symbol=["o", "+"], size=[22, 14], pen=list(self._marker_pens), brush=None
         )
+
+    def _update_missing(self) -> None:
+        """A note when the clip being played or some of the query's best hits are not on the map."""
+        notes = []
+        if self.map is not None and len(self.ids):
+            clip_id = self.models.current_clip.clip_id
+            if clip_id is not None and self._current_row() is None:
+                notes.append(f"The clip being played ({self._clip_label(clip_id)}) is not on this map.")
+            clip_ids, values = self._query_arrays()
+            if len(clip_ids):
+                best = clip_ids[np.argsort(-values, kind="stable")[:QUERY_HIGHLIGHT]]
+                off = [int(c) for c in best if not len(self._clip_rows(np.array([c], dtype=np.int64)))]
+                if off:
+                    notes.append(
+                        f"{len(off)} of the query's {len(best)} best hits are not on this map "
+                        f"(the best of them: {self._clip_label(off[0])})."
+                    )
+        self.missing_label.setText(" ".join(notes))
+        self.missing_label.setVisible(bool(notes))
+
+    def _clip_label(self, clip_id: int) -> str:
+        """A clip's class phrase and name, by id look-ups (never the whole catalog)."""
+        ws = self.models.workspace.workspace
+        if ws is None:
+            return f"clip {clip_id}"
+        try:
+            name = ws.catalog.clip_names([int(clip_id)])[0]
+        except KeyError:
+            return f"clip {clip_id}"
+        class_id = self._clip_class()
+        cls = (
+            self.models.workspace.classes().get(int(class_id[clip_id]))
+            if 0 <= clip_id < len(class_id)
+            else None
+        )
+        return f"{cls.phrase} · {name}" if cls is not None else name
 
     def _update_track(self) -> None:
         """Place the Player's prefix track on this map (in a task), or say why there is none."""
@@ -1408,11 +1642,7 @@ class MapPanel(QWidget):
                 if int(self.ids[r]) in by_id
             ]
         return [
-            {
-                "kind": "clip",
-                "id": int(self.ids[r]),
-                "label": self.models.workspace.clip_label(int(self.ids[r])),
-            }
+            {"kind": "clip", "id": int(self.ids[r]), "label": self._clip_label(int(self.ids[r]))}
             for r in rows
         ]
 
@@ -1425,19 +1655,17 @@ class MapPanel(QWidget):
         drag.exec(Qt.DropAction.CopyAction)
         return True
 
-    def _on_points_clicked(self, _item: object, points: Sequence[Any], ev: Any) -> None:
-        if not len(points):
-            return
-        ev.accept()
-        point_id = int(points[0].data())
-        row = self.point_index(point_id)
+    def _on_clicked(self, scene_pos: QPointF, modifiers: Any) -> None:
+        """A click selects (and plays) the point under it, or clears the selection in empty space."""
+        row = self._nearest_row(scene_pos)
         if row is None:
+            self.models.selection.clear(PANEL_ID)
             return
+        point_id = int(self.ids[row])
         clip_ids = self._clips_of_rows([row])
-        modifiers = ev.modifiers()
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             current = self.models.selection.clip_ids
-            if set(clip_ids) <= current:
+            if {int(c) for c in clip_ids} <= current:
                 self.models.selection.remove(clip_ids, PANEL_ID)
             else:
                 self.models.selection.add(clip_ids, PANEL_ID)
@@ -1448,8 +1676,8 @@ class MapPanel(QWidget):
             self.models.selection.set(clip_ids, PANEL_ID)
         if self.of == "clips":
             self.models.current_clip.set(point_id, PANEL_ID)
-        elif clip_ids:
-            self.models.current_clip.set(clip_ids[0], PANEL_ID)
+        elif len(clip_ids):
+            self.models.current_clip.set(int(clip_ids[0]), PANEL_ID)
 
     def _on_query(self, _source: str) -> None:
         if self.colour_combo.currentData() == "score":
@@ -1461,12 +1689,11 @@ class MapPanel(QWidget):
         if not len(self.ids) or not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None
         view = self.view_box.mapSceneToView(scene_pos)
-        px, py = self.view_box.viewPixelSize()
-        if px <= 0 or py <= 0:
-            return None
-        d2 = ((self.coords[:, 0] - view.x()) / px) ** 2 + ((self.coords[:, 1] - view.y()) / py) ** 2
-        row = int(np.argmin(d2))
-        return row if d2[row] <= radius_px**2 else None
+        pixel = self.view_box.viewPixelSize()
+        index = self._prepared.index if self._prepared is not None else None
+        if index is not None and index.size == len(self.coords):
+            return index.nearest(view.x(), view.y(), pixel, radius_px)
+        return nearest_point(self.coords, view.x(), view.y(), pixel, radius_px)
 
     def _on_mouse_moved(self, args: tuple[Any, ...]) -> None:
         scene_pos = args[0]
@@ -1481,23 +1708,24 @@ class MapPanel(QWidget):
     def _hover_text(self, row: int) -> str:
         wm = self.models.workspace
         point_id = int(self.ids[row])
+        clips = self._clips_of_rows([row])
         if self.of == "clips":
-            text = f"<b>{wm.clip_label(point_id)}</b>"
+            text = f"<b>{self._clip_label(point_id)}</b>"
         else:
             cls = wm.classes().get(point_id)
-            text = f"<b>{cls.phrase if cls else point_id}</b><br>class mean of {len(self._point_clips[row])} clips"
+            text = f"<b>{cls.phrase if cls else point_id}</b><br>class mean of {len(clips)} clips"
         scores = self.models.query.scores
-        values = [scores[int(c)] for c in self._point_clips[row] if int(c) in scores]
+        values = [scores[int(c)] for c in clips if int(c) in scores]
         if values:
             text += f"<br>query score {max(values):.3f}"
         if self._anomaly is not None:
-            anomaly = self._anomaly.of(self._point_clips[row])
+            anomaly = self._anomaly.of(clips)
             if len(anomaly) and not np.isnan(anomaly).all():
                 text += f"<br>anomaly score {float(np.nanmax(anomaly)):.4g}"
         return text
 
     def _hover_pixmap(self, row: int) -> QPixmap | None:
-        clips = self._point_clips[row]
+        clips = self._clips_of_rows([row])
         return self.models.thumbnails.pixmap(int(clips[0])) if len(clips) else None
 
     def _on_thumbnail(self, clip_id: int, kind: str) -> None:
@@ -1505,7 +1733,8 @@ class MapPanel(QWidget):
         if kind != "thumb" or not card.isVisible() or card.point_id is None:
             return
         row = self.point_index(card.point_id)
-        if row is not None and len(self._point_clips[row]) and int(self._point_clips[row][0]) == clip_id:
+        clips = self._clips_of_rows([row]) if row is not None else np.zeros(0, dtype=np.int64)
+        if len(clips) and int(clips[0]) == clip_id:
             card.set_pixmap(self.models.thumbnails.pixmap(clip_id))
 
     def leaveEvent(self, event: Any) -> None:
