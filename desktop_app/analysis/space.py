@@ -229,7 +229,7 @@ class EmbeddingSpace:
         rows = self.__dict__.get("clips")  # rows a caller already holds (a constructed space)
         if rows is not None:
             return np.array([c.class_id if c.class_id is not None else -1 for c in rows], dtype=np.int64)
-        return self.ws.catalog.clip_columns().class_id
+        return self.ws.catalog.clip_class_column()
 
     @cached_property
     def unit_class_means(self) -> np.ndarray:

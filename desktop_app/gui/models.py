@@ -300,13 +300,12 @@ class WorkspaceModel(QObject):
             self._run_id = str(active) if active in runs else (runs[-1] if runs else None)
             if self._num_clips <= SYNC_COLUMNS_MAX_CLIPS or self._tasks is None:
                 self._table = read_clip_table(workspace)
+            else:  # first in the workers' queue, ahead of what the panels start on the signals
+                self._start_reading_columns(workspace)
         self.workspaceChanged.emit(workspace)
         self.runChanged.emit(self._run_id)
-        if workspace is not None:
-            if self._table is not None:
-                self.columnsReady.emit()
-            else:
-                self._start_reading_columns(workspace)
+        if workspace is not None and self._table is not None:
+            self.columnsReady.emit()
         if previous is not None and previous is not workspace:
             previous.close()
 

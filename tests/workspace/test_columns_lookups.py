@@ -76,3 +76,27 @@ def test_split_names_without_the_index_match_those_with_it(tmp_path):
     catalog._con.execute("DROP INDEX clip_splits_split_role")
     assert catalog.split_names() == with_index == ["1", "2", "3"]
     assert np.array_equal(catalog.split_clip_ids("1"), [0, 2])
+
+
+def test_columns_read_in_one_string_match_the_rows_with_unicode_separators_and_gaps(tmp_path):
+    catalog, ids = _catalog(tmp_path)
+    odd = ["ça-tourne_ü", "with\x1fseparator", "中文"]
+    catalog.add_clips(
+        [ClipRecord(name=n, path=f"y/{i}.mp4", class_name="Run", splits={}) for i, n in enumerate(odd)], ids
+    )
+    catalog.mark_bad(4, "truncated")
+    rows = catalog.clips()
+    columns = catalog.clip_columns()
+    assert columns.class_id.tolist() == [r.class_id if r.class_id is not None else -1 for r in rows]
+    assert columns.ok.tolist() == [r.status == "ok" for r in rows]
+    assert columns.has_audio.tolist() == [r.has_audio for r in rows]
+    assert np.array_equal(catalog.clip_class_column(), columns.class_id)
+    assert catalog.clip_name_column().to_pylist() == [r.name for r in rows]  # the separator case
+    with catalog.transaction() as con:
+        con.execute("DELETE FROM clip_splits WHERE clip_id = 1")
+        con.execute("DELETE FROM clips WHERE id = 1")  # ids with a gap: the row-by-row way
+    gapped = catalog.clip_columns()
+    assert gapped.class_id.tolist() == [ids["Run"], -1, ids["Run"], ids["Run"], ids["Run"], ids["Run"]]
+    assert not gapped.ok[1] and not gapped.ok[4] and gapped.ok[0]
+    assert catalog.clip_name_column().to_pylist() == ["a", "", "c", *odd]
+    assert catalog.clip_class_column().tolist() == gapped.class_id.tolist()
