@@ -224,6 +224,12 @@ def child_script(workspace: Path, config_dir: Path) -> None:
     driver.wait(1.0)
     result["jitter_ms"] = heartbeat.longest["idle"]
 
+    def step(name: str) -> None:
+        """Start step ``name``; first emit what is measured so far (a killed run keeps it)."""
+        heartbeat.set_step(name)
+        result["freezes"] = _freezes(heartbeat)
+        _emit(result)
+
     map_panel: Any = window.panel("map")
     library: Any = window.panel("library")
 
@@ -231,7 +237,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
         return int(library.view.model().rowCount())
 
     # ---- open, and the first map (nothing cached)
-    heartbeat.set_step("open")
+    step("open")
     t_open = driver.post(lambda: window.open_workspace(workspace))
     opened = [0.0]
 
@@ -243,7 +249,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
     driver.run_until(is_open)
     result["open_s"] = opened[0] - t_open
     result["open_frozen"] = heartbeat.longest["open"] / 1000.0
-    heartbeat.set_step("first map")
+    step("first map")
     driver.run_until(lambda: map_panel.map is not None)
     result["first_map"] = time.perf_counter() - t_open
     the_map = map_panel.map
@@ -253,7 +259,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
     ids = the_map.ids
 
     # ---- pan/zoom with the whole map in view: one posted step + a synchronous repaint per frame
-    heartbeat.set_step("pan/zoom")
+    step("pan/zoom")
     view_box = getattr(map_panel, "view_box", None)
     plot_widget = getattr(map_panel, "plot_widget", None)
     if view_box is None or plot_widget is None:
@@ -286,7 +292,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
         result["pan_zoom"] = frames
 
     # ---- hover over points, with the card shown and the plot repainted
-    heartbeat.set_step("hover")
+    step("hover")
     card = getattr(map_panel, "hover_card", None)
     if view_box is None or plot_widget is None or card is None:
         notes["hover"] = "the map panel has no hover_card"
@@ -318,7 +324,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
             notes["hover"] = "moving the mouse onto points never showed the hover card"
 
     # ---- lasso: the points left of the 57.6 % quantile of x
-    heartbeat.set_step("lasso")
+    step("lasso")
     if not hasattr(map_panel, "select_region"):
         notes["lasso"] = "the map panel has no select_region"
     else:
@@ -332,7 +338,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
         result["lasso_points"] = len(models.selection)
 
     # ---- the first query in the Query panel
-    heartbeat.set_step("query")
+    step("query")
     query: Any = window.panel("query")
     window.docks["query"].raise_()
     words = _query_words(models)
@@ -347,7 +353,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
     window.docks["map"].raise_()
     recolour: dict[str, float] = {}
     for key in ("score", "class"):
-        heartbeat.set_step(f"recolour {key}")
+        step(f"recolour {key}")
         legend = map_panel.legend_labels()
         refused: list[str] = []
 
@@ -369,7 +375,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
     result["recolour"] = recolour
 
     # ---- the Library's text filter, one keystroke at a time
-    heartbeat.set_step("filter")
+    step("filter")
     window.docks["library"].raise_()
     search = getattr(library, "search", None)
     if search is None:
@@ -390,7 +396,7 @@ def child_script(workspace: Path, config_dir: Path) -> None:
         driver.settle(time.perf_counter(), lambda: True)
 
     # ---- play the first clip of the Library
-    heartbeat.set_step("play")
+    step("play")
     player: Any = window.panel("player")
     view = library.view
     try:
@@ -405,12 +411,8 @@ def child_script(workspace: Path, config_dir: Path) -> None:
         notes["play"] = f"playing a clip did not show a frame ({exc})"
 
     heartbeat.stop()
-    gaps = [g for g, step in heartbeat.gaps if step != "idle"]
-    result["freezes"] = {
-        "count": len(gaps),
-        "max_ms": max(gaps, default=0.0),
-        "by_step": _count_by_step(heartbeat.gaps),
-    }
+    result["freezes"] = _freezes(heartbeat)
+    result["complete"] = True
     _emit(result)
     os._exit(0)  # skip the panels' shutdown: not part of any row
 
@@ -434,6 +436,12 @@ def move_mouse(widget: Any, pos: Any) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(widget, event)
+
+
+def _freezes(heartbeat: Heartbeat) -> dict[str, Any]:
+    """The gaps over the freeze limit so far, the idle loop's excluded."""
+    gaps = [g for g, step in heartbeat.gaps if step != "idle"]
+    return {"count": len(gaps), "max_ms": max(gaps, default=0.0), "by_step": _count_by_step(heartbeat.gaps)}
 
 
 def _count_by_step(gaps: list[tuple[float, str]]) -> dict[str, int]:
@@ -492,7 +500,7 @@ def run_child(
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = t0 + timeout
-        status, rusage = 0, None
+        killed = ""
         while True:
             pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -501,20 +509,20 @@ def run_child(
             if over or time.time() > deadline:
                 proc.kill()
                 _, status, rusage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                why = f"killed above {memory_gb:g} GB resident" if over else f"timeout > {timeout:.0f} s"
-                m = Measured(wall_s=time.time() - t0, error=why)
-                m.peak_rss_mb = rusage.ru_maxrss / 1024.0
-                return m
+                killed = f"killed above {memory_gb:g} GB resident" if over else f"timeout > {timeout:.0f} s"
+                break
             time.sleep(0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.time() - t0
         out.seek(0)
         text = out.read()
-    m = Measured(wall_s=wall, peak_rss_mb=rusage.ru_maxrss / 1024.0 if rusage else 0.0)
+    m = Measured(wall_s=wall, peak_rss_mb=rusage.ru_maxrss / 1024.0)
     for line in text.splitlines():
         if line.startswith(RESULT_PREFIX):
-            m.result = json.loads(line[len(RESULT_PREFIX) :])
+            m.result = json.loads(line[len(RESULT_PREFIX) :])  # the last one: a child emits as it goes
+    if killed:
+        m.error = killed
+        return m
     if proc.returncode != 0 or (not m.result and "--child" in argv):
         tail = [ln for ln in text.strip().splitlines() if ln.strip()][-1:] or [f"exit {proc.returncode}"]
         m.error = f"exit {proc.returncode}: {tail[0][:160]}"
@@ -675,28 +683,37 @@ def cells(found: dict[str, Measured], n: int) -> tuple[dict[str, str], list[str]
         notes.append(f"app script: {found['script'].error}")
     else:
         r = found["script"].result
+        if not r.get("complete"):
+            notes.append(
+                f"app script stopped ({found['script'].error}); the rows it had not reached read n/a"
+            )
         for key, why in r.get("notes", {}).items():
             notes.append(f"{key}: {why}")
-        cell["open_frozen"] = _s(r["open_frozen"])
-        points = r["map"]["points"]
-        placed = "" if points >= n else f", {_count(points)} of {_count(n)} placed"
-        cell["first_map"] = f"{_s(r['first_map'])} ({r['map']['method']}{placed})"
+        cell["open_frozen"] = _s(r["open_frozen"]) if "open_frozen" in r else "n/a"
+        if "first_map" in r:
+            points = r["map"]["points"]
+            placed = "" if points >= n else f", {_count(points)} of {_count(n)} placed"
+            cell["first_map"] = f"{_s(r['first_map'])} ({r['map']['method']}{placed})"
+        else:
+            cell["first_map"] = "n/a"
         cell["pan_zoom"] = _spread(r["pan_zoom"]) if "pan_zoom" in r else "n/a"
         cell["hover"] = _spread(r["hover"]) if "hover" in r else "n/a"
         cell["lasso"] = f"{_s(r['lasso'])} ({_count(r['lasso_points'])})" if "lasso" in r else "n/a"
         rc = r.get("recolour", {})
         cell["recolour"] = " / ".join(_s(rc[k]) if k in rc else "n/a" for k in ("score", "class"))
-        cell["query"] = _s(r["query"])
+        cell["query"] = _s(r["query"]) if "query" in r else "n/a"
         cell["filter"] = (
             f"{_s(statistics.median(r['filter']))} (max {_s(max(r['filter']))})" if "filter" in r else "n/a"
         )
-        fr = r["freezes"]
-        cell["freezes"] = f"{fr['count']} (max {_s(fr['max_ms'] / 1000)})"
+        fr = r.get("freezes", {"count": 0, "max_ms": 0.0, "by_step": {}})
+        at_least = "" if r.get("complete") else "≥ "
+        cell["freezes"] = f"{at_least}{fr['count']} (max {_s(fr['max_ms'] / 1000)})"
         if fr["by_step"]:
             notes.append("freezes by step: " + ", ".join(f"{k} {v}" for k, v in fr["by_step"].items()))
         extra = f"; first frame played after {_s(r['play'])}" if "play" in r else ""
         extra += f"; filter {FILTER_TEXT!r} shows {r['filter_rows']:,} clips" if "filter_rows" in r else ""
-        notes.append(f"idle jitter {r['jitter_ms']:.0f} ms; query {r['query_words']!r}{extra}")
+        words = f"; query {r['query_words']!r}" if "query_words" in r else ""
+        notes.append(f"idle jitter {r['jitter_ms']:.0f} ms{words}{extra}")
     cli = []
     for key in ("cli_query", "info"):
         if key not in found:
