@@ -85,6 +85,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _quiet_dask_logs() -> None:
+    """Keep Dask's loggers to what is fatal.
+
+    Dask logs a lost or refused connection with whole tracebacks from its event loop; the
+    command's error says the same in one line (``desktop_app/features/cluster.py``). Dask sets
+    its loggers' levels when it is imported, so this imports it first.
+    """
+    import logging
+
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return  # extract_features says what to install
+    manager = logging.Logger.manager
+    for name in ["distributed", *[n for n in manager.loggerDict if n.startswith("distributed.")]]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the extraction and print a summary (clips/s, bad clips)."""
     from desktop_app.features.extract import ExtractSettings, extract_features, resolve_settings
@@ -100,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         features_from=args.features_from,
         audio=not args.no_audio,
     )
+    if args.cluster:
+        _quiet_dask_logs()
     ws = open_workspace(args)
     try:
         if getattr(args, "cnn", None):  # a workspace CNN's name, or its file

@@ -16,6 +16,7 @@ imported only here, and only when a cluster is asked for.
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from collections import deque
 from collections.abc import Generator, Iterable
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
 TASKS_PER_THREAD = 4
 #: Seconds between checks of the cancel flag while waiting for a clip.
 POLL_SECONDS = 0.5
+
+
+def _one_line(err: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line (Dask's span several), cut to ``limit`` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _import_distributed() -> Any:
@@ -67,11 +74,11 @@ def connect(address: str, timeout: float = 10.0) -> Client:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except ValueError as err:
         raise ActionLensError(
-            f"--cluster {address!r} is not a scheduler address ({err}); give it as tcp://HOST:8786"
+            f"--cluster {address!r} is not a scheduler address ({_one_line(err)}); give it as tcp://HOST:8786"
         ) from None
     except (OSError, TimeoutError) as err:
         raise ActionLensError(
-            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({err}); start one "
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({_one_line(err)}); start one "
             "with `dask scheduler` and point `dask worker` processes at it (docs/cluster.md)"
         ) from None
     try:
@@ -193,13 +200,20 @@ def run_on_cluster(
                 raise
             except distributed.KilledWorker as err:
                 raise ActionLensError(
-                    f"clip {job.name}: Dask workers died while encoding {job.path} ({err}); run "
+                    f"clip {job.name}: Dask workers died while encoding {job.path} ({_one_line(err)}); run "
                     "`actionlens extract` on it locally to see why, then again with --cluster to resume"
+                ) from None
+            except (concurrent.futures.CancelledError, distributed.comm.CommClosedError) as err:
+                # the scheduler went away (the client cancels its futures, or a gather fails)
+                raise ActionLensError(
+                    f"lost the Dask scheduler while clip {job.name} was in flight ({_one_line(err)}); "
+                    "the clips before it are in the store: once the scheduler and its workers are back, run the same "
+                    "command again to resume"
                 ) from None
             except Exception as err:  # a worker's own failure, re-raised here by Dask
                 raise ActionLensError(
                     f"clip {job.name}: the Dask worker failed on {job.path} ({type(err).__name__}: "
-                    f"{str(err).strip()[:200]}); check that ActionLens is installed on every worker"
+                    f"{_one_line(err)}); check that ActionLens is installed on every worker"
                 ) from None
             pending.popleft()
             yield job, result
