@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from desktop_app.analysis.space import EmbeddingSpace
     from desktop_app.analysis.wordnet_corr import WordNetCorrelation
     from desktop_app.words.wordnet import SenseChoice, WordNet
+    from desktop_app.workspace import Workspace
 
 #: Row orders offered, by name.
 ORDERS: tuple[str, ...] = ("clustered", "alphabetical", "dataset")
@@ -158,3 +159,27 @@ def wordnet_view(
     view = view_from_correlation(space.run_id, result, class_ids, names)
     progress.set_progress(1.0, "WordNet matrices ready")
     return view
+
+
+def wordnet_view_of_run(
+    ws: Workspace,
+    run_id: str,
+    senses: SenseChoice = "best",
+    pooled_features: bool = True,
+    progress: Progress | None = None,
+) -> WordNetView:
+    """:func:`wordnet_view` of run ``run_id``, its embeddings opened here (in the caller's
+    worker: the WordNet panel must not open them on the GUI thread when the run changes).
+
+    Raises
+    ------
+    ActionLensError
+        When the run has no embeddings, or they are damaged.
+    """
+    from desktop_app.analysis.space import EmbeddingSpace
+
+    progress = progress or NullProgress()
+    progress.set_progress(0.0, f"opening {run_id}")
+    space = EmbeddingSpace.load(ws, run_id)
+    progress.check_cancelled()
+    return wordnet_view(space, senses, pooled_features, progress)

@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         self._layout_state = state if isinstance(state, QByteArray) and not state.isEmpty() else None
 
         self.models.workspace.workspaceChanged.connect(self._on_workspace)
-        self.models.workspace.runChanged.connect(lambda _run: self._rebuild_run_menu())
+        self.models.workspace.runChanged.connect(self._on_run_changed)
         self._on_workspace(self.models.workspace.workspace)
 
     # ------------------------------------------------------------ panels
@@ -261,6 +261,8 @@ class MainWindow(QMainWindow):
         self.run_menu = QMenu("Embedding &Run", self)
         self.run_menu.setToolTipsVisible(True)
         self.run_menu.setToolTip("Which run's embeddings every panel shows")
+        # Listed afresh when opened (a run embedded since shows up), not on every run switch.
+        self.run_menu.aboutToShow.connect(self._rebuild_run_menu)
         view_menu.addMenu(self.run_menu)
         self.run_group = QActionGroup(self)
         view_menu.addSeparator()
@@ -333,6 +335,16 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, r=run_id: self._set_run(r))
             self.run_group.addAction(action)
         self.run_menu.setEnabled(bool(runs))
+        self._update_status()
+
+    def _on_run_changed(self, run_id: str | None) -> None:
+        """Move the Run menu's check mark (the menu is rebuilt only when a run is missing from it)."""
+        action = next((a for a in self.run_group.actions() if a.text() == run_id), None)
+        if action is None and run_id is not None:
+            self._rebuild_run_menu()
+            return
+        for each in self.run_group.actions():
+            each.setChecked(each is action)
         self._update_status()
 
     def _set_run(self, run_id: str) -> None:

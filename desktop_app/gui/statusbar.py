@@ -1,11 +1,21 @@
-"""The status bar's list of running background tasks, each with progress and a Cancel button."""
+"""The status bar's list of running background tasks, each with progress and a Cancel button.
+
+A task gets its row only once it has run for :data:`ROW_DELAY_MS`: most tasks a click starts
+(a lookup, a table, a map read from its cache) end sooner, and building, laying out and then
+removing a row for each of them held the GUI thread longer than the tasks took (switching the
+run starts eight at once). A long task (training, a map, the demo build) is listed, with its
+progress so far, after that short delay.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from desktop_app.gui.tasks import Task, TaskManager
+
+#: How long a task runs before the status bar lists it.
+ROW_DELAY_MS = 400
 
 
 class TaskRow(QWidget):
@@ -34,6 +44,8 @@ class TaskRow(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         task.progressChanged.connect(self._on_progress)
+        if task.fraction or task.message:  # listed late: show how far it has come
+            self._on_progress(task.fraction, task.message)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.bar.setValue(int(round(fraction * 1000)))
@@ -53,7 +65,7 @@ class TaskStatusWidget(QWidget):
         self._layout.setSpacing(12)
         self._layout.setAlignment(Qt.AlignmentFlag.AlignRight)
         self._rows: dict[int, TaskRow] = {}
-        tasks.taskStarted.connect(self._add)
+        tasks.taskStarted.connect(self._add_later)
         tasks.taskDone.connect(self._remove)
         for task in tasks.running():
             self._add(task)
@@ -62,6 +74,10 @@ class TaskStatusWidget(QWidget):
     def rows(self) -> list[TaskRow]:
         """The rows shown, oldest first."""
         return list(self._rows.values())
+
+    def _add_later(self, task: Task) -> None:
+        if not task.quiet:
+            QTimer.singleShot(ROW_DELAY_MS, self, lambda: self._add(task))
 
     def _add(self, task: Task) -> None:
         if task.task_id in self._rows or task.quiet or not task.is_running():

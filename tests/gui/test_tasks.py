@@ -75,7 +75,8 @@ def test_status_bar_lists_a_running_task_and_its_cancel_button_stops_it(qtbot):
     qtbot.addWidget(widget)
     started = threading.Event()
     task = tasks.start("demo-build", "Building the demo workspace", _wait_for_cancel, started)
-    assert [row.task.title for row in widget.rows()] == ["Building the demo workspace"]
+    # Listed once it has run a moment (ROW_DELAY_MS): quick tasks never get a row.
+    qtbot.waitUntil(lambda: [row.task.title for row in widget.rows()] == ["Building the demo workspace"])
     assert not widget.isHidden()
     qtbot.waitUntil(lambda: widget.rows()[0].bar.value() == 500, timeout=5000)
     with qtbot.waitSignal(task.cancelled, timeout=5000):

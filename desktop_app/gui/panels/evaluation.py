@@ -234,7 +234,7 @@ class EvaluationPanel(QWidget):
         self.confusion_fold.activated.connect(lambda _i: self._show_fold_confusion())
         self.confusion_table.cellClicked.connect(self._on_confusion_cell)
         models.workspace.workspaceChanged.connect(lambda _ws: self._on_workspace())
-        models.workspace.runChanged.connect(lambda _run: self._sync_run_combo())
+        models.workspace.runChanged.connect(self._on_active_run)
         self._on_workspace()
 
     # ------------------------------------------------------------ public
@@ -551,6 +551,16 @@ class EvaluationPanel(QWidget):
         self.run_combo.setEnabled(self.run_combo.count() > 1)
         if self.run_combo.count() == 0:
             self.run_combo.addItem("no embeddings yet", None)
+        self.run_combo.blockSignals(False)
+
+    def _on_active_run(self, run_id: str | None) -> None:
+        """Show the run chosen elsewhere; the list is read again only for a run not in it."""
+        index = self.run_combo.findData(run_id) if run_id is not None else -1
+        if index < 0:
+            self._sync_run_combo()
+            return
+        self.run_combo.blockSignals(True)
+        self.run_combo.setCurrentIndex(index)
         self.run_combo.blockSignals(False)
 
     def _on_run_chosen(self, index: int) -> None:

@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.errors import ActionLensError
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels import preview_panel
@@ -324,6 +323,7 @@ class WordNetPanel(QWidget):
         #: Per drawn heatmap: the ``(value, text)`` ticks at the ends of its colour bar.
         self.colour_bar_ticks: list[list[tuple[float, str]]] = []
         self.grid: HeatmapGrid | None = None
+        self._grid_count = 0  # heatmaps the grid was filled with
         self._label_extent = 0
         self._syncing = False
         self._visible_cells = float("inf")  # matrix rows in view (fewer when zoomed in)
@@ -478,8 +478,9 @@ class WordNetPanel(QWidget):
         """Select every clip of the two classes of a displayed cell."""
         assert self.view is not None
         class_ids = {self.view.class_ids[int(self.order[row])], self.view.class_ids[int(self.order[col])]}
-        clip_ids = [c.id for c in self.models.workspace.clips() if c.class_id in class_ids]
-        self.models.selection.set(clip_ids, PANEL_ID)
+        clip_class = self.models.workspace.clip_columns().class_id
+        clip_ids = np.flatnonzero(np.isin(clip_class, list(class_ids)))
+        self.models.selection.set(clip_ids.tolist(), PANEL_ID)
 
     def cell_operands(self, row: int, col: int) -> list[dict[str, Any]]:
         """The analogy operands a displayed cell carries: its row's class, then its column's.
@@ -545,18 +546,21 @@ class WordNetPanel(QWidget):
             self._compute()
 
     def _compute(self) -> None:
-        from desktop_app.analysis.wordnet_view import wordnet_view
+        from desktop_app.analysis.wordnet_view import wordnet_view_of_run
 
         self._dirty = False
-        try:
-            space = self.models.workspace.space()
-        except ActionLensError as exc:
-            self._show_message(str(exc))
+        wm = self.models.workspace
+        if wm.workspace is None or wm.run_id is None:
             return
-        if space is None:
-            return
+        # The run's embeddings are opened in the task too: not on the GUI thread at a run switch.
         task = self.models.tasks.start(
-            PANEL_ID, "WordNet matrices", wordnet_view, space, self.senses_combo.currentData(), True
+            PANEL_ID,
+            "WordNet matrices",
+            wordnet_view_of_run,
+            wm.workspace,
+            wm.run_id,
+            self.senses_combo.currentData(),
+            True,
         )
         task.progressChanged.connect(
             lambda fraction, message: self._show_message(
@@ -619,7 +623,10 @@ class WordNetPanel(QWidget):
             self.column_axes[k].set_names(names, self._label_extent)
             view_box = self.view_boxes[k]
             view_box.setLimits(xMin=0, xMax=n, yMin=0, yMax=n, minXRange=1, minYRange=1)
-        self.grid = None  # labels and titles depend on the data: lay out afresh
+        # The grid is refilled only when its shape or number of heatmaps changes (not for a new
+        # run of the same classes: refilling the layout took ~50 ms of the GUI thread); titles
+        # and labels depend on the data and are set again below in any case.
+        self._laid_out = ()
         self._visible_cells = float("inf")
         self._relayout(len(items))
         self.fit_all()
@@ -651,7 +658,12 @@ class WordNetPanel(QWidget):
             self.row_axes[0].line_height,
         )
         grid = HeatmapGrid(grid.columns, grid.rows, grid.labels and self.view is not None, grid.cell)
-        if self.grid is None or (grid.columns, grid.labels) != (self.grid.columns, self.grid.labels):
+        if (
+            self.grid is None
+            or count != self._grid_count
+            or (grid.columns, grid.labels) != (self.grid.columns, self.grid.labels)
+        ):
+            self._grid_count = count
             layout = self.graphics.ci
             layout.clear()
             for k in range(count):
