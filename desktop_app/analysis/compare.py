@@ -8,7 +8,11 @@
   classes on those clips; runs store only overall metrics (no per-class figure), and their
   stored figures are measured on different clips for different runs, so they cannot be set side
   by side per class. Computed over every shared clip by default, which includes the runs'
-  training clips: pass ``clip_ids`` (e.g. a split's test clips) to measure on held-out clips.
+  training clips: pass ``clip_ids`` (a split's test clips, :func:`split_test_clip_ids`) to
+  measure on held-out clips. The Compare panel measures on the test clips of the first split
+  (:func:`default_report_split`) unless all clips are chosen: over all clips a run looks as good
+  as it fitted its training clips (on the demo ``ste`` scores 79 % over all shared clips and 41 %
+  on the test clips of split 1).
 * **zero-shot** in each space, only where both runs were trained for the same zero-shot fold
   (same split, fold and unseen classes in their ``meta.json``): a clip of an unseen class is
   assigned the nearest unseen label vector by cosine (the rule of
@@ -325,6 +329,29 @@ def _unseen_label_vectors(space: EmbeddingSpace, unseen: np.ndarray) -> np.ndarr
     if missing:
         raise ActionLensError(f"{path.parent / 'meta.json'} lists no class {missing[0]}; train the run again")
     return vectors[[row_of[int(c)] for c in unseen]].astype(np.float64)
+
+
+def default_report_split(split_names: list[str]) -> str | None:
+    """The split whose test clips a comparison is measured on by default: the first one
+    (``None`` when the workspace has no split, and every shared clip is all there is)."""
+    return split_names[0] if split_names else None
+
+
+def split_test_clip_ids(ws: Workspace, split: str) -> np.ndarray:
+    """Ids of ``split``'s test clips, ascending (the reporting clips of a comparison).
+
+    Raises
+    ------
+    ActionLensError
+        When the workspace has no split of that name.
+    """
+    from desktop_app.workspace.catalog import ROLE_CODES
+
+    if split not in ws.catalog.split_names():
+        names = ", ".join(ws.catalog.split_names()) or "none"
+        raise ActionLensError(f"{ws.root} has no split {split!r} (its splits: {names})")
+    codes = ws.catalog.split_role_codes(split)
+    return np.flatnonzero(codes == ROLE_CODES.index("test")).astype(np.int64)
 
 
 def compare_runs(

@@ -15,8 +15,9 @@ from desktop_app.workspace import Workspace
 from .conftest import DEMO_RUN
 
 OTHER_RUN = "other-run"
-#: A split of our own: every other clip of each class is a test clip.
-HALVES = "halves"
+#: A split of our own: every other clip of each class is a test clip. Named to sort before the
+#: demo's split "1" (too few test clips on the tiny workspace), so it is the panel's default.
+HALVES = "0-halves"
 
 
 def _add_second_run(root) -> None:
@@ -128,12 +129,44 @@ def test_swapping_runs_swaps_the_maps(panel, qtbot):
     assert panel.table_model.comparison.run_a == OTHER_RUN
 
 
+def _test_clips(models, split: str) -> set[int]:
+    return {c for c, role in models.workspace.workspace.catalog.split(split).items() if role == "test"}
+
+
+def test_the_table_is_measured_on_the_first_splits_test_clips_by_default(panel, models, qtbot):
+    first = models.workspace.workspace.catalog.split_names()[0]
+    assert first == HALVES
+    assert panel.clips_combo.currentText() == f"test clips of split {first}"
+    comparison = panel.table_model.comparison
+    assert 0 < len(comparison.clip_ids) and set(comparison.clip_ids.tolist()) <= _test_clips(models, first)
+    assert f"test clips of split {first}" in panel.summary.text()
+    # Every shared clip is still on offer, and says that it holds the training clips.
+    labels = [panel.clips_combo.itemText(i) for i in range(panel.clips_combo.count())]
+    assert "all shared clips (training clips included)" in labels
+    panel.clips_combo.setCurrentIndex(labels.index("all shared clips (training clips included)"))
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result["split"] is None, timeout=30000)
+    everything = panel.table_model.comparison.clip_ids
+    assert len(everything) > len(comparison.clip_ids)
+    assert "training clips included" in panel.summary.text()
+
+
+def test_too_few_test_clips_fall_back_to_all_clips_and_say_so(panel, models, qtbot):
+    panel.choose_clips("1")  # the tiny demo's split: one test clip per class, nothing to compare
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result["split"] is None, timeout=30000)
+    assert panel.clips_combo.currentText() == "all shared clips (training clips included)"
+    assert panel.table_model.comparison is not None
+    assert "On the test clips of split 1" in panel.summary.text()
+    assert "training clips included" in panel.summary.text()
+
+
 def test_the_table_can_be_measured_on_test_clips_only(panel, models, qtbot):
+    panel.choose_clips(None)
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result["split"] is None, timeout=30000)
     all_clips = len(panel.table_model.comparison.clip_ids)
     assert panel.table.isColumnHidden(5)  # neither run is a zero-shot run: no zero-shot columns
     panel.clips_combo.setCurrentIndex(panel.clips_combo.findData(HALVES))
     split = panel.clips_combo.currentData()
-    test_clips = {c for c, role in models.workspace.workspace.catalog.split(split).items() if role == "test"}
+    test_clips = _test_clips(models, split)
     qtbot.waitUntil(lambda: panel.result is not None and panel.result["split"] == split, timeout=30000)
     comparison = panel.table_model.comparison
     assert set(comparison.clip_ids.tolist()) <= test_clips

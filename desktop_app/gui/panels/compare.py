@@ -7,6 +7,11 @@ reads (or computes and caches, as PCA) each run's clip map with
 models: clicking a point in either selects the clip in every panel, and the selection is outlined
 in both; hovering a point rings the same clip in both maps. Clicking a class row in the table
 selects that class's clips everywhere. The table sorts by any column.
+
+The table is measured on the test clips of the workspace's first split by default
+(:func:`~desktop_app.analysis.compare.default_report_split`), the clips neither run was fitted
+on; the Clips box offers every split's test clips and all shared clips (training clips
+included, labelled so), over which a run scores what it fitted.
 """
 
 from __future__ import annotations
@@ -39,10 +44,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.analysis.compare import default_report_split
+from desktop_app.errors import ActionLensError
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "compare"
+#: The Clips box's entry that measures on every clip both runs embedded.
+ALL_CLIPS_LABEL = "all shared clips (training clips included)"
 #: (header, column of RunComparison.columns(), format) of the table, in order.
 TABLE_COLUMNS = (
     ("Class", "phrase", "{}"),
@@ -63,9 +72,8 @@ CLASS_ROLE = Qt.ItemDataRole.UserRole + 2
 def _compare(ws: Any, run_a: str, run_b: str, split: str | None, progress: Any) -> dict[str, Any]:
     """Both runs' maps and their comparison (the table is ``None`` with a reason if it fails);
     ``split``: measure the table on that split's test clips only (``None``: every shared clip)."""
-    from desktop_app.analysis.compare import compare_runs
+    from desktop_app.analysis.compare import compare_runs, split_test_clip_ids
     from desktop_app.analysis.maps import first_map
-    from desktop_app.errors import ActionLensError
     from desktop_app.progress import SubProgress
 
     progress.set_progress(0.0, f"map of {run_a}")
@@ -74,16 +82,20 @@ def _compare(ws: Any, run_a: str, run_b: str, split: str | None, progress: Any) 
     progress.set_progress(0.3, f"map of {run_b}")
     map_b = first_map(ws, run_b, "clips")
     progress.check_cancelled()
-    clip_ids = None
+    table, error, note = None, "", ""
+    sub = SubProgress(progress, 0.6, 1.0, "comparing")
     if split is not None:
-        roles = ws.catalog.split(split)
-        clip_ids = np.array(sorted(c for c, role in roles.items() if role == "test"), dtype=np.int64)
-    try:
-        sub = SubProgress(progress, 0.6, 1.0, "comparing")
-        table = compare_runs(ws, run_a, run_b, clip_ids=clip_ids, progress=sub)
-        error = ""
-    except ActionLensError as exc:
-        table, error = None, str(exc)
+        try:
+            table = compare_runs(ws, run_a, run_b, clip_ids=split_test_clip_ids(ws, split), progress=sub)
+        except ActionLensError as exc:
+            # Too few test clips (a tiny workspace): say so, and measure on every clip instead.
+            note = f"On the test clips of split {split}: {exc}. Measured on {ALL_CLIPS_LABEL} instead."
+            split = None
+    if table is None:
+        try:
+            table = compare_runs(ws, run_a, run_b, progress=sub)
+        except ActionLensError as exc:
+            error = f"{note} {exc}" if note else str(exc)
     return {
         "run_a": run_a,
         "run_b": run_b,
@@ -92,6 +104,7 @@ def _compare(ws: Any, run_a: str, run_b: str, split: str | None, progress: Any) 
         "map_b": map_b,
         "table": table,
         "error": error,
+        "note": note,
     }
 
 
@@ -212,16 +225,14 @@ class CompareMap(QWidget):
         self.ids = np.asarray(ids, dtype=np.int64)
         self.coords = np.asarray(coords, dtype=np.float32)
         self._row_of = {int(c): i for i, c in enumerate(self.ids.tolist())}
-        classes = sorted({int(c) for c in class_ids})
-        # One brush object per class (pyqtgraph's symbol atlas caches by identity).
-        brushes = {
-            c: pg.mkBrush(pg.intColor(i, hues=max(len(classes), 1), alpha=200)) for i, c in enumerate(classes)
-        }
-        self.scatter.setData(
-            pos=self.coords,
-            data=self.ids,
-            brush=[brushes[int(c)] for c in class_ids],
+        classes, codes = np.unique(np.asarray(class_ids, dtype=np.int64), return_inverse=True)
+        # One brush object per class (pyqtgraph's symbol atlas caches by identity), picked per
+        # point by an array lookup.
+        hues = max(len(classes), 1)
+        brushes = np.array(
+            [pg.mkBrush(pg.intColor(i, hues=hues, alpha=200)) for i in range(len(classes))] or [None]
         )
+        self.scatter.setData(pos=self.coords, data=self.ids, brush=brushes[codes.reshape(-1)])
         if len(self.ids):
             self.view_box.autoRange()
 
@@ -283,8 +294,8 @@ class ComparePanel(QWidget):
             combo.currentIndexChanged.connect(self._on_runs_chosen)
         self.clips_combo = QComboBox()
         self.clips_combo.setToolTip(
-            "The clips the table is measured on: every clip both runs embedded (training clips "
-            "included), or a split's test clips only"
+            "The clips the table is measured on: a split's test clips (the default: the first "
+            "split's), or every clip both runs embedded, training clips included"
         )
         self.clips_combo.currentIndexChanged.connect(self._on_runs_chosen)
         self.swap_button = QPushButton("Swap")
@@ -363,11 +374,18 @@ class ComparePanel(QWidget):
     # ------------------------------------------------------------ public
     def choose_runs(self, run_a: str, run_b: str) -> None:
         """Compare ``run_a`` (left) with ``run_b`` (right)."""
-        self.combo_a.blockSignals(True)
-        self.combo_a.setCurrentIndex(self.combo_a.findText(run_a))
-        self.combo_a.blockSignals(False)
-        self.combo_b.setCurrentIndex(self.combo_b.findText(run_b))
+        for combo, run in ((self.combo_a, run_a), (self.combo_b, run_b)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(combo.findText(run))
+            combo.blockSignals(False)
         self._on_runs_chosen()
+
+    def choose_clips(self, split: str | None) -> None:
+        """Measure the table on ``split``'s test clips (``None``: on all shared clips)."""
+        index = self.clips_combo.findData(split)
+        if index < 0:
+            raise ActionLensError(f"the workspace has no split {split!r} to compare on")
+        self.clips_combo.setCurrentIndex(index)
 
     def class_row_ids(self) -> list[int]:
         """The class ids of the table's rows, in the order shown."""
@@ -410,10 +428,13 @@ class ComparePanel(QWidget):
             combo.blockSignals(False)
         self.clips_combo.blockSignals(True)
         self.clips_combo.clear()
-        self.clips_combo.addItem("all shared clips (training clips included)", None)
         ws = self.models.workspace.workspace
-        for split in ws.catalog.split_names():
+        splits = ws.catalog.split_names()
+        for split in splits:
             self.clips_combo.addItem(f"test clips of split {split}", split)
+        self.clips_combo.addItem(ALL_CLIPS_LABEL, None)
+        # Held-out clips by default: over all clips a run scores what it was fitted on.
+        self.clips_combo.setCurrentIndex(self.clips_combo.findData(default_report_split(splits)))
         self.clips_combo.blockSignals(False)
         self.stack.show_content()
         self._on_runs_chosen()
@@ -469,10 +490,12 @@ class ComparePanel(QWidget):
 
     def _on_result(self, result: dict[str, Any]) -> None:
         self.result = result
-        clip_classes = np.array(
-            [c.class_id if c.class_id is not None else -1 for c in self.models.workspace.clips()],
-            dtype=np.int64,
-        )
+        index = self.clips_combo.findData(result["split"])
+        if index >= 0 and index != self.clips_combo.currentIndex():  # fell back to all clips
+            self.clips_combo.blockSignals(True)
+            self.clips_combo.setCurrentIndex(index)
+            self.clips_combo.blockSignals(False)
+        clip_classes = self.models.workspace.clip_columns().class_id
         for view, key, run in ((self.map_a, "map_a", "run_a"), (self.map_b, "map_b", "run_b")):
             layout = result[key]
             view.set_map(
@@ -506,6 +529,8 @@ class ComparePanel(QWidget):
             f"Neighbour overlap of the {table.neighbours} nearest classes: {np.nanmean(table.neighbour_overlap):.2f}."
         )
         parts += table.notes
+        if result.get("note"):
+            parts.append(result["note"])
         self.summary.setText(" ".join(parts) + " Click a class to select its clips.")
 
     # ------------------------------------------------------------ linking
