@@ -11,8 +11,9 @@ from PySide6.QtCore import Qt
 
 from desktop_app.gui.panels.evaluation import RUN_OWNER, EvaluationPanel
 
-FOLD0 = "pooled-ridge-small-zsl50-50-f0"
-FOLD1 = "pooled-ridge-small-zsl50-50-f1"
+#: The demo build evaluates seed 0's folds (pipeline.DEMO_ZSL_*); the panel trains seed 1's.
+FOLD0 = "pooled-ridge-small-zsl50-50-f0-seed1"
+FOLD1 = "pooled-ridge-small-zsl50-50-f1-seed1"
 
 
 def _meta(root: Path, run_id: str) -> dict:
@@ -45,6 +46,7 @@ def test_run_cancel_resume_finish_then_confusion_selects_clips(qtbot, models, wo
     assert _ticked(panel.split_list) == ["50/50"]
     assert (panel.folds_spin.value(), panel.seeds_edit.text()) == (1, "0")
     panel.folds_spin.setValue(2)
+    panel.seeds_edit.setText("1")  # seed 0's folds come with the demo
     panel.epochs_spin.setValue(1)
     panel.tabs.setCurrentIndex(1)
 
@@ -131,22 +133,25 @@ def test_run_cancel_resume_finish_then_confusion_selects_clips(qtbot, models, wo
     qtbot.waitUntil(lambda: panel.confusion.run_id == FOLD1, timeout=60_000)
 
 
-def test_a_finished_evaluation_shows_on_the_next_launch(qtbot, models, workspace_copy):
-    from desktop_app.evaluation.confusion import run_zsl_evaluation
-    from desktop_app.workspace.workspace import Workspace
+def test_the_demos_evaluation_shows_on_the_first_launch(qtbot, models, workspace_copy):
+    from desktop_app.pipeline import DEMO_ZSL_FOLDS, DEMO_ZSL_MODEL, DEMO_ZSL_SPLIT
 
-    ws = Workspace.open(workspace_copy)
-    try:
-        run_zsl_evaluation(ws, ["pooled-ridge"], ["50/50"], 1, [0], epochs=1)
-    finally:
-        ws.close()
+    # The tiny demo as `actionlens demo` builds it: nothing run in this process.
     models.workspace.open(workspace_copy)
     panel = EvaluationPanel(models)
     qtbot.addWidget(panel)
     panel.show()
+    panel.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: panel.zsl_table.rowCount() == 4, timeout=60_000)
-    assert panel.zsl_table.item(0, 0).text() == "pooled-ridge"
-    assert "(1×1)" in panel.zsl_table.item(0, 1).text()
+    headers = [panel.zsl_table.horizontalHeaderItem(c).text() for c in range(panel.zsl_table.columnCount())]
+    assert headers == ["Model", DEMO_ZSL_SPLIT]
+    rows = [panel.zsl_table.item(r, 0).text() for r in range(4)]
+    assert rows == [DEMO_ZSL_MODEL, "chance", "noun-only oracle", "verb-only oracle"]
+    assert f"(1×{DEMO_ZSL_FOLDS})" in panel.zsl_table.item(0, 1).text()
+    assert all(panel.zsl_table.item(r, 1).text().endswith("%") for r in range(1, 3))
+    assert not panel.notes["zsl"].text().startswith("No zero-shot runs")
+    saved = json.loads((workspace_copy / "runs" / "_tables" / "zsl.json").read_text())
+    assert saved["rows"][0]["cells"][DEMO_ZSL_SPLIT]["folds"] == DEMO_ZSL_FOLDS
 
 
 def test_bad_seeds_are_named(qtbot, models, workspace_copy):

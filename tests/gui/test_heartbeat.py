@@ -92,12 +92,11 @@ class Heartbeat(QObject):
 
 @pytest.fixture(scope="module")
 def two_run_workspace(tiny_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny workspace plus a zero-shot ``pooled-ridge`` run, embedded."""
+    """The tiny workspace plus its zero-shot ``pooled-ridge`` run (the demo trains it), embedded."""
     from desktop_app.cli import main
 
     root = tmp_path_factory.mktemp("heartbeat") / "ws"
     shutil.copytree(tiny_workspace, root)
-    assert main(["train", "--workspace", str(root), "--model", "pooled-ridge", "--zsl-split", "50/50"]) == 0
     assert main(["embed", "--workspace", str(root), "--run", ZSL_RUN]) == 0
     return root
 
