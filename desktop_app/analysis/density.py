@@ -60,17 +60,22 @@ class Aggregate:
         The rectangle and resolution aggregated.
     counts
         ``float32``: the (weighted) number of points in each pixel.
-    rgb
-        ``float32`` ``(height, width, 3)``: the count-weighted mean colour (0–255) of the points in
-        each pixel; 0 where the pixel is empty.
+    rgb_sum
+        ``float32`` ``(height, width, 3)``: the (weighted) sum of the colours (0–255) of the
+        points in each pixel; :attr:`rgb` divides it by the count.
     points
         How many points fell inside the raster.
     """
 
     raster: Raster
     counts: np.ndarray
-    rgb: np.ndarray
+    rgb_sum: np.ndarray
     points: int
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The count-weighted mean colour of each pixel (0 where it is empty)."""
+        return self.rgb_sum / np.maximum(self.counts, np.float32(1e-12))[..., None]
 
 
 def pixel_of_points(coords: np.ndarray, raster: Raster) -> tuple[np.ndarray, np.ndarray]:
@@ -144,26 +149,20 @@ def aggregate(
     if rows is not None:
         inside = np.asarray(rows)[inside]
     size = raster.width * raster.height
+    shape = (raster.height, raster.width)
     w = None if weight is None else np.asarray(weight, dtype=np.float64)[inside]
-    counts = np.bincount(pixels, weights=w, minlength=size)
-    rgb = np.zeros((size, 3), dtype=np.float32)
+    counts = np.bincount(pixels, weights=w, minlength=size).astype(np.float32)
+    rgb_sum = np.zeros((*shape, 3), dtype=np.float32)
     if group_of_point is not None and group_rgb is not None and len(pixels):
         colours = np.asarray(group_rgb, dtype=np.float64).reshape(-1, 3)
         groups = np.asarray(group_of_point)[inside]
-        occupied = counts > 0
+        flat = rgb_sum.reshape(size, 3)
         for channel in range(3):
             value = colours[groups, channel]
             if w is not None:
-                value = value * w
-            total = np.bincount(pixels, weights=value, minlength=size)
-            rgb[occupied, channel] = total[occupied] / counts[occupied]
-    shape = (raster.height, raster.width)
-    return Aggregate(
-        raster,
-        counts.astype(np.float32).reshape(shape),
-        rgb.reshape(*shape, 3),
-        int(len(pixels)),
-    )
+                value *= w
+            flat[:, channel] = np.bincount(pixels, weights=value, minlength=size)
+    return Aggregate(raster, counts.reshape(shape), rgb_sum, int(len(pixels)))
 
 
 def _spread(values: np.ndarray, radius: int) -> np.ndarray:
@@ -208,22 +207,22 @@ def shade(
     numpy.ndarray
         ``uint8`` ``(height, width, 4)``, C-contiguous, row 0 at the raster's bottom.
     """
-    counts = agg.counts
-    weighted = agg.rgb * counts[..., None]
+    counts, sums = agg.counts, agg.rgb_sum
     if spread > 0:
         counts = _spread(counts, spread)
-        weighted = _spread(weighted, spread)
+        sums = _spread(sums, spread)
     image = np.zeros((*counts.shape, 4), dtype=np.uint8)
-    occupied = counts > 0
-    if not occupied.any():
+    top = float(counts.max()) if counts.size else 0.0
+    if top <= 0:
         return image
+    occupied = counts > 0
     if rgb is None:
-        mixed = weighted[occupied] / counts[occupied][:, None]
-        image[occupied, :3] = np.clip(mixed, 0, 255).astype(np.uint8)
+        mixed = sums / np.maximum(counts, np.float32(1e-12))[..., None]
+        np.clip(mixed, 0, 255, out=mixed)
+        image[..., :3] = mixed
     else:
-        image[occupied, :3] = np.asarray(rgb, dtype=np.uint8)
-    level = np.log1p(counts[occupied])
-    top = float(level.max())
-    fraction = level / top if top > 0 else np.ones_like(level)
-    image[occupied, 3] = (min_alpha + (max_alpha - min_alpha) * fraction).astype(np.uint8)
-    return np.ascontiguousarray(image)
+        image[..., :3] = np.asarray(rgb, dtype=np.uint8)
+    fraction = np.log1p(counts) * np.float32(1.0 / np.log1p(top))
+    alpha = np.float32(min_alpha) + np.float32(max_alpha - min_alpha) * fraction
+    image[..., 3] = np.where(occupied, alpha, 0)
+    return image
