@@ -8,13 +8,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import pytest
 from distributed import LocalCluster
 
 from desktop_app.cli import main
 from desktop_app.data.records import ClassRecord, ClipRecord
 from desktop_app.data.video import probe_video
-from desktop_app.errors import TaskCancelled
+from desktop_app.errors import ActionLensError, TaskCancelled
 from desktop_app.features import FeatureStore, extract_features
 from desktop_app.progress import ProgressBase
 from desktop_app.workspace import Workspace
@@ -27,7 +28,7 @@ TIMESTAMPS = ("created", "completed")
 def cluster() -> Iterator[LocalCluster]:
     """Two workers of one thread each, in this process (cheap on two shared cores)."""
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as local_cluster:
         yield local_cluster
 
@@ -174,3 +175,34 @@ def test_without_distributed_the_cli_says_what_to_install(
     err = capsys.readouterr().err.strip()
     assert err.startswith("actionlens: error: --cluster needs Dask distributed") and "\n" not in err
     assert "pip install 'actionlens[cluster]'" in err
+
+
+class StopSchedulerAfter(ProgressBase):
+    """Closes the whole cluster (scheduler and workers) once ``k`` clips are done."""
+
+    def __init__(self, cluster: LocalCluster, k: int) -> None:
+        super().__init__()
+        self.cluster, self.k = cluster, k
+
+    def set_progress(self, fraction: float, message: str = "") -> None:
+        super().set_progress(fraction, message)
+        head = message.split("/")[0]
+        if head.isdigit() and int(head) == self.k:
+            self.cluster.close()
+
+
+def test_losing_the_scheduler_names_the_clip_and_a_rerun_resumes(small_workspace) -> None:
+    reference = small_workspace(n_per_class=4)
+    extract_features(reference, workers=1)
+    ws = small_workspace(n_per_class=4)
+    # the client gives up on a lost scheduler after this long (default 30 s)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        doomed = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
+        with pytest.raises(ActionLensError, match=r"^lost the Dask scheduler while clip v_\w+ was in flight"):
+            extract_features(ws, progress=StopSchedulerAfter(doomed, 2), cluster=doomed.scheduler_address)
+    done = len(FeatureStore.open(ws, "handcrafted-fps10-dis").done_clip_ids())
+    assert 2 <= done < 12
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as back:
+        resumed = extract_features(ws, cluster=back.scheduler_address)
+    assert resumed.clips_already_done == done
+    assert_same_extraction(ws, reference)
