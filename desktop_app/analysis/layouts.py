@@ -361,6 +361,11 @@ def umap_fit_place(
         return fitted, Placement(n, n, 0, None, seed)
     coords = np.empty((n, 2), dtype=np.float32)
     coords[fit_idx] = fitted
+    # umap-learn's own transform schedule (n_epochs None: 30 epochs for blocks above 10 000
+    # points) and its parallel epochs (random_state None), which fit runs single-threaded to be
+    # reproducible: the fitted layout stays fixed, so only placed points vary run to run
+    model.n_epochs = None
+    model.random_state = None
     place = SubProgress(progress, end_fit, 1.0, "placing the other clips")
     for start in range(0, len(other_idx), TRANSFORM_BLOCK):
         block = other_idx[start : start + TRANSFORM_BLOCK]

@@ -108,7 +108,7 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     # rest by their transform; 0 fits every point.
     # n_epochs None: 500 below 10 000 points, else 200 (umap-learn's own rule), and 100 above
     # 50 000 points, where the PCA start is already close (measured in docs/maps.md).
-    "umap": {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": None, "seed": 0, "max_points": 200_000},
+    "umap": {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": None, "seed": 0, "max_points": 60_000},
     "tsne": {
         "perplexity": 30.0,
         "n_iter": 500,
