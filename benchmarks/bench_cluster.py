@@ -96,7 +96,7 @@ def main() -> None:
     address = args.cluster
     if address is None:
         local_cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         address = local_cluster.scheduler_address
     configs: list[tuple[str, dict[str, Any]]] = [
