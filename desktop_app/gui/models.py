@@ -205,6 +205,8 @@ class ClipTable:
     names: Any
     #: The same names in lower case, for the Library's text filter.
     names_lower: Any
+    #: ``{split: {role: number of clips}}`` (:meth:`~desktop_app.workspace.Catalog.split_counts`).
+    split_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -216,7 +218,7 @@ def read_clip_table(workspace: Workspace, progress: Any = None) -> ClipTable:
 
     columns = workspace.catalog.clip_columns()
     names = workspace.catalog.clip_name_column()
-    return ClipTable(columns, names, pc.utf8_lower(names))
+    return ClipTable(columns, names, pc.utf8_lower(names), workspace.catalog.split_counts())
 
 
 class WorkspaceModel(QObject):
@@ -414,6 +416,11 @@ class WorkspaceModel(QObject):
                 return np.zeros(0, dtype=np.int8)
             self._role_codes[split] = self._workspace.catalog.split_role_codes(split, size=self._num_clips)
         return self._role_codes[split]
+
+    def split_counts(self) -> dict[str, dict[str, int]]:
+        """``{split: {role: number of clips}}``, read with the columns (empty until
+        ``columnsReady``: counting a million memberships is not for the GUI thread)."""
+        return self._table.split_counts if self._table is not None else {}
 
     def split_role_pairs(self) -> list[tuple[str, str]]:
         """``(split, role)`` pairs that some clip has, sorted (a few index seeks, cached)."""

@@ -158,3 +158,26 @@ def test_cli_info_and_query_on_100k_clips_read_no_clip_rows(scale_workspace, no_
     hits = json.loads(capsys.readouterr().out)["clips"]
     with Workspace.open(scale_workspace, readonly=True) as ws:
         assert [h["name"] for h in hits] == ws.catalog.clip_names(h["clip_id"] for h in hits)
+
+
+def test_query_panel_on_100k_clips_names_its_hits_and_reads_no_clip_rows(
+    scale_workspace, models, qtbot, settings, no_clip_rows
+):
+    from desktop_app.gui.panels.query import QueryPanel
+
+    models.workspace.open(scale_workspace)
+    panel = QueryPanel(models, settings=settings)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: models.workspace.columns_loaded, timeout=30_000)
+    # the split scope arrives with the columns (counted off the GUI thread)
+    qtbot.waitUntil(lambda: panel.scope.count() > 1, timeout=5_000)
+    panel.run_query("ball")
+    qtbot.waitUntil(lambda: bool(models.query.scores), timeout=60_000)
+    table = panel.results.clips
+    ids = [table.operand(r)["id"] for r in range(table.rowCount())]
+    labels = [table.operand(r)["label"] for r in range(table.rowCount())]
+    with Workspace.open(scale_workspace, readonly=True) as ws:
+        names = ws.catalog.clip_names(ids)
+    assert ids and all(label.endswith(f" · {name}") for label, name in zip(labels, names, strict=True))

@@ -98,6 +98,38 @@ def word_vectors_of(space: EmbeddingSpace) -> WordVectors:
         return space.word_vectors
 
 
+class RetrieverSlot:
+    """One :class:`~desktop_app.analysis.retrieval.Retriever` per space, built once by whichever
+    worker asks first.
+
+    The panel asks in a worker as soon as a run is shown, so the first query finds the clip
+    index built (at a million clips: word vectors, unit rows and a FAISS IVF index, seconds) and
+    answers in milliseconds; a query asked before that waits for the same build, in its worker.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
+
+    def get(self, space: EmbeddingSpace) -> Retriever:
+        """The retriever over ``space`` (built now if there is none for it yet)."""
+        from desktop_app.analysis.retrieval import Retriever
+
+        with self._lock:
+            if self._retriever is None or self._retriever.space is not space:
+                self._retriever = Retriever(space)
+            return self._retriever
+
+
+def prepare_retriever(space: EmbeddingSpace, slot: RetrieverSlot, progress: Progress) -> None:
+    """Load the word vectors and build the clip index of ``space`` ahead of the first query."""
+    progress.set_progress(0.0, "Loading word vectors")
+    word_vectors_of(space)
+    progress.check_cancelled()
+    progress.set_progress(0.5, "Indexing clips")
+    slot.get(space)
+
+
 def load_vocabulary(space: EmbeddingSpace, limit: int, progress: Progress) -> list[str]:
     """The ``limit`` most frequent words of the run's word vectors that a person would type.
 
@@ -111,7 +143,7 @@ def load_vocabulary(space: EmbeddingSpace, limit: int, progress: Progress) -> li
 
 def run_query(
     space: EmbeddingSpace,
-    retriever: Retriever | None,
+    retriever: Retriever | RetrieverSlot | None,
     text: str,
     k: int,
     scope: tuple[str, str | None] | None,
@@ -121,7 +153,8 @@ def run_query(
 
     ``scope`` is ``(split, role)`` to rank only that split's clips of that role (``role``
     ``None``: every clip of the split), or ``None`` for every clip. Returns the retriever too, so
-    the panel can keep its index for the next query.
+    the panel can keep its index for the next query. ``retriever`` may be the panel's
+    :class:`RetrieverSlot`, whose index was built (or is being built) ahead of the query.
 
     Raises
     ------
@@ -133,7 +166,10 @@ def run_query(
     progress.set_progress(0.0, "Loading word vectors")
     word_vectors_of(space)
     progress.check_cancelled()
-    if retriever is None or retriever.space is not space:
+    if isinstance(retriever, RetrieverSlot):
+        progress.set_progress(0.3, "Indexing clips")
+        retriever = retriever.get(space)
+    elif retriever is None or retriever.space is not space:
         progress.set_progress(0.3, "Indexing clips")
         retriever = Retriever(space)
     progress.check_cancelled()
@@ -541,6 +577,7 @@ class QueryPanel(QWidget):
         self.models = models
         self.settings = settings if settings is not None else QSettings()
         self._retriever: Retriever | None = None
+        self._slot = RetrieverSlot()
         self._history: list[str] = []
         self._pending_text = ""
         # Set while Enter has just taken a completion: Qt's completer then sends the same
@@ -634,6 +671,7 @@ class QueryPanel(QWidget):
         self.results.classActivated.connect(lambda _id, name: self.run_query(f"class:{name}"))
         models.workspace.workspaceChanged.connect(self._on_run)
         models.workspace.runChanged.connect(self._on_run)
+        models.workspace.columnsReady.connect(self._fill_scopes)
         models.query.changed.connect(self._on_shared_query)
         self._load_history()
         self._on_run()
@@ -657,7 +695,7 @@ class QueryPanel(QWidget):
         self._show_message(f"Searching <b>{html.escape(text)}</b>…")
         scope = self.scope.currentData()
         task = self.models.tasks.start(
-            PANEL_ID, f"Query {text!r}", run_query, space, self._retriever, text, self.count.value(), scope
+            PANEL_ID, f"Query {text!r}", run_query, space, self._slot, text, self.count.value(), scope
         )
         task.finished.connect(lambda answer, t=text, sc=scope: self._show_answer(t, answer, sc))
         task.failed.connect(lambda exc, t=text: self._show_failure(t, exc))
@@ -683,13 +721,13 @@ class QueryPanel(QWidget):
 
     # ------------------------------------------------------------ scope
     def _fill_scopes(self) -> None:
-        # Splits and their roles from the catalog (one grouped query); the choice survives a
-        # run change when the new workspace has the same split and role.
+        # Splits and their roles as counted with the workspace's columns (off the GUI thread for
+        # a large workspace, so refilled on columnsReady); the choice survives a run change when
+        # the new workspace has the same split and role.
         previous = self.scope.currentData()
         self.scope.blockSignals(True)
         self.scope.clear()
-        workspace = self.models.workspace.workspace
-        counts = workspace.catalog.split_counts() if workspace is not None else {}
+        counts = self.models.workspace.split_counts()
         self.scope.addItem("All clips", None)
         for split, roles in counts.items():
             for role in sorted(roles, key=lambda r: (r != "test", r != "train", r)):
@@ -706,6 +744,7 @@ class QueryPanel(QWidget):
     # ------------------------------------------------------------ workspace and run
     def _on_run(self, *_: object) -> None:
         self._retriever = None
+        self._slot = RetrieverSlot()
         self._word_pos = None
         self._pos_pending = None
         self._pos_token += 1
@@ -735,6 +774,10 @@ class QueryPanel(QWidget):
             quiet=True,
         )
         task.finished.connect(self.vocabulary.setStringList)
+        # The clip index, built ahead of the first query (a failure shows when one is asked).
+        self.models.tasks.start(
+            f"{PANEL_ID}.index", "Indexing clips", prepare_retriever, space, self._slot, quiet=True
+        )
         # A failure here also fails the search, which says why; completion simply stays empty.
         self._prepare_word_pos(space)
         if self._pending_text and self.models.workspace.workspace is not None:
