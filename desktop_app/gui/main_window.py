@@ -349,7 +349,8 @@ class MainWindow(QMainWindow):
 
     def _set_run(self, run_id: str) -> None:
         try:
-            self.models.workspace.set_run(run_id)
+            with self.models.tasks.batch():  # every panel answers: start their tasks together
+                self.models.workspace.set_run(run_id)
         except ActionLensError as exc:
             self.show_error(str(exc))
 

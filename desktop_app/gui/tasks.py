@@ -18,11 +18,13 @@ Example (in a panel)::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -152,6 +154,10 @@ class Task(QObject):
         self.done.emit()
 
 
+#: The interpreter's thread switch interval while a :class:`TaskManager` exists (seconds).
+GUI_SWITCH_INTERVAL_S = 0.001
+
+
 class TaskManager(QObject):
     """Runs tasks on a thread pool, one slot per owner.
 
@@ -170,11 +176,18 @@ class TaskManager(QObject):
         super().__init__(parent)
         # At least 2: a long task (a demo build) must not hold up a quick one (a thumbnail batch).
         workers = max_workers or max(2, min(4, os.cpu_count() or 2))
+        # Workers share the GIL with the GUI thread, which waits up to the interpreter's switch
+        # interval (5 ms by default) to get it back each time it lets it go, as most Qt calls
+        # do: a run switch's few hundred such calls held the event loop 100-400 ms while the
+        # tasks it started ran. 1 ms bounds each wait (for the whole process: there is one GIL).
+        if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="actionlens-task")
         self._ids = itertools.count(1)
         self._by_owner: dict[str, Task] = {}
         self._running: dict[int, Task] = {}
         self._shut_down = False
+        self._held: list[tuple[Task, Callable[[], None]]] | None = None  # see batch()
 
     def start(self, owner: str, title: str, fn: Callable[..., Any], *args: Any, quiet: bool = False) -> Task:
         """Run ``fn(*args, progress)`` on a worker; cancel ``owner``'s previous task.
@@ -220,9 +233,36 @@ class TaskManager(QObject):
             else:
                 task._completed.emit("finished", result)
 
-        task.future = self._executor.submit(work)
+        if self._held is not None:
+            self._held.append((task, work))
+        else:
+            task.future = self._executor.submit(work)
         self.taskStarted.emit(task)
         return task
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hand the tasks started inside the block to the workers only when it ends.
+
+        For one user action that many panels answer by starting a task each (switching the
+        run): the workers would otherwise run, and take the GIL, while the GUI thread is still
+        going through the other panels' slots. A task cancelled inside the block never starts.
+        """
+        if self._held is not None:  # nested: the outer block submits
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for task, work in held:
+                if not task.is_running():
+                    continue
+                if self._shut_down or task.progress.is_cancelled():
+                    task._completed.emit("cancelled", None)
+                else:
+                    task.future = self._executor.submit(work)
 
     def task(self, owner: str) -> Task | None:
         """The owner's running task, if any."""

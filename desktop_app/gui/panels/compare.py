@@ -27,6 +27,7 @@ from PySide6.QtCore import (
     QPointF,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QPalette
@@ -286,6 +287,7 @@ class ComparePanel(QWidget):
         self.result: dict[str, Any] | None = None
         self._task: Any = None
         self._pending = False
+        self._start_queued = False  # a comparison is to start from the event loop
 
         self.combo_a, self.combo_b = QComboBox(), QComboBox()
         for combo, tip in ((self.combo_a, "Run A (left map)"), (self.combo_b, "Run B (right map)")):
@@ -440,12 +442,22 @@ class ComparePanel(QWidget):
         self._on_runs_chosen()
 
     def _on_active_run(self, run_id: str | None) -> None:
+        """Run A follows the active run (B takes A's place when it was the active run). The
+        comparison starts from the event loop, not inside the run switch's fan-out to every panel."""
         if run_id is None or self.combo_a.findText(run_id) < 0 or run_id == self.combo_a.currentText():
             return
-        if run_id == self.combo_b.currentText():
-            self._swap()
-            return
-        self.combo_a.setCurrentIndex(self.combo_a.findText(run_id))
+        a, b = self.combo_a.currentText(), self.combo_b.currentText()
+        for combo, run in ((self.combo_a, run_id), (self.combo_b, a if run_id == b else b)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(combo.findText(run))
+            combo.blockSignals(False)
+        if not self._start_queued:
+            self._start_queued = True
+            QTimer.singleShot(0, self, self._start_queued_comparison)
+
+    def _start_queued_comparison(self) -> None:
+        self._start_queued = False
+        self._on_runs_chosen()
 
     def _swap(self) -> None:
         a, b = self.combo_a.currentText(), self.combo_b.currentText()

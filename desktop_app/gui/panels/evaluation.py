@@ -568,7 +568,8 @@ class EvaluationPanel(QWidget):
         if run_id is None:
             return
         try:
-            self.models.workspace.set_run(run_id)
+            with self.models.tasks.batch():  # every panel answers: start their tasks together
+                self.models.workspace.set_run(run_id)
         except ActionLensError as exc:
             self.status.setText(str(exc))
             self._sync_run_combo()

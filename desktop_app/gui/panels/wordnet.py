@@ -34,7 +34,7 @@ from typing import Any, cast
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, QSizeF, Qt, QTimer
 from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPen, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -543,6 +543,11 @@ class WordNetPanel(QWidget):
         # Computed only when the panel is on screen: WordNet is not loaded for a hidden tab.
         self._show_message("Loading WordNet and computing the similarity matrices…")
         if self.isVisible():
+            # Started from the event loop, not inside the run switch's fan-out to every panel.
+            QTimer.singleShot(0, self, self._compute_if_dirty)
+
+    def _compute_if_dirty(self) -> None:
+        if self._dirty and self.isVisible():
             self._compute()
 
     def _compute(self) -> None:
