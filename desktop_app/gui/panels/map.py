@@ -383,6 +383,7 @@ class MapPanel(QWidget):
         #: On a class-means map, the embedded clips of each class; None on a map of clips.
         self._clips_of_class: dict[int, np.ndarray] | None = None
         self._row_of_id = np.zeros(0, dtype=np.int64)  # point id -> row (-1: not on the map)
+        self._ids_sorted = True  # the map's ids increase row by row (then clip ids need no sort)
         self._prepared: PreparedMap | None = None  # the map's index and columns (from its task)
         self._query_rows = np.zeros(0, dtype=np.int64)  # rows of the query's best hits
         self._groups: list[ColourGroup] = []
@@ -744,7 +745,7 @@ class MapPanel(QWidget):
             inside = index.inside(polygon)
         else:  # a map streamed while it converges has no index yet
             inside = points_in_polygon(self.coords, polygon)
-        clip_ids = self._clips_of_rows(np.flatnonzero(inside))
+        clip_ids = self._clips_of_rows(np.flatnonzero(inside)).tolist()  # ints: a faster frozenset
         if additive:
             self.models.selection.add(clip_ids, PANEL_ID)
         else:
@@ -900,8 +901,7 @@ class MapPanel(QWidget):
 
     def _on_partial(self, partial: tuple[np.ndarray, np.ndarray]) -> None:
         ids, coords = partial
-        self._set_points(np.asarray(ids), np.asarray(coords), self.of)
-        self.fit_view()
+        self._set_points(np.asarray(ids), np.asarray(coords), self.of, fit=True)
 
     def _on_map(self, prepared: PreparedMap) -> None:
         result = prepared.map
@@ -909,9 +909,8 @@ class MapPanel(QWidget):
         self._select_method_in_combo(result.method)
         of_index = self.of_combo.findData(result.of)
         self.of_combo.setCurrentIndex(of_index)
-        self._set_points(result.ids, result.coords, result.of, prepared)
+        self._set_points(result.ids, result.coords, result.of, prepared, fit=True)
         self._set_axis_labels(result)
-        self.fit_view()
         self._update_info()
         self._update_track()
         self.axes_row.setVisible(result.method == "axes" or self.method_combo.currentData() == "axes")
@@ -1042,7 +1041,12 @@ class MapPanel(QWidget):
         self.missing_label.hide()
 
     def _set_points(
-        self, ids: np.ndarray, coords: np.ndarray, of: str, prepared: PreparedMap | None = None
+        self,
+        ids: np.ndarray,
+        coords: np.ndarray,
+        of: str,
+        prepared: PreparedMap | None = None,
+        fit: bool = False,
     ) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         same_points = (
@@ -1058,6 +1062,8 @@ class MapPanel(QWidget):
         if not same_points or prepared is not None:
             self._index_points()
         self.lod.set_points(self.coords)
+        if fit and len(self.ids):  # before colouring, so the map is rendered once, for the new view
+            self.view_box.setRange(self.lod.data_rect(), padding=0.04)
         self.stack.show_content()
         self._recolour()
         self._update_density()
@@ -1068,6 +1074,7 @@ class MapPanel(QWidget):
         size = int(ids.max()) + 1 if len(ids) else 0
         self._row_of_id = np.full(size, -1, dtype=np.int64)
         self._row_of_id[ids] = np.arange(len(ids))
+        self._ids_sorted = bool(len(ids) < 2 or (ids[1:] > ids[:-1]).all())
         prepared = self._prepared
         if prepared is not None and len(prepared.class_of_point) == len(ids):
             self._point_classes = prepared.class_of_point
@@ -1092,12 +1099,15 @@ class MapPanel(QWidget):
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
             return np.zeros(0, dtype=np.int64)
+        # A map's point ids are distinct and a clip is in one class only: sorting is enough
+        # (np.unique of half a million ids took 1.3 s here, a sort 40 ms).
         if self._clips_of_class is None:
-            return np.unique(self.ids[rows])
+            clip_ids = self.ids[_distinct(rows, len(self.ids))]
+            return clip_ids if self._ids_sorted else np.sort(clip_ids)
         parts = [
             self._clips_of_class.get(int(c), np.zeros(0, dtype=np.int64)) for c in self.ids[rows].tolist()
         ]
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def _clip_class(self) -> np.ndarray:
         """int64 by clip id: each clip's class (-1: none), read in the map's task when it can be."""
@@ -1111,12 +1121,13 @@ class MapPanel(QWidget):
         if self._clips_of_class is not None:
             class_id = self._clip_class()
             clip_ids = clip_ids[(clip_ids >= 0) & (clip_ids < len(class_id))]
-            point_ids = np.unique(class_id[clip_ids])
+            classes = class_id[clip_ids]
+            point_ids = _distinct(classes[classes >= 0], int(classes.max(initial=-1)) + 1)
         else:
             point_ids = clip_ids
         point_ids = point_ids[(point_ids >= 0) & (point_ids < len(self._row_of_id))]
         rows = self._row_of_id[point_ids]
-        return np.unique(rows[rows >= 0])
+        return _distinct(rows[rows >= 0], len(self.ids))
 
     def _selected_rows(self) -> np.ndarray:
         selected = self.models.selection.clip_ids
@@ -1762,6 +1773,13 @@ class MapPanel(QWidget):
                 self.info_label.setText(f"Saved {rows} rows to {path}")
         except OSError as exc:
             self.info_label.setText(f"<b>Cannot save {path}:</b> {exc}")
+
+
+def _distinct(values: np.ndarray, size: int) -> np.ndarray:
+    """The distinct values of ``values`` (each in ``0 … size - 1``), sorted, by a mask: O(n + size)."""
+    mask = np.zeros(size, dtype=bool)
+    mask[values] = True
+    return np.flatnonzero(mask)
 
 
 def _dimmed(colour: QColor) -> QColor:
