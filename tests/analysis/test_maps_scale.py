@@ -193,3 +193,16 @@ def test_cli_project_says_how_many_clips_were_fitted_and_placed(
     assert main([*argv, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["placement"]["fitted"] == 30_000 and summary["points"] == N_CLIPS - len(NO_EMBEDDING)
+
+
+def test_a_new_clip_on_a_100k_pca_map_goes_through_its_projection(ws: Workspace) -> None:
+    from desktop_app.analysis.placement import AFFINE_FIT_POINTS, place_on_map
+
+    space = EmbeddingSpace.load(ws, RUN)
+    result = compute_map(space, "pca")
+    high = np.asarray(space.clip_embeddings[result.ids])
+    assert len(high) > AFFINE_FIT_POINTS  # the affine fit uses a sample of the map's points
+    probe = np.arange(0, len(high), 9973)
+    placed, how = place_on_map(high, result.coords, 3.0 * high[probe])  # scale does not matter
+    assert how == "linear"
+    np.testing.assert_allclose(placed, result.coords[probe], atol=1e-4)
