@@ -7,7 +7,8 @@ and measures, each in a fresh process so that "cold" means cold:
   freeze while it opens (a 5 ms heartbeat timer) and the time until the Library shows every
   clip;
 * **first / second query** in the app: the Query panel's ``run_query`` until the shared query
-  model has the scores;
+  model has the scores, started once the window's workers are idle (a person reads the window
+  before typing; the time until then is its own row);
 * **Library filter per keystroke**: one ``_set_filters(text=…)`` (what one keystroke cost before;
   with the change a keystroke in a large workspace is debounced and this is what runs once
   typing pauses);
@@ -72,6 +73,10 @@ shown = time.perf_counter() - t0
 for _ in range(20): app.processEvents(); time.sleep(0.005)
 timer.stop()
 freeze = max(gaps) / 1000 if gaps else opened
+# a person reads the window before typing: the queries start once the workers are idle
+t = time.perf_counter()
+wait(lambda: not models.tasks.running())
+settled = shown + time.perf_counter() - t
 times = []
 for text in ("ball", "box"):
     done = []
@@ -87,7 +92,7 @@ for text in ("b", "ba", "bal", "ball", ""):
     library._set_filters(text=text)
     filt.append(time.perf_counter() - t)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"open_call": opened, "open_freeze": freeze, "library_shown": shown,
+print(json.dumps({"open_call": opened, "open_freeze": freeze, "library_shown": shown, "settled": settled,
     "query_first": times[0], "query_second": times[1], "filter_keystroke": max(filt[:4]),
     "peak_mb": peak}))
 models.shutdown(5.0)
@@ -128,7 +133,8 @@ def measure(tree: Path, ws: Path, scratch: Path) -> dict[str, float]:
 ROWS = (
     ("open_freeze", "longest GUI freeze while opening (s)"),
     ("library_shown", "open → Library shows every clip (s)"),
-    ("query_first", "first query in the app (s)"),
+    ("settled", "open → workers idle (columns, index, vocabulary) (s)"),
+    ("query_first", "first query in the app, once idle (s)"),
     ("query_second", "second query in the app (s)"),
     ("filter_keystroke", "Library filter, one keystroke's pass (s)"),
     ("cli_query", "CLI query, cold (s)"),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from desktop_app.cli.common import add_json_arg, add_workspace_arg, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from desktop_app.analysis.retrieval import SearchMethod
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--method",
         default="auto",
         choices=("auto", "numpy", "faiss", "hnsw", "ivf"),
-        help="search method (default auto)",
+        help="search method (default auto: exact numpy search here — one command answers a "
+        "few queries, and building an approximate index would cost more than it saves)",
     )
     add_json_arg(p)
     p.set_defaults(func=run)
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         raise ActionLensError("give query words, e.g. `actionlens query --workspace WS basketball`")
     with open_workspace(args, readonly=True) as ws:
         space = EmbeddingSpace.load(ws, args.run)
-        retriever = Retriever(space, args.method)
+        retriever = Retriever(space, _cli_method(args.method))
         result = retriever.search(
             " ".join(args.words), args.k, split=args.split, role=args.role, class_names=args.classes
         )
@@ -99,6 +103,12 @@ def run(args: argparse.Namespace) -> int:
     print("classes: " + ", ".join(f"{h.phrase} ({h.score:+.3f})" for h in result.classes))
     print("words:   " + ", ".join(f"{h.word} ({h.score:+.3f})" for h in result.words))
     return 0
+
+
+def _cli_method(method: str) -> SearchMethod:
+    """``auto`` means exact numpy search in a one-shot command: at a million clips a FAISS IVF
+    index takes seconds to build and an exact scan answers a query in tens of milliseconds."""
+    return cast("SearchMethod", "numpy" if method == "auto" else method)
 
 
 def _run_clip_file(args: argparse.Namespace) -> int:
@@ -203,7 +213,9 @@ def _run_table(args: argparse.Namespace) -> int:
     queries = args.words or list(DEMO_QUERIES)
     with open_workspace(args, readonly=True) as ws:
         space = EmbeddingSpace.load(ws, args.run)
-        table = demo_query_table(Retriever(space, args.method), queries, args.k, split=args.split, role=role)
+        table = demo_query_table(
+            Retriever(space, _cli_method(args.method)), queries, args.k, split=args.split, role=role
+        )
     if args.json:
         print_json({"run": space.run_id, "k": args.k, "rows": table})
         return 0

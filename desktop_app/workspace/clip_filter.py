@@ -57,6 +57,26 @@ def anomaly_cut(scores: np.ndarray, anomaly_min: float | None, anomaly_top: int 
     return cut
 
 
+def _bools(array: Any) -> np.ndarray:
+    """A ``pyarrow.BooleanArray`` as numpy ``bool`` (nulls False), read from its bitmaps.
+
+    Not ``to_numpy``: that imports pandas on first use (a second on the GUI thread).
+    """
+    if hasattr(array, "combine_chunks"):  # a ChunkedArray
+        array = array.combine_chunks()
+    n, offset = len(array), array.offset
+
+    def bits(buffer: Any) -> np.ndarray:
+        packed = np.frombuffer(buffer, dtype=np.uint8)
+        return np.unpackbits(packed, count=offset + n, bitorder="little")[offset:].astype(bool)
+
+    validity, values = array.buffers()[:2]
+    out = bits(values)
+    if array.null_count and validity is not None:
+        out &= bits(validity)
+    return out
+
+
 def text_mask(
     words: Sequence[str],
     names_lower: Any,
@@ -73,7 +93,7 @@ def text_mask(
     mask = np.ones(len(class_id), dtype=bool)
     texts = {cid: class_search_text(cls) for cid, cls in classes.items()}
     for word in words:
-        hit = np.asarray(pc.match_substring(names_lower, word).to_numpy(zero_copy_only=False), dtype=bool)
+        hit = _bools(pc.match_substring(names_lower, word))
         in_class = [cid for cid, text in texts.items() if word in text]
         if in_class:
             hit |= np.isin(class_id, in_class)
