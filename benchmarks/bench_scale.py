@@ -542,24 +542,39 @@ def _rss_gb(pid: int) -> float:
     return 0.0
 
 
+PRISTINE = ".pristine"  # beside each cached workspace: its catalog and manifest as built
+
+
 def reset_workspace(ws: Path) -> None:
-    """Remove what the app and ``project`` cache (maps, thumbnails, saved views)."""
+    """Put the workspace back as built: remove what the app and ``project`` cache (maps,
+    thumbnails, saved views) and restore the catalog and manifest (a checkout that adds an
+    index or migrates the catalog must not change what the next checkout measures)."""
     for sub in ("maps", "thumbnails"):
         shutil.rmtree(ws / sub, ignore_errors=True)
         (ws / sub).mkdir()
     (ws / "views.json").unlink(missing_ok=True)
+    pristine = ws.parent / (ws.name + PRISTINE)
+    for name in ("catalog.sqlite", "workspace.json"):
+        if (pristine / name).is_file():
+            shutil.copy2(pristine / name, ws / name)
+    for extra in ("catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal"):
+        (ws / extra).unlink(missing_ok=True)
 
 
 def ensure_workspace(cache: Path, n: int, source: Path | None) -> Path:
-    """The cached workspace of ``n`` clips, built once."""
+    """The cached workspace of ``n`` clips, built once, with a copy of its catalog and manifest."""
     from desktop_app.data.scale import build_scale_workspace
 
     ws = cache / f"ws-{n}"
-    if (ws / "workspace.json").is_file():
-        return ws
-    t0 = time.perf_counter()
-    build_scale_workspace(ws, n, source=source)
-    print(f"built {ws} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if not (ws / "workspace.json").is_file():
+        t0 = time.perf_counter()
+        build_scale_workspace(ws, n, source=source)
+        print(f"built {ws} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    pristine = ws.parent / (ws.name + PRISTINE)
+    if not (pristine / "catalog.sqlite").is_file():
+        pristine.mkdir(exist_ok=True)
+        for name in ("workspace.json", "catalog.sqlite"):
+            shutil.copy2(ws / name, pristine / name)
     return ws
 
 
