@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.errors import TaskCancelled
-from desktop_app.pipeline import DEMO_STAGES, build_demo_workspace
+from desktop_app.pipeline import DEMO_STAGES, build_demo_workspace, demo_zsl_run_ids
 from desktop_app.progress import ProgressBase
 from desktop_app.workspace import Workspace
 
@@ -39,7 +40,12 @@ def test_cancelled_demo_build_resumes_and_a_finished_one_needs_no_torch(tmp_path
     with Workspace.open(ws) as opened:
         run = opened.manifest["active_run"]
         assert (opened.embeddings_dir / run / "clips.npy").is_file()
-        assert len(list(opened.maps_dir.glob("*.npy"))) == 4
+        assert len(list(opened.maps_dir.glob("*.json"))) == 4  # one JSON per map (map format 2)
+        # the evaluate stage: the demo's zero-shot runs, complete and evaluated
+        for run_id in demo_zsl_run_ids():
+            meta = json.loads((opened.runs_dir / run_id / "meta.json").read_text(encoding="utf-8"))
+            assert meta["status"] == "complete" and meta["metrics"]["zsl"]["accuracy"] is not None
+    assert build.report["zsl"]["folds"] == len(demo_zsl_run_ids())
 
     code = (
         "import sys; from pathlib import Path; from desktop_app.pipeline import build_demo_workspace;"
@@ -48,3 +54,20 @@ def test_cancelled_demo_build_resumes_and_a_finished_one_needs_no_torch(tmp_path
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_demos_zero_shot_run_ids_are_the_protocols() -> None:
+    from desktop_app.pipeline import (
+        DEMO_PRESET,
+        DEMO_ZSL_FOLDS,
+        DEMO_ZSL_MODEL,
+        DEMO_ZSL_SEED,
+        DEMO_ZSL_SPLIT,
+    )
+    from desktop_app.training.experiment import default_run_id
+
+    expected = [
+        default_run_id(DEMO_ZSL_MODEL, DEMO_PRESET, DEMO_ZSL_SPLIT, fold, "1", DEMO_ZSL_SEED)
+        for fold in range(DEMO_ZSL_FOLDS)
+    ]
+    assert demo_zsl_run_ids() == expected

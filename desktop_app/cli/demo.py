@@ -83,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {info['clips']} clips of {info['classes']} classes, videos in {build.data}")
         for split, roles in info["splits"].items():
             print(f"  split {split}: " + ", ".join(f"{role} {n}" for role, n in roles.items()))
+        zsl = build.report.get("zsl")
+        if zsl and zsl.get("accuracy") is not None:  # the evaluate stage ran in this build
+            print(
+                f"  zero-shot {zsl['model']} on {zsl['split']} (test folds 0–{zsl['folds'] - 1}, seed {zsl['seed']}): "
+                f"{zsl['accuracy']:.1%}; the Evaluation panel's Zero-shot tab shows the table"
+            )
         for line in info["missing"]:
             print(f"  next: {line}")
     if args.build_only:
