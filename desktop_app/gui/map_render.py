@@ -71,7 +71,9 @@ class LevelOfDetail(QObject):
         draw_outline: Callable[[np.ndarray | None], None],
         highlight_rgb: tuple[int, int, int] = (48, 140, 198),
     ) -> None:
-        super().__init__()
+        # A child of the view box: it and its timer go when the view box goes (a refresh queued
+        # for a closed map would otherwise ask a deleted view box for its size).
+        super().__init__(view_box)
         self.view_box = view_box
         self._draw_points = draw_points
         self._draw_outline = draw_outline
