@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from desktop_app.errors import ActionLensError, UnknownWordError
+from desktop_app.workspace.clip_sets import ok_clips
 
 if TYPE_CHECKING:
     from desktop_app.analysis.space import EmbeddingSpace
@@ -821,17 +822,11 @@ def run_analogy_report(
         ClassLabel(catalog_classes[int(c)].name, catalog_classes[int(c)].verb, catalog_classes[int(c)].noun)
         for c in class_ids
     ]
-    usable: set[int] | None = None
-    for stream in run.streams:
-        have = {int(c) for c in source.clip_ids(stream)}
-        usable = have if usable is None else usable & have
-    clips = [
-        (c.id, c.class_id)
-        for c in ws.catalog.iter_clips(status="ok")
-        if c.class_id is not None and c.id in (usable or set())
-    ]
-    clip_ids = np.array([c for c, _ in clips], dtype=np.int64)
-    clip_classes = np.array([k for _, k in clips], dtype=np.int64)
+    usable = np.zeros(0, dtype=np.int64)
+    for i, stream in enumerate(run.streams):
+        have = np.unique(np.asarray(source.clip_ids(stream), dtype=np.int64))
+        usable = have if i == 0 else np.intersect1d(usable, have, assume_unique=True)
+    clip_ids, clip_classes = ok_clips(ws.catalog, usable)
     progress.set_progress(0.0, f"embedding {len(clip_ids)} clips with run {run.run_id}")
     embeddings, _ = run.embed(source, clip_ids, progress=progress)
     progress.check_cancelled()

@@ -21,6 +21,7 @@ import numpy as np
 from desktop_app.atomic import write_json, write_npy
 from desktop_app.errors import ActionLensError
 from desktop_app.progress import NullProgress, Progress
+from desktop_app.workspace.clip_sets import ok_clips
 
 CLASS_MEANS_FORMAT = "actionlens-class-means"
 CLASS_MEANS_VERSION = 1
@@ -87,18 +88,12 @@ def embed_workspace(
     run = Run.load(run_dir)
     if source is None:
         source = open_sequence_source(ws, run.meta["features"]["name"])
-    usable = set(clips_with_streams(source, run.streams).tolist())
-    clips = [c for c in ws.catalog.iter_clips() if c.status == "ok" and c.id in usable]
-    num_clips = ws.catalog.num_clips()
+    ids, _ = ok_clips(ws.catalog, clips_with_streams(source, run.streams), labelled=False)
+    clip_classes = ws.catalog.clip_columns().class_id
     dim = int(run.meta["model"]["shape"]["word_dim"])
-    ids = np.array([c.id for c in clips], dtype=np.int64)
     embedded, _ = run.embed(source, ids, progress=progress)
-    table = np.full((num_clips, dim), np.nan, dtype=np.float32)
+    table = np.full((len(clip_classes), dim), np.nan, dtype=np.float32)
     table[ids] = embedded
-    clip_classes = np.full(num_clips, -1, dtype=np.int64)
-    for clip in ws.catalog.iter_clips():
-        if clip.class_id is not None:
-            clip_classes[clip.id] = clip.class_id
     class_ids, means, counts = class_means(table, clip_classes)
     out = ws.embeddings_dir / run_id
     write_npy(out / "clips.npy", table)
@@ -115,4 +110,4 @@ def embed_workspace(
         },
     )
     progress.set_progress(1.0, f"embedded {len(ids)} clips")
-    return EmbedSummary(run_id, out, len(ids), num_clips - len(ids), len(class_ids), dim)
+    return EmbedSummary(run_id, out, len(ids), ws.catalog.num_clips() - len(ids), len(class_ids), dim)

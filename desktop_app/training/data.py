@@ -97,11 +97,11 @@ OPTIONAL_STREAMS = ("audio",)
 def clips_with_streams(source: SequenceSource, streams: Sequence[str]) -> np.ndarray:
     """Sorted ids of the clips that have features of every one of ``streams`` (an optional
     stream, :data:`OPTIONAL_STREAMS`, counts only when no other stream is named)."""
-    ids: set[int] | None = None
+    ids: np.ndarray | None = None
     for stream in [s for s in streams if s not in OPTIONAL_STREAMS] or list(streams):
-        have = {int(c) for c in source.clip_ids(stream)}
-        ids = have if ids is None else ids & have
-    return np.array(sorted(ids or ()), dtype=np.int64)
+        have = np.unique(np.asarray(source.clip_ids(stream), dtype=np.int64))
+        ids = have if ids is None else np.intersect1d(ids, have, assume_unique=True)
+    return ids if ids is not None else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
