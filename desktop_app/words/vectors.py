@@ -30,6 +30,7 @@ import re
 import shutil
 import struct
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -497,8 +498,38 @@ def _parse_with_gensim(path: Path, kind: str) -> KeyedVectors:
 
 
 # --------------------------------------------------------------------------------- cache entries
+#: Cache entries already read in this process, by entry and the files' change times: every run of
+#: a workspace uses the same vectors, and reading the vocabulary again (a ``json.loads`` of 400 000
+#: words, which holds the GIL for a tenth of a second) on each run switch stalls the GUI thread.
+_LOADED: dict[tuple[Any, ...], WordVectors] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 def _read_cache(entry: Path) -> WordVectors | None:
-    """The vectors of a complete cache entry, or ``None`` when it is absent or damaged."""
+    """The vectors of a complete cache entry, or ``None`` when it is absent or damaged; an entry
+    read before in this process (and unchanged since) is shared, not read again."""
+    try:
+        key = (
+            str(entry.resolve()),
+            *(_stamp(entry / name) for name in ("meta.json", "vocab.json", "vectors.npy")),
+        )
+    except OSError:
+        return None
+    with _LOADED_LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        loaded = _read_cache_entry(entry)
+        if loaded is not None:
+            _LOADED[key] = loaded
+        return loaded
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _read_cache_entry(entry: Path) -> WordVectors | None:
     meta_file = entry / "meta.json"
     if not meta_file.is_file():
         return None

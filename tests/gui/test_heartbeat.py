@@ -47,19 +47,22 @@ BEAT_MS = 10
 SETTLE_S = 0.3  # a step is over when no task has run for this long (a result may start another)
 STEP_TIMEOUT_S = 60.0
 ZSL_RUN = "pooled-ridge-small-zsl50-50-f0"
-#: Steps measured and printed but not yet held to the limit. Switching the run: every panel
-#: answers ``runChanged``. Before issue 13's last fixes the gap was 173-389 ms on the tiny demo on
-#: a loaded 2-core machine: status-bar rows for every quick task, a second Compare task, the Run
+#: Steps held to :data:`KNOWN_SLOW_CEILING_MS`, not yet to the limit. Switching the run: every
+#: panel answers ``runChanged``. Before issue 13's last fixes the gap was 173-393 ms on the tiny
+#: demo on a 2-core machine: status-bar rows for every quick task, a second Compare task, the Run
 #: menu and the Evaluation selector reading the runs again, WordNet opening the embeddings on the
-#: GUI thread, and above all the GUI thread waiting up to 5 ms for the GIL after each Qt call
-#: while the tasks the switch had already started ran (now: rows only after 400 ms,
-#: ``TaskManager.batch``, a 1 ms switch interval). After them: 118-189 ms in this test at a load
-#: average of 6-8 on 2 cores, 81-99 ms in a scripted window at the same load. What is left is the
-#: other panels' own slots (the Query panel opens the run's embeddings on the GUI thread in
-#: ``_on_run``, the Map panel's ``_on_map`` redraw, ``WorkspaceModel.set_run`` reading the runs)
-#: and the machine's load. While it is over the limit the test reports an expected failure.
+#: GUI thread, the GUI thread waiting up to 5 ms for the GIL after each Qt call while the switch's
+#: tasks ran (now: rows only after 400 ms, ``TaskManager.batch``, a 1 ms switch interval) and,
+#: the largest, the Query panel's worker reading the word vectors' vocabulary again for the new
+#: run (one ``json.loads`` of 400 000 words holds the GIL for a tenth of a second; now read once
+#: per process, ``words.vectors._LOADED``). After them: 64-106 ms at a load average below 1 (the
+#: other steps stay under 30 ms). Over the limit the test reports an expected failure; over the
+#: ceiling it fails.
 KNOWN_SLOW = ("switch run", "switch run back")
 DEMO_RUN = "ste-small-rec-s1"
+#: A known slow step fails above this (plus the jitter): what it measured before the fixes above
+#: was 173-393 ms, so a regression to it fails.
+KNOWN_SLOW_CEILING_MS = 160.0
 
 
 class Heartbeat(QObject):
@@ -252,8 +255,16 @@ def test_no_panel_blocks_the_gui_thread_for_more_than_100_ms(qtbot, settings, tw
         if gap > LIMIT_MS + jitter and label not in KNOWN_SLOW
     }
     assert not blocked, f"the GUI thread was blocked longer than {LIMIT_MS:.0f} ms:\n{report}"
+    regressed = {
+        label: round(heartbeat.longest[label])
+        for label in KNOWN_SLOW
+        if heartbeat.longest[label] > KNOWN_SLOW_CEILING_MS + jitter
+    }
+    assert not regressed, f"a known slow step got slower than {KNOWN_SLOW_CEILING_MS:.0f} ms:\n{report}"
     known = {
-        label: round(heartbeat.longest[label]) for label in KNOWN_SLOW if heartbeat.longest[label] > LIMIT_MS
+        label: round(heartbeat.longest[label])
+        for label in KNOWN_SLOW
+        if heartbeat.longest[label] > LIMIT_MS + jitter
     }
     if known:
         pytest.xfail(f"known, not yet fixed: {known} ms (see KNOWN_SLOW)")
