@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.data.scale import build_scale_workspace
@@ -115,6 +116,24 @@ def test_open_filter_and_select_100k_clips_on_columns(scale_workspace, models, q
     assert ranges == len(row_runs(np.sort(lasso))) < 100
     panel.selected_only.setChecked(True)
     assert panel.visible_clip_ids() == lasso.tolist()
+    panel.selected_only.setChecked(False)
+
+    # A scattered selection (every third clip: 33 k runs) is tinted, not handed to Qt's
+    # selection model range by range; the tint is read for the rows on screen only.
+    from desktop_app.gui.panels.library import MAX_VIEW_RANGES
+
+    scattered = np.arange(0, N_CLIPS, 3)
+    models.selection.set(scattered.tolist(), "map")
+    assert len(row_runs(scattered)) > MAX_VIEW_RANGES
+    assert _selected_rows(panel) == (0, 0) and panel.proxy.tinted_count == len(scattered)
+    background = Qt.ItemDataRole.BackgroundRole
+    assert panel.proxy.index(3).data(background) is not None
+    assert panel.proxy.index(4).data(background) is None
+    assert "selected elsewhere" in panel.count_label.text()
+    # a selection made in the Library replaces the tint, and a compact one is the view's again
+    models.selection.set(lasso.tolist(), "map")
+    assert panel.proxy.tinted_count == 0 and _selected_rows(panel)[0] == 50_000
+    panel.selected_only.setChecked(True)
     # and the Library's own selection reaches the shared model whole (Ctrl+A on the grid)
     panel.selected_only.setChecked(False)
     panel.view.selectAll()

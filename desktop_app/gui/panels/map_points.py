@@ -61,6 +61,11 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return inside
 
 
+#: Points the hover look-up re-ranks in screen pixels: the nearest in map units (the two orders
+#: differ only where the view is stretched, and then only among close points).
+NEAREST_CANDIDATES = 32
+
+
 class PointIndex:
     """Look-ups over one map's points: inside a polygon, nearest to a position.
 
@@ -113,7 +118,14 @@ class PointIndex:
         px, py = abs(float(pixel[0])), abs(float(pixel[1]))
         if self._tree is None or px <= 0 or py <= 0:
             return None
-        candidates = np.asarray(self._tree.query_ball_point([x, y], radius_px * max(px, py)), dtype=np.int64)
+        # The k nearest in map units (arrays from C; a ball query returns a Python list, tens of
+        # thousands of points long where a zoomed-out million-point map is dense), re-ranked in
+        # screen pixels below.
+        _, found = self._tree.query(
+            [x, y], k=min(NEAREST_CANDIDATES, self.size), distance_upper_bound=radius_px * max(px, py)
+        )
+        found = np.atleast_1d(found)
+        candidates = found[found < self.size].astype(np.int64)
         if not len(candidates):
             return None
         d2 = ((self._tree.data[candidates, 0] - x) / px) ** 2 + (
