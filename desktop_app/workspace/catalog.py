@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,10 +240,16 @@ class Catalog:
         # check_same_thread=False: GUI workers read the catalog; sqlite serialises access itself.
         self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._con.execute("PRAGMA foreign_keys = ON")
+        # Closing the connection while a worker runs a statement on it crashes the interpreter;
+        # the look-ups workers make on their own (a thumbnail's path) hold this lock.
+        self._close_lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._con.close()
+        """Close the database connection (a look-up still running in a worker finishes first)."""
+        with self._close_lock:
+            self._closed = True
+            self._con.close()
 
     def transaction(self) -> sqlite3.Connection:
         """A context manager that commits on success and rolls back on error."""
@@ -493,8 +500,12 @@ class Catalog:
         return [found[i] for i in ids]
 
     def clip_path_of(self, clip_id: int) -> str | None:
-        """The catalog path of one clip (``None`` for an unknown id), by one id lookup."""
-        row = self._con.execute("SELECT path FROM clips WHERE id = ?", (int(clip_id),)).fetchone()
+        """The catalog path of one clip (``None`` for an unknown id, or once the catalog is
+        closed: a worker's late look-up), by one id lookup."""
+        with self._close_lock:
+            if self._closed:
+                return None
+            row = self._con.execute("SELECT path FROM clips WHERE id = ?", (int(clip_id),)).fetchone()
         return None if row is None else str(row[0])
 
     def clip_paths(self) -> ClipPaths:
