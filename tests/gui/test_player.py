@@ -108,6 +108,8 @@ def test_without_wordnet_the_player_says_so_in_place_of_verbs_and_nouns(
     empty = tmp_path / "no-wordnet"
     empty.mkdir()
     monkeypatch.setattr(pos_module, "default_cache_dir", lambda: tmp_path / "pos-cache")
+    # word vectors are shared by the process, and so are the weights an earlier test computed
+    monkeypatch.setattr(pos_module, "_shared", pos_module.weakref.WeakKeyDictionary())
     monkeypatch.setattr(
         pos_module,
         "_load_wordnet",
