@@ -474,13 +474,7 @@ class Catalog:
 
     def clip_names(self, clip_ids: Iterable[int]) -> list[str]:
         """The names of ``clip_ids``, in their order, by id lookups (``KeyError`` for an unknown id)."""
-        ids = [int(i) for i in clip_ids]
-        found: dict[int, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(self._con.execute(f"SELECT id, name FROM clips WHERE id IN ({marks})", chunk))
-        return [found[i] for i in ids]
+        return [name for name, _ in self.clip_labels(clip_ids)]
 
     def clip_labels(self, clip_ids: Iterable[int]) -> list[tuple[str, str | None]]:
         """``(name, class name or None)`` of ``clip_ids``, in their order, by id lookups

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from desktop_app.workspace.catalog import ROLE_CODES, Catalog
+from desktop_app.workspace.catalog import Catalog
 
 
 def ok_clips(
@@ -52,7 +52,7 @@ def ok_clips(
         wanted = np.fromiter(classes, dtype=np.int64) if not isinstance(classes, np.ndarray) else classes
         keep &= np.isin(columns.class_id, wanted.astype(np.int64))
     if split is not None and role is not None:
-        keep &= catalog.split_role_codes(split, size=len(keep)) == ROLE_CODES.index(role)
+        keep &= _member(catalog.split_clip_ids(split, role), len(keep))
     ids = np.flatnonzero(keep).astype(np.int64)
     return ids, columns.class_id[ids]
 
