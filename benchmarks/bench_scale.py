@@ -109,6 +109,16 @@ class Heartbeat:
         self.gaps: list[tuple[float, str]] = []  # (gap ms, step) for gaps over the freeze limit
         self.longest: dict[str, float] = {}
         self.step = ""
+        # BENCH_FREEZE_DUMP=FILE: every thread's stack is written to FILE when the GUI thread has
+        # not beaten for FREEZE_MS (faulthandler's watchdog is a C thread: it needs no GIL).
+        dump = os.environ.get("BENCH_FREEZE_DUMP")
+        self._dump = open(dump, "w") if dump else None
+
+    def _arm(self) -> None:
+        if self._dump is not None:
+            import faulthandler
+
+            faulthandler.dump_traceback_later(FREEZE_MS / 1000.0, repeat=True, file=self._dump)
 
     def start(self) -> None:
         self.last = time.perf_counter()
@@ -118,10 +128,17 @@ class Heartbeat:
         self.beat()
         self.step = step
         self.longest.setdefault(step, 0.0)
+        if self._dump is not None:
+            self._dump.write(f"=== step {step} at {time.perf_counter():.3f}\n")
+            self._dump.flush()
 
     def stop(self) -> None:
         self.beat()
         self.timer.stop()
+        if self._dump is not None:
+            import faulthandler
+
+            faulthandler.cancel_dump_traceback_later()
 
     def beat(self) -> None:
         """Record the gap since the last beat (the timer calls it; a step may call it to close a gap)."""
@@ -131,6 +148,10 @@ class Heartbeat:
         self.longest[self.step] = max(self.longest.get(self.step, 0.0), gap)
         if gap > FREEZE_MS:
             self.gaps.append((gap, self.step))
+            if self._dump is not None:
+                self._dump.write(f"=== gap {gap:.0f} ms in {self.step} ending {now:.3f}\n")
+                self._dump.flush()
+        self._arm()
 
 
 class Driver:
