@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -103,7 +104,7 @@ class ViewManager(QObject):
             name,
             run_id=self.models.workspace.run_id,
             panels=states,
-            selection=sorted(self.models.selection.clip_ids),
+            selection=self.models.selection.ids.tolist(),
         )
 
     def save_view(self, name: str) -> SavedView:
@@ -128,7 +129,8 @@ class ViewManager(QObject):
             if isinstance(panel, ViewStateProvider):
                 panel.restore_view_state(dict(state))
         count = wm.num_clips
-        self.models.selection.set((i for i in view.selection if 0 <= i < count), SOURCE)
+        ids = np.asarray(view.selection, dtype=np.int64)
+        self.models.selection.set(ids[(ids >= 0) & (ids < count)], SOURCE)
         return view
 
     def rename(self, old: str, new: str) -> None:
