@@ -453,12 +453,12 @@ def nearest_words(
         hits = word_vectors.most_similar(vector, k, vocabulary_limit=vocabulary_limit, exclude=excluded)
         return [WordHit(w, s) for w, s in hits]
     # Unit rows: the scale analogy operands are on (desktop_app.analysis.analogy).
-    rows = unit_rows(word_vectors.keyed_vectors.vectors[:vocabulary_limit])
+    rows = unit_rows(word_vectors.vectors[:vocabulary_limit])
     distances = np.linalg.norm(rows - np.asarray(vector, dtype=np.float32).reshape(1, -1), axis=1)
     take = min(len(distances), k + len(excluded))
     top = np.argpartition(distances, take - 1)[:take] if take < len(distances) else np.arange(len(distances))
     top = top[np.argsort(distances[top], kind="stable")]
-    words = word_vectors.keyed_vectors.index_to_key
+    words = word_vectors.words
     hits = [WordHit(words[i], float(distances[i])) for i in top if words[i].casefold() not in set(excluded)]
     return hits[:k]
 
@@ -524,23 +524,18 @@ def nearest_words_by_pos(
             word_pos = word_pos_of(word_vectors, progress)
         except WordNetUnavailable as exc:
             return WordsByPos(unavailable=str(exc))
-    keyed = word_vectors.keyed_vectors
-    n = (
-        len(keyed.index_to_key)
-        if vocabulary_limit is None
-        else min(vocabulary_limit, len(keyed.index_to_key))
-    )
-    if len(word_pos) != len(keyed.index_to_key):
+    words = word_vectors.words
+    n = len(words) if vocabulary_limit is None else min(vocabulary_limit, len(words))
+    if len(word_pos) != len(words):
         raise ActionLensError(
             f"verb/noun weights of {len(word_pos)} words cannot filter a vocabulary of "
-            f"{len(keyed.index_to_key)} ({word_pos.source}); delete that cache file"
+            f"{len(words)} ({word_pos.source}); delete that cache file"
         )
-    rows = np.asarray(keyed.vectors[:n], dtype=np.float32)
+    rows = np.asarray(word_vectors.vectors[:n], dtype=np.float32)
     q = _unit_query(vector, rows.shape[1])
     norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
     cosines = (rows @ q) / np.where(norms > 0, norms, 1.0)
     excluded = {w.casefold() for w in exclude}
-    words = keyed.index_to_key
     lists: list[list[WordHit]] = []
     for pos in ("verb", "noun"):
         candidates = np.flatnonzero(word_pos.mask(pos, n))

@@ -1,4 +1,4 @@
-"""Word vectors: a Qt-free service over gensim ``KeyedVectors``.
+"""Word vectors: a Qt-free service over a word list and a vector matrix.
 
 :class:`WordVectors` loads any word2vec (``.bin`` binary, ``.txt`` text with a header), GloVe
 (``.txt`` without a header) or fastText (``.vec`` text, ``.bin`` binary) file the user names, or by
@@ -16,6 +16,12 @@ Words are looked up case-folded (GloVe 6B is lower-case; for mixed-case vocabula
 word2vec GoogleNews the word as typed is tried second). Word-vector files are ordered by word
 frequency, which :meth:`WordVectors.most_similar`, :meth:`WordVectors.frequent_words` and the
 spelling suggestions rely on to restrict themselves to common words.
+
+:class:`WordVectors` holds the words and the matrix itself; gensim only parses the foreign
+formats (word2vec, GloVe and fastText files), so reading a cache entry never imports it (gensim
+pulls in scipy.stats and friends: over a second of a cold ``actionlens query``).
+:attr:`WordVectors.keyed_vectors` still builds a gensim ``KeyedVectors`` over the same arrays for
+code that wants gensim's own API.
 """
 
 from __future__ import annotations
@@ -88,8 +94,11 @@ class WordVectors:
 
     Parameters
     ----------
-    keyed_vectors
-        The gensim vectors; their order must be by descending word frequency.
+    words
+        The vocabulary, ordered by descending word frequency (as word-vector files are).
+    vectors
+        ``(len(words), dim)`` float32, row ``i`` the vector of ``words[i]`` (may be a memory map;
+        it is not copied).
     source
         JSON-able description of where the vectors came from (see :attr:`source`).
 
@@ -97,10 +106,13 @@ class WordVectors:
     built in memory (tests, tiny demo vocabularies).
     """
 
-    def __init__(self, keyed_vectors: KeyedVectors, source: dict[str, Any]) -> None:
-        self.keyed_vectors = keyed_vectors
+    def __init__(self, words: list[str], vectors: np.ndarray, source: dict[str, Any]) -> None:
+        self.words = words
+        self.vectors = vectors
         self.cache_path: Path | None = None  # the cache entry this was read from, if any
         self._source = dict(source)
+        self._key_to_index: dict[str, int] | None = None
+        self._keyed: KeyedVectors | None = None
         self._unit_rows: np.ndarray | None = None
         self._suggestion_pool: tuple[list[str], dict[str, str]] | None = None
 
@@ -116,8 +128,10 @@ class WordVectors:
             raise ActionLensError(
                 f"word vectors {name!r}: {len(words)} words but a vector array of shape {matrix.shape}"
             )
-        keyed = _keyed_vectors(list(words), matrix)
-        return cls(keyed, _describe(name=name, path=None, kind="in-memory", keyed=keyed))
+        words = list(words)
+        return cls(
+            words, matrix, _describe(name=name, path=None, kind="in-memory", words=words, vectors=matrix)
+        )
 
     @classmethod
     def load(
@@ -163,10 +177,28 @@ class WordVectors:
     @property
     def dim(self) -> int:
         """Dimension of the vectors."""
-        return int(self.keyed_vectors.vector_size)
+        return int(self.vectors.shape[1])
+
+    @property
+    def key_to_index(self) -> dict[str, int]:
+        """Row of each word (built on first use: a dict of 400 000 words takes tens of ms)."""
+        if self._key_to_index is None:
+            self._key_to_index = {word: i for i, word in enumerate(self.words)}
+        return self._key_to_index
+
+    @property
+    def keyed_vectors(self) -> KeyedVectors:
+        """The same words and vectors as a gensim ``KeyedVectors`` (no copy; imports gensim).
+
+        For code that wants gensim's own API (``save_word2vec_format`` …); everything this class
+        does works without it.
+        """
+        if self._keyed is None:
+            self._keyed = _keyed_vectors(self.words, self.vectors, self.key_to_index)
+        return self._keyed
 
     def __len__(self) -> int:
-        return len(self.keyed_vectors.index_to_key)
+        return len(self.words)
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self._key(word) is not None
@@ -186,7 +218,7 @@ class WordVectors:
         key = self._key(word)
         if key is None:
             raise UnknownWordError(word, self.suggest(word))
-        return np.array(self.keyed_vectors.vectors[self.keyed_vectors.key_to_index[key]], dtype=np.float32)
+        return np.array(self.vectors[self.key_to_index[key]], dtype=np.float32)
 
     def phrase_vector(self, phrase: str) -> np.ndarray:
         """Mean of the vectors of the phrase's unique words (seed 000, section III.C: multi-word
@@ -225,7 +257,7 @@ class WordVectors:
             # at words of the same first letter and about the same length, to stay fast.
             rare = [
                 w
-                for w in self.keyed_vectors.index_to_key[FREQUENT_VOCABULARY:]
+                for w in self.words[FREQUENT_VOCABULARY:]
                 if w[:1].casefold() == query[0] and abs(len(w) - len(query)) <= 2
             ]
             folded = {w.casefold(): w for w in reversed(rare)}  # most frequent spelling wins
@@ -234,7 +266,7 @@ class WordVectors:
 
     def frequent_words(self, limit: int | None = None) -> list[str]:
         """The ``limit`` most frequent words (all when ``None``), most frequent first."""
-        words = self.keyed_vectors.index_to_key
+        words = self.words
         return list(words if limit is None else words[: max(limit, 0)])
 
     def most_similar(
@@ -280,13 +312,13 @@ class WordVectors:
             return []
         top = np.argpartition(-cosines, take - 1)[:take]
         top = top[np.argsort(-cosines[top], kind="stable")]
-        words = self.keyed_vectors.index_to_key
+        words = self.words
         ranked = [(words[i], float(cosines[i])) for i in top if words[i].casefold() not in excluded]
         return ranked[:k]
 
     # -------------------------------------------------------------------------------- internals
     def _key(self, word: str) -> str | None:
-        index = self.keyed_vectors.key_to_index
+        index = self.key_to_index
         stripped = word.strip()
         for candidate in (stripped.casefold(), stripped):
             if candidate in index:
@@ -296,7 +328,7 @@ class WordVectors:
     def _unit_matrix(self, limit: int) -> np.ndarray:
         # Unit rows of the most frequent words, computed once for the largest limit asked so far.
         if self._unit_rows is None or self._unit_rows.shape[0] < limit:
-            rows = np.asarray(self.keyed_vectors.vectors[:limit], dtype=np.float32)
+            rows = np.asarray(self.vectors[:limit], dtype=np.float32)
             norms = np.linalg.norm(rows, axis=1, keepdims=True)
             self._unit_rows = rows / np.where(norms > 0, norms, 1.0)
         return self._unit_rows[:limit]
@@ -304,31 +336,40 @@ class WordVectors:
     def _suggestions(self) -> tuple[list[str], dict[str, str]]:
         if self._suggestion_pool is None:
             originals: dict[str, str] = {}
-            for word in self.keyed_vectors.index_to_key[:FREQUENT_VOCABULARY]:
+            for word in self.words[:FREQUENT_VOCABULARY]:
                 originals.setdefault(word.casefold(), word)
             self._suggestion_pool = (list(originals), originals)
         return self._suggestion_pool
 
 
 # ------------------------------------------------------------------------------------- loading
-def _keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
+def _keyed_vectors(words: list[str], vectors: np.ndarray, key_to_index: dict[str, int]) -> KeyedVectors:
     """A KeyedVectors over ``vectors`` without copying them (``add_vectors`` would copy)."""
     from gensim.models import KeyedVectors
 
     keyed = KeyedVectors(vectors.shape[1], count=0, dtype=np.float32)
     keyed.index_to_key = words
-    keyed.key_to_index = {word: i for i, word in enumerate(words)}
+    keyed.key_to_index = key_to_index
     keyed.vectors = vectors
     return keyed
 
 
-def _describe(name: str, path: Path | None, kind: str, keyed: KeyedVectors) -> dict[str, Any]:
+def _from_keyed(keyed: KeyedVectors, source: dict[str, Any]) -> WordVectors:
+    """Word vectors over what gensim parsed (its arrays, not a copy; it stays the gensim view)."""
+    wv = WordVectors(list(keyed.index_to_key), keyed.vectors, source)
+    wv._keyed = keyed
+    return wv
+
+
+def _describe(
+    name: str, path: Path | None, kind: str, words: Sequence[str], vectors: np.ndarray
+) -> dict[str, Any]:
     return {
         "name": name,
         "path": None if path is None else str(path),
         "format": kind,
-        "dim": int(keyed.vector_size),
-        "vocabulary_size": len(keyed.index_to_key),
+        "dim": int(vectors.shape[1]),
+        "vocabulary_size": len(words),
     }
 
 
@@ -352,7 +393,7 @@ def _load_default(cache: Path, progress: Progress) -> WordVectors:
     progress.set_progress(1.0, "word vectors ready")
     loaded = _read_cache(entry)
     if loaded is None:  # only if the cache directory is unusable; serve from memory then
-        return WordVectors(_keyed_vectors(words, vectors), source)
+        return WordVectors(words, vectors, source)
     return loaded
 
 
@@ -445,7 +486,7 @@ def _load_file(path: Path, cache: Path, progress: Progress) -> WordVectors:
         # Binary files parse quickly; caching them would double the disk use of large models.
         progress.set_progress(0.0, f"reading {path.name}")
         keyed = _parse_with_gensim(path, kind)
-        return WordVectors(keyed, _describe(path.name, path, kind, keyed))
+        return _from_keyed(keyed, _describe(path.name, path, kind, keyed.index_to_key, keyed.vectors))
 
     entry, prefix = _file_cache_entry(path, cache)
     cached = _read_cache(entry)
@@ -455,11 +496,11 @@ def _load_file(path: Path, cache: Path, progress: Progress) -> WordVectors:
     keyed = _parse_with_gensim(path, kind)
     words = [str(w) for w in keyed.index_to_key]
     vectors = np.ascontiguousarray(keyed.vectors, dtype=np.float32)
-    source = _describe(path.name, path, kind, keyed)
+    source = _describe(path.name, path, kind, words, vectors)
     _remove_stale_entries(cache, prefix, keep=entry)
     _write_cache(entry, words, vectors, source)
     progress.set_progress(1.0, "word vectors ready")
-    return _read_cache(entry) or WordVectors(keyed, source)
+    return _read_cache(entry) or WordVectors(words, vectors, source)
 
 
 def _parse_with_gensim(path: Path, kind: str) -> KeyedVectors:
@@ -544,7 +585,7 @@ def _read_cache_entry(entry: Path) -> WordVectors | None:
     except (OSError, ValueError, AttributeError) as err:
         log.warning("word-vector cache %s is damaged (%s); converting again", entry, err)
         return None
-    wv = WordVectors(_keyed_vectors(words, vectors), meta["source"])
+    wv = WordVectors(words, vectors, meta["source"])
     wv.cache_path = entry
     return wv
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +47,7 @@ def test_default_glove_is_converted_into_the_cache_and_reloaded_from_it(
     again = WordVectors.load("glove-6b-50d", cache_dir=glove_cache_dir)
     assert again.cache_path == glove.cache_path
     assert (glove.cache_path / "meta.json").stat().st_mtime_ns == written_at  # not converted again
-    assert isinstance(again.keyed_vectors.vectors, np.memmap)  # read from the cache, not rebuilt
+    assert isinstance(again.vectors, np.memmap)  # read from the cache, not rebuilt
     np.testing.assert_array_equal(again.vector("piano"), glove.vector("piano"))
 
 
@@ -103,6 +106,37 @@ def test_most_similar_ranks_frequent_words_by_cosine(glove: WordVectors) -> None
         glove.most_similar(np.zeros(50, dtype=np.float32))
     with pytest.raises(ActionLensError, match="3-d vector"):
         glove.most_similar(np.ones(3))
+
+
+def test_reading_the_cache_does_not_import_gensim(glove: WordVectors, glove_cache_dir: Path) -> None:
+    # A cold `actionlens query` spent over a second importing gensim (and scipy.stats) only to
+    # wrap the cached arrays; the cache is read with numpy and json alone.
+    script = (
+        "import sys; from desktop_app.words.vectors import WordVectors; "
+        f"wv = WordVectors.load(cache_dir={str(glove_cache_dir)!r}); "
+        "wv.most_similar(wv.phrase_vector('spin ball')); wv.suggest('basketbll'); "
+        "print(wv.cache_path is not None, 'gensim' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]
+
+
+def test_without_gensim_ranks_as_gensim_does(glove: WordVectors) -> None:
+    # The same ranked lists as gensim's own KeyedVectors over the same arrays.
+    keyed = glove.keyed_vectors
+    assert keyed.index_to_key == glove.words and keyed.vectors is glove.vectors
+    for words in (["spin", "ball"], ["violin"], ["basketball", "dunk"]):
+        query = np.mean([glove.vector(w) for w in words], axis=0)
+        ours = glove.most_similar(query, k=10, exclude=words)
+        theirs = keyed.most_similar(positive=[query], topn=10 + len(words), restrict_vocab=50_000)
+        expected = [(w, c) for w, c in theirs if w not in words][:10]
+        assert [w for w, _ in ours] == [w for w, _ in expected]
+        np.testing.assert_allclose([c for _, c in ours], [c for _, c in expected], atol=1e-5)
+    np.testing.assert_array_equal(glove.vector("Piano"), keyed["piano"])
+    # Suggestions: the close matches among gensim's most frequent words, most frequent spelling.
+    frequent = list(dict.fromkeys(w.casefold() for w in keyed.index_to_key[:50_000]))
+    for typo in ("basketbll", "violn", "Guitr"):
+        assert glove.suggest(typo) == difflib.get_close_matches(typo.casefold(), frequent, n=3, cutoff=0.75)
 
 
 def test_frequent_words_come_most_frequent_first(glove: WordVectors) -> None:
