@@ -78,7 +78,7 @@ def decode_and_flow(paths: list[Path]) -> int:
 
 
 def full_extraction(paths: list[Path], adaptive: bool = False) -> int:
-    from desktop_app.features.encoders import make_encoder
+    from desktop_app.features.registry import make_encoder
 
     encoder = make_encoder("handcrafted", {"fps": 10.0, "adaptive": adaptive})
     return sum(encoder.encode(path, has_audio=False).frames_decoded for path in paths)

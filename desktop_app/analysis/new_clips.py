@@ -253,7 +253,7 @@ def _encode_files(
     import cv2
 
     from desktop_app.data.video import VideoError, probe_video
-    from desktop_app.features.encoders import make_encoder
+    from desktop_app.features.registry import make_encoder
 
     spec = {k: v for k, v in store.settings.items() if not k.startswith("pca_")}
     encoder = make_encoder(str(spec["extractor"]), spec)
@@ -379,7 +379,7 @@ def _catalog_rows(ws: Workspace, encoded: list[_Encoded]) -> tuple[list[int], li
 
 def _append_features(ws: Workspace, store: FeatureStore, ids: list[int], encoded: list[_Encoded]) -> None:
     """Append the clips the store does not hold yet, then mark it complete again."""
-    from desktop_app.features.extract import write_thumbnails
+    from desktop_app.features.jobs import write_thumbnails
     from desktop_app.features.store import FeatureStoreWriter
 
     writer = FeatureStoreWriter(ws, dict(store.settings), store.name)

@@ -28,7 +28,7 @@ from desktop_app.progress import Progress
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from desktop_app.features.extract import ClipResult, _Job
+    from desktop_app.features.jobs import ClipJob, ClipResult
 
 #: Tasks in flight (or finished, waiting for an earlier clip) per worker thread.
 TASKS_PER_THREAD = 4
@@ -103,7 +103,7 @@ def worker_environment() -> dict[str, str]:
 
 
 def encode_on_worker(
-    job: _Job, spec: dict[str, Any], thumbnails: bool, expected: dict[str, str]
+    job: ClipJob, spec: dict[str, Any], thumbnails: bool, expected: dict[str, str]
 ) -> ClipResult:
     """The task a worker runs for one clip: check its environment, then encode the clip.
 
@@ -117,7 +117,7 @@ def encode_on_worker(
 
     import cv2
 
-    from desktop_app.features.extract import _encode_job
+    from desktop_app.features.jobs import encode_job
 
     found = worker_environment()
     if found != expected:
@@ -129,17 +129,17 @@ def encode_on_worker(
             "versions on every worker so their features match a local run's"
         )
     cv2.setNumThreads(1)  # the worker's threads already run clips side by side
-    return _encode_job(job, spec, thumbnails)
+    return encode_job(job, spec, thumbnails)
 
 
 def run_on_cluster(
     client: Client,
-    jobs: Iterable[_Job],
+    jobs: Iterable[ClipJob],
     spec: dict[str, Any],
     thumbnails: bool,
     progress: Progress,
     window: int | None = None,
-) -> Generator[tuple[_Job, ClipResult], None, None]:
+) -> Generator[tuple[ClipJob, ClipResult], None, None]:
     """Encode ``jobs`` on the cluster's workers, yielding ``(job, result)`` in the jobs' order.
 
     Parameters
@@ -171,7 +171,7 @@ def run_on_cluster(
         window = max(8, TASKS_PER_THREAD * sum(client.nthreads().values()))
     expected = worker_environment()
     run_token = uuid.uuid4().hex[:8]
-    pending: deque[tuple[Future, _Job]] = deque()
+    pending: deque[tuple[Future, ClipJob]] = deque()
     queue = iter(jobs)
     try:
         while True:

@@ -1,7 +1,8 @@
-"""Frame encoders, registered by name, that turn one clip into per-time-step feature sequences.
+"""Frame encoders that turn one clip into per-time-step feature sequences.
 
-``make_encoder(extractor, options)`` builds one from a JSON-able spec, so that worker processes can
-rebuild it; the spec is recorded in the feature store's metadata.
+``desktop_app.features.registry.make_encoder(extractor, options)`` builds one by name from a
+JSON-able spec, so that worker processes can rebuild it; the spec is recorded in the feature
+store's metadata.
 
 * ``handcrafted`` (default) — object-centred: appearance: HOG + silhouette of the tracked dominant
   object; motion: HOF + MBH of the camera-compensated DIS / Farneback flow in its box and its
@@ -51,7 +52,7 @@ class EncodedClip:
 
 
 class Encoder(Protocol):
-    """A clip encoder; ``spec`` rebuilds it with :func:`make_encoder`."""
+    """A clip encoder; ``spec`` rebuilds it with ``registry.make_encoder``."""
 
     spec: dict[str, Any]
     streams: tuple[str, ...]
@@ -211,32 +212,6 @@ def _import_torchvision() -> Any:
             f"{err}); install it with: {CNN_INSTALL_HINT}, or use --extractor handcrafted"
         ) from err
     return torchvision
-
-
-def make_encoder(extractor: str, options: dict[str, Any] | None = None) -> Encoder:
-    """Build the encoder named ``extractor`` (``handcrafted``, ``torchvision:<arch>``, ``audio``).
-
-    Raises
-    ------
-    ActionLensError
-        For an unknown name, or ``torchvision`` without torchvision installed / without weights.
-    """
-    options = dict(options or {})
-    name, _, arch = extractor.partition(":")
-    if name == "handcrafted":
-        return HandcraftedEncoder(options)
-    if name == "torchvision":
-        return TorchvisionEncoder({**options, "arch": arch or options.get("arch", "")})
-    if name == "audio":
-        return AudioEncoder(options)
-    if name == "motion-cnn":  # seed 003's motion CNN, trained in the workspace (motion_cnn.py)
-        from desktop_app.features.motion_cnn import MotionCNNEncoder
-
-        return MotionCNNEncoder(options)
-    raise ActionLensError(
-        f"unknown extractor {extractor!r}; use handcrafted, torchvision:<{'|'.join(TORCHVISION_ARCHS)}>, "
-        "audio, motion-cnn or precomputed"
-    )
 
 
 # ---------------------------------------------------------------------------------------- audio

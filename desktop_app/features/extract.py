@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
 import time
 from collections import deque
 from collections.abc import Generator, Iterable
@@ -28,17 +27,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from desktop_app.atomic import atomic_open
 from desktop_app.errors import ActionLensError
+from desktop_app.features.jobs import (
+    ClipJob,
+    ClipResult,
+    encode_job,
+    init_worker,
+    readable,
+    write_jpegs,
+    write_thumbnails,
+)
 from desktop_app.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from desktop_app.workspace import Workspace
-
-#: Width of a clip's thumbnail, and number and width of the frames of its strip.
-THUMBNAIL_WIDTH = 160
-STRIP_FRAMES = 8
-STRIP_FRAME_WIDTH = 80
 
 
 @dataclass
@@ -110,178 +112,6 @@ class ExtractSummary:
         return {**asdict(self), "clips_per_second": round(self.clips_per_second, 3)}
 
 
-@dataclass(frozen=True)
-class _Job:
-    clip_id: int
-    path: str
-    has_audio: bool
-    #: The file's fingerprint when it was imported (``None``: not recorded).
-    content_hash: str | None = None
-    #: The clip's catalog name, for messages.
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class ClipResult:
-    """What a worker returns for one clip; the writing process turns it into store records.
-
-    Attributes
-    ----------
-    status
-        ``"ok"`` (``payload``: ``stream -> (T, D)`` features, empty for none) or ``"bad"``
-        (``payload``: the reason recorded in the catalog).
-    payload
-        Features or reason, as above.
-    frames_decoded
-        Frames the encoder decoded.
-    thumbnails
-        ``(file name, JPEG bytes)`` of the clip's thumbnail and strip (empty when not asked).
-    file_missing
-        The worker found no readable file at the clip's path (a cluster worker that does not see
-        the workspace's videos, unless the writing process cannot read it either).
-    host
-        Host name of the worker, for messages.
-    """
-
-    status: str
-    payload: Any
-    frames_decoded: int = 0
-    thumbnails: tuple[tuple[str, bytes], ...] = ()
-    file_missing: bool = False
-    host: str = ""
-
-
-# ------------------------------------------------------------------------------------ workers
-# One encoder per (settings, thread): a Dask worker runs several clips at once in threads of one
-# process, and an encoder keeps per-clip state (optical flow objects, buffers).
-_ENCODERS = threading.local()
-
-
-def _init_worker(parent: int | None = None) -> None:
-    import cv2
-
-    cv2.setNumThreads(1)  # one clip per process; OpenCV's own threads would oversubscribe
-    _die_with_parent(parent)
-
-
-def _die_with_parent(parent: int | None) -> None:
-    """Ask Linux to end this worker when the process that started it dies.
-
-    A parent killed with ``SIGKILL`` runs no cleanup, and its pool's workers (and with them
-    multiprocessing's resource tracker) would stay behind, idle, until someone kills them. With
-    ``PR_SET_PDEATHSIG`` the kernel sends them ``SIGTERM``; the ``getppid`` check covers a
-    parent that died before the request was made. Elsewhere this does nothing.
-    """
-    import signal
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if parent is not None and os.getppid() != parent:
-        os._exit(1)
-
-
-def _encoder_for(spec: dict[str, Any]) -> Any:
-    import json
-
-    from desktop_app.features.encoders import make_encoder
-
-    cache: dict[str, Any] = _ENCODERS.__dict__.setdefault("by_spec", {})
-    key = json.dumps(spec, sort_keys=True)
-    if key not in cache:
-        cache[key] = make_encoder(spec["extractor"], spec)
-    return cache[key]
-
-
-def _encode_job(job: _Job, spec: dict[str, Any], thumbnails: bool) -> ClipResult:
-    """Encode one clip in a worker (a pool process, a Dask worker or this process)."""
-    result = _encode_clip(job, spec, thumbnails)
-    if result.status == "bad" and not _readable(job.path):
-        import socket
-
-        return ClipResult("bad", result.payload, file_missing=True, host=socket.gethostname())
-    return result
-
-
-def _encode_clip(job: _Job, spec: dict[str, Any], thumbnails: bool) -> ClipResult:
-    import cv2
-
-    from desktop_app.data.video import VideoError
-
-    if job.content_hash:
-        from desktop_app.data.video import content_hash
-
-        try:
-            now = content_hash(Path(job.path))
-        except OSError as err:
-            return ClipResult("bad", f"cannot read the file ({type(err).__name__}: {str(err).strip()[:200]})")
-        if now != job.content_hash:
-            return ClipResult(
-                "bad",
-                f"the file changed since it was imported (content hash {now[:12]}…, imported as "
-                f"{job.content_hash[:12]}…): its features would describe another video than the "
-                "catalog's; put the imported file back, or import the dataset into a new workspace",
-            )
-    try:
-        encoded = _encoder_for(spec).encode(Path(job.path), job.has_audio)
-    except VideoError as err:
-        return ClipResult("bad", err.reason)
-    except (cv2.error, OSError, MemoryError) as err:
-        return ClipResult("bad", f"decoding failed ({type(err).__name__}: {str(err).strip()[:200]})")
-    jpegs = thumbnail_jpegs(encoded.frames, job.clip_id) if thumbnails and encoded.frames else []
-    return ClipResult("ok", encoded.features, encoded.frames_decoded, tuple(jpegs))
-
-
-def write_thumbnails(frames: list[np.ndarray], clip_id: int, thumbnails_dir: Path) -> None:
-    """Write ``<id>.jpg`` (the middle frame, 160 px wide) and ``<id>_strip.jpg`` (8 frames in a row)."""
-    _write_jpegs(thumbnail_jpegs(frames, clip_id), thumbnails_dir)
-
-
-def _write_jpegs(
-    jpegs: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], thumbnails_dir: Path
-) -> None:
-    if not jpegs:
-        return
-    thumbnails_dir.mkdir(parents=True, exist_ok=True)
-    for name, jpeg in jpegs:
-        with atomic_open(thumbnails_dir / name, "wb") as fh:
-            fh.write(jpeg)
-
-
-def thumbnail_jpegs(frames: list[np.ndarray], clip_id: int) -> list[tuple[str, bytes]]:
-    """``[("<id>.jpg", middle frame 160 px wide), ("<id>_strip.jpg", 8 frames in a row)]`` as JPEG bytes.
-
-    Workers encode them and the writing process writes them, so that workers of a cluster need
-    no write access to the workspace.
-    """
-    import cv2
-
-    def resized(frame: np.ndarray, width: int) -> np.ndarray:
-        height = max(1, int(round(frame.shape[0] * width / frame.shape[1])))
-        return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-
-    middle = frames[len(frames) // 2]
-    picks = np.linspace(0, len(frames) - 1, STRIP_FRAMES).round().astype(int)
-    strip = np.concatenate([resized(frames[i], STRIP_FRAME_WIDTH) for i in picks], axis=1)
-    jpegs = []
-    for image, name in (
-        (resized(middle, THUMBNAIL_WIDTH), f"{clip_id}.jpg"),
-        (strip, f"{clip_id}_strip.jpg"),
-    ):
-        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        if ok:
-            jpegs.append((name, jpeg.tobytes()))
-    return jpegs
-
-
 # ---------------------------------------------------------------------------------- extraction
 def _mean_steps(ws: Workspace, fps: float) -> int:
     """Seed 001's fixed length: the mean clip length (catalog durations) at ``fps``."""
@@ -329,7 +159,7 @@ def resolve_settings(ws: Workspace, settings: ExtractSettings) -> dict[str, Any]
             "audio": settings.audio,
             "weights": settings.weights,
         }
-        from desktop_app.features.encoders import make_encoder
+        from desktop_app.features.registry import make_encoder
 
         spec = make_encoder(extractor, options).spec  # validates in the main process
     return dict(spec)
@@ -384,7 +214,7 @@ def extract_features(
     started = time.perf_counter()
     recorded = resolve_settings(ws, settings)
     client = None
-    results: Generator[tuple[_Job, ClipResult], None, None] | None = None
+    results: Generator[tuple[ClipJob, ClipResult], None, None] | None = None
     if cluster is not None and recorded["extractor"] != "precomputed":
         from desktop_app.features.cluster import connect
 
@@ -413,7 +243,7 @@ def extract_features(
         else:
             # made as they are submitted: at a million clips a list of them would be ~250 MB more
             jobs = (
-                _Job(cid, str(ws.clip_path(path)), bool(audio), fingerprint, name)
+                ClipJob(cid, str(ws.clip_path(path)), bool(audio), fingerprint, name)
                 for cid, name, path, audio, fingerprint in todo
             )
             spec = {k: v for k, v in recorded.items() if not k.startswith("pca_")}
@@ -425,7 +255,7 @@ def extract_features(
                 pool = workers if len(todo) > 1 else 1
                 results = _run_jobs(jobs, spec, thumbnails_dir is not None, pool, progress)
             for n_done, (job, result) in enumerate(results, start=1):
-                if client is not None and result.file_missing and _readable(job.path):
+                if client is not None and result.file_missing and readable(job.path):
                     raise ActionLensError(
                         f"clip {job.name}: the cluster worker on {result.host or 'another host'} cannot "
                         f"open {job.path}, which this machine can; every worker must see the "
@@ -452,22 +282,18 @@ def extract_features(
     return summary
 
 
-def _readable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.R_OK)
-
-
 def _write_result(
     ws: Workspace,
     writer: Any,
     summary: ExtractSummary,
-    job: _Job,
+    job: ClipJob,
     result: ClipResult,
     thumbnails_dir: str | None,
 ) -> None:
     """Record one clip's result: thumbnails first, then the store's records (which mark it done)."""
     if result.status == "ok":
         if thumbnails_dir is not None:
-            _write_jpegs(result.thumbnails, Path(thumbnails_dir))
+            write_jpegs(result.thumbnails, Path(thumbnails_dir))
         if result.payload:
             writer.add_clip(job.clip_id, result.payload)
             summary.clips_extracted += 1
@@ -482,8 +308,8 @@ def _write_result(
 
 
 def _run_jobs(
-    jobs: Iterable[_Job], spec: dict[str, Any], thumbnails: bool, workers: int, progress: Progress
-) -> Generator[tuple[_Job, ClipResult], None, None]:
+    jobs: Iterable[ClipJob], spec: dict[str, Any], thumbnails: bool, workers: int, progress: Progress
+) -> Generator[tuple[ClipJob, ClipResult], None, None]:
     """Encode jobs (in a pool of ``workers`` processes), yielding results in the jobs' order.
 
     At most ``2 × workers`` clips are in flight or waiting for an earlier one, so a cancel or a
@@ -496,14 +322,14 @@ def _run_jobs(
     if workers == 1:
         for job in jobs:
             progress.check_cancelled()
-            yield job, _encode_job(job, spec, thumbnails)
+            yield job, encode_job(job, spec, thumbnails)
         return
     # 'spawn': safe beside threads (Qt, OpenCV, BLAS) in the parent, on every platform
     context = multiprocessing.get_context("spawn")
     executor = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=context, initializer=init_worker, initargs=(os.getpid(),)
     )
-    pending: deque[tuple[Future[ClipResult], _Job]] = deque()
+    pending: deque[tuple[Future[ClipResult], ClipJob]] = deque()
     queue = iter(jobs)
     clean = False
     try:
@@ -512,7 +338,7 @@ def _run_jobs(
                 queued = next(queue, None)
                 if queued is None:
                     break
-                pending.append((executor.submit(_encode_job, queued, spec, thumbnails), queued))
+                pending.append((executor.submit(encode_job, queued, spec, thumbnails), queued))
             if not pending:
                 break
             head, job = pending[0]

@@ -10,7 +10,8 @@ import pytest
 
 from desktop_app.errors import ActionLensError
 from desktop_app.features import ExtractSettings, FeatureStore, extract_features
-from desktop_app.features.encoders import AUDIO_MELS, log_mel_sequence, make_encoder
+from desktop_app.features.encoders import AUDIO_MELS, log_mel_sequence
+from desktop_app.features.registry import make_encoder
 
 
 def _write_video_with_tone(path: Path, seconds: float = 1.0, tone_hz: float = 440.0) -> Path:
