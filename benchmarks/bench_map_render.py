@@ -112,9 +112,13 @@ def worker(workspace: Path, seed: int) -> dict[str, Any]:
     result = Map2D(coords=coords, ids=ids, of="clips", method="pca", params={}, quality={}, run_id="bench")
     handed: Any = result
     if hasattr(map_module, "PreparedMap"):  # the task prepares the map off the GUI thread
-        space = SimpleNamespace(embedded_clip_ids=ids, class_ids=np.unique(class_of_clip))
+        space = SimpleNamespace(
+            embedded_clip_ids=ids, class_ids=np.unique(class_of_clip), clip_class_ids=class_of_clip
+        )
         handed = map_module.PreparedMap(result, space, ws)
-        map_module._palette()  # as the map's task does: colorcet is imported off the GUI thread
+        from desktop_app.gui.panels.map_colours import _palette
+
+        _palette()  # as the map's task does: colorcet is imported off the GUI thread
     out: dict[str, Any] = {"points": n, "module": map_module.__file__}
     panel._fill_colour_combo()
     t0 = time.perf_counter()

@@ -550,12 +550,14 @@ def load_or_compute_map(
     progress: Progress | None = None,
     on_partial: OnPartial | None = None,
     force: bool = False,
+    space: EmbeddingSpace | None = None,
 ) -> Map2D:
     """The cached map for (run, method, of, params) if it is current, else compute and cache it.
 
     Reading a cached map costs a JSON read, a small ``.npy`` read and a fingerprint of the
     embeddings file (a few MiB read). ``force`` recomputes. ``run_id`` defaults to the
-    workspace's default run.
+    workspace's default run; ``space`` is its embedding space where the caller holds it
+    (loaded here otherwise).
     """
     from desktop_app.analysis.space import EmbeddingSpace, default_run
 
@@ -572,13 +574,16 @@ def load_or_compute_map(
             pass  # a damaged cache entry is recomputed below
     if method == "imported":
         raise ActionLensError(f"no imported map {key} in {ws.maps_dir}; import the layout again")
-    space = EmbeddingSpace.load(ws, run_id)
+    if space is None or space.run_id != run_id:
+        space = EmbeddingSpace.load(ws, run_id)
     result = compute_map(space, method, of, normalized, progress, on_partial)
     save_map(ws, result)
     return result
 
 
-def first_map(ws: Workspace, run_id: str | None = None, of: str = "clips") -> Map2D:
+def first_map(
+    ws: Workspace, run_id: str | None = None, of: str = "clips", space: EmbeddingSpace | None = None
+) -> Map2D:
     """The map to show the moment a workspace opens: the newest current cached map of the run
     that has every embedded clip on it, else a PCA map (computed and cached: about a second for
     100 000 clips, a few for a million).
@@ -596,7 +601,7 @@ def first_map(ws: Workspace, run_id: str | None = None, of: str = "clips") -> Ma
                 return load_map(ws, info.key)
             except ActionLensError:
                 continue
-    return load_or_compute_map(ws, run_id, "pca", of)
+    return load_or_compute_map(ws, run_id, "pca", of, space=space)
 
 
 # ------------------------------------------------------------------------------ import

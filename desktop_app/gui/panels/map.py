@@ -31,27 +31,23 @@ ends at the clip's point, with a marker at the prefix of the playhead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDrag, QIcon, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QDrag, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
     QCompleter,
     QFileDialog,
-    QFrame,
-    QGraphicsPathItem,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QMenu,
     QProgressBar,
@@ -66,6 +62,16 @@ from desktop_app.atomic import atomic_path
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.map_render import LevelOfDetail
 from desktop_app.gui.models import AppModels
+from desktop_app.gui.panels.map_colours import (
+    SCORE_LEVELS,
+    ColourGroup,
+    categorical_colour,
+    class_groups,
+    dimmed,
+    fill_legend,
+    level_groups,
+    split_groups,
+)
 from desktop_app.gui.panels.map_points import (
     PreparedMap,
     density_image,
@@ -73,11 +79,35 @@ from desktop_app.gui.panels.map_points import (
     points_in_polygon,
     write_map_csv,
 )
+from desktop_app.gui.panels.map_tasks import (
+    compute_axes,
+    load_anomaly_scores,
+    load_first_map,
+    load_or_compute,
+    place_track,
+    read_split_codes,
+)
+from desktop_app.gui.panels.map_widgets import LEGEND_ROLE, HoverCard, LegendList, MapViewBox
 from desktop_app.gui.widgets import MessageStack
+
+__all__ = [
+    "METHODS",
+    "METHOD_NAMES",
+    "SCORE_LEVELS",
+    "ColourGroup",
+    "HoverCard",
+    "LegendList",
+    "MapPanel",
+    "MapViewBox",
+    "PreparedMap",
+    "categorical_colour",
+]
 
 PANEL_ID = "map"
 #: The task owner that reads the anomaly scores beside the active run (apart from the map's own).
 ANOMALY_TASK = "map:anomaly"
+#: The task owner that reads a split's roles for colouring by it.
+SPLIT_TASK = "map:split"
 #: The task owner that places the Player's prefix track on the map.
 TRACK_TASK = "map:track"
 #: (combo text, method id) of the layouts the panel offers.
@@ -91,280 +121,7 @@ METHOD_NAMES = {
 }
 #: The query's best results that are outlined on the map.
 QUERY_HIGHLIGHT = 50
-#: Score colouring quantises scores to this many colours (one brush each).
-SCORE_LEVELS = 32
 DEFAULT_AXES = ("slow", "fast", "down", "up")
-LEGEND_ROLE = Qt.ItemDataRole.UserRole + 1  # the legend entry's group index
-OPERAND_ROLE = Qt.ItemDataRole.UserRole + 2  # the operand a legend entry drags, or None
-
-
-# ------------------------------------------------------------------------------ workers
-def _prepare(ws: Any, run_id: str, result: Any, space: Any = None) -> PreparedMap:
-    """The map with its point index and per-point columns, computed off the GUI thread."""
-    from desktop_app.analysis.space import EmbeddingSpace
-
-    _palette()  # colorcet's import (half a second) happens here, not on the GUI thread
-    return PreparedMap(result, space if space is not None else EmbeddingSpace.load(ws, run_id), ws)
-
-
-def _load_anomaly_scores(ws: Any, run_id: str, progress: Any) -> Any:
-    """The anomaly scores to show beside ``run_id`` (seed 003 §VII), or ``None``."""
-    from desktop_app.training.anomaly import scores_for_run
-
-    return scores_for_run(ws, run_id)
-
-
-def _load_first_map(ws: Any, run_id: str, of: str, progress: Any) -> Any:
-    from desktop_app.analysis.maps import first_map
-
-    progress.set_progress(0.0, "reading the map")
-    return _prepare(ws, run_id, first_map(ws, run_id, of))
-
-
-def _load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) -> Any:
-    """Cached map or a fresh one; t-SNE's partial layouts go out as ``(ids, coords)``."""
-    from desktop_app.analysis.maps import load_or_compute_map, map_inputs
-
-    on_partial: Callable[[np.ndarray], None] | None = None
-    if method == "tsne":
-        from desktop_app.analysis.space import EmbeddingSpace
-
-        ids = map_inputs(EmbeddingSpace.load(ws, run_id), of)[0]
-
-        def on_partial(coords: np.ndarray) -> None:
-            # A subsampled map places other rows than map_inputs lists: no partials then.
-            if len(coords) == len(ids):
-                progress.set_partial_result((ids, coords))
-
-    return _prepare(ws, run_id, load_or_compute_map(ws, run_id, method, of, None, progress, on_partial))
-
-
-def _place_track(space: Any, of: str, ids: Any, coords: Any, track: Any, progress: Any) -> Any:
-    from desktop_app.analysis.temporal import track_map_positions
-
-    return track_map_positions(space, of, ids, coords, track)
-
-
-def _compute_axes(space: Any, of: str, axes: Sequence[str], progress: Any) -> Any:
-    from desktop_app.analysis.maps import compute_map
-
-    progress.set_progress(0.0, "loading the word vectors")
-    result = compute_map(space, "axes", of, {"axes": list(axes)}, progress)
-    return _prepare(space.ws, space.run_id, result, space)
-
-
-# ------------------------------------------------------------------------------ colours
-_PALETTE: np.ndarray | None = None
-
-
-def _palette() -> np.ndarray:
-    """colorcet's ``glasbey_category10`` as ``(256, 3)`` uint8 (imported once, lazily)."""
-    global _PALETTE
-    if _PALETTE is None:
-        import colorcet
-
-        _PALETTE = np.round(np.asarray(colorcet.glasbey_category10, dtype=np.float64) * 255).astype(np.uint8)
-    return _PALETTE
-
-
-def categorical_colour(index: int) -> QColor:
-    """The ``index``-th colour of a perceptual categorical palette.
-
-    colorcet's Glasbey palette (``glasbey_category10``: matplotlib's ten category colours, then
-    246 more chosen by Glasbey's method to be as far apart as possible in CAM02-UCS), so hundreds
-    of classes get colours an eye tells apart. Beyond 256 the palette repeats (the legend and the
-    hover card still name the class); ``docs/map_render.md`` says why not the ``glasbey`` package.
-    """
-    r, g, b = (int(v) for v in _palette()[index % len(_palette())])
-    return QColor(r, g, b)
-
-
-@dataclass
-class ColourGroup:
-    """One legend entry: a colour shared by the points of a class, verb, noun, split role…"""
-
-    label: str
-    colour: QColor
-    count: int
-    operand: dict[str, Any] | None  # what dragging the legend entry carries
-
-
-# ------------------------------------------------------------------------------ the view box
-class MapViewBox(pg.ViewBox):
-    """A ``ViewBox`` whose left-drag draws a lasso or a rectangle when a selection tool is on.
-
-    The path is kept in view (data) coordinates; when the drag ends :attr:`regionSelected` is
-    emitted with the ``(m, 2)`` polygon and whether Shift/Ctrl was held (add to the selection).
-    """
-
-    regionSelected = Signal(object, bool)
-    #: A left click: its scene position and the keyboard modifiers held.
-    clicked = Signal(object, object)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tool = "pan"  # "pan", "lasso" or "rect"
-        #: Called with the scene position where a pan-mode left drag starts; returns True when it
-        #: dragged the points there out of the map (as analogy operands) instead of panning.
-        self.drag_points: Callable[[QPointF], bool] | None = None
-        self._path: list[tuple[float, float]] = []
-        self._outline = QGraphicsPathItem()
-        pen = QPen(QColor(30, 30, 30), 0)
-        pen.setCosmetic(True)
-        pen.setWidthF(1.5)
-        pen.setStyle(Qt.PenStyle.DashLine)
-        self._outline.setPen(pen)
-        self._outline.setBrush(QBrush(QColor(120, 160, 255, 40)))
-        self._outline.setZValue(1e6)
-        self._outline.hide()
-        self.addItem(self._outline, ignoreBounds=True)
-
-    # Driven by mouseDragEvent; public so a script can draw a lasso the way the mouse does.
-    def begin_region(self, point: QPointF) -> None:
-        """Start a lasso/rectangle at ``point`` (view coordinates)."""
-        self._path = [(point.x(), point.y())]
-        self._update_outline()
-        self._outline.show()
-
-    def extend_region(self, point: QPointF) -> None:
-        """Add a vertex (lasso) or move the far corner (rectangle)."""
-        if self.tool == "rect":
-            self._path = [self._path[0], (point.x(), point.y())]
-        else:
-            self._path.append((point.x(), point.y()))
-        self._update_outline()
-
-    def finish_region(self, additive: bool = False) -> None:
-        """Close the region and emit :attr:`regionSelected`."""
-        polygon = self.region_polygon()
-        self._path = []
-        self._outline.hide()
-        self.regionSelected.emit(polygon, additive)
-
-    def region_polygon(self) -> np.ndarray:
-        """The current region as a polygon (a rectangle's four corners)."""
-        if self.tool == "rect" and len(self._path) >= 2:
-            (x0, y0), (x1, y1) = self._path[0], self._path[-1]
-            return np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float64)
-        return np.asarray(self._path, dtype=np.float64).reshape(-1, 2)
-
-    def _update_outline(self) -> None:
-        polygon = self.region_polygon()
-        path = QPainterPath()
-        if len(polygon):
-            path.moveTo(*polygon[0])
-            for x, y in polygon[1:]:
-                path.lineTo(x, y)
-            path.closeSubpath()
-        self._outline.setPath(path)
-
-    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
-        left = ev.button() == Qt.MouseButton.LeftButton
-        if self.tool == "pan" and left and ev.isStart() and self.drag_points is not None:
-            if self.drag_points(ev.buttonDownScenePos()):
-                ev.accept()
-                return
-        if self.tool == "pan" or not left:
-            super().mouseDragEvent(ev, axis)
-            return
-        ev.accept()
-        point = self.mapSceneToView(ev.scenePos())
-        if ev.isStart():
-            self.begin_region(self.mapSceneToView(ev.buttonDownScenePos()))
-        self.extend_region(point)
-        if ev.isFinish():
-            modifiers = ev.modifiers()
-            additive = bool(
-                modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
-            )
-            self.finish_region(additive)
-
-    def mouseClickEvent(self, ev: Any) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.clicked.emit(ev.scenePos(), ev.modifiers())
-            return
-        super().mouseClickEvent(ev)
-
-
-# ------------------------------------------------------------------------------ the legend
-class LegendList(QListWidget):
-    """The colour legend; class entries (and verb/noun words) drag out as analogy operands."""
-
-    def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:
-        operands = [item.data(OPERAND_ROLE) for item in items if item.data(OPERAND_ROLE)]
-        return operands_mime_data(operands)
-
-    def mimeTypes(self) -> list[str]:
-        from desktop_app.gui.dnd import OPERANDS_MIME
-
-        return [OPERANDS_MIME, "text/plain"]
-
-    #: The legend never takes more than this share of the panel's width to show whole names.
-    MAX_SHARE = 0.4
-
-    def needed_width(self) -> int:
-        """The width that shows every entry's swatch and whole text without cutting it."""
-        metrics = self.fontMetrics()
-        text = max((metrics.horizontalAdvance(self.item(i).text()) for i in range(self.count())), default=0)
-        frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
-        return text + self.iconSize().width() + 6 * self.spacing() + frame + 16
-
-
-class HoverCard(QFrame):
-    """A tooltip-like card over the plot: the hovered clip's thumbnail and label."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.image = QLabel()
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text = QLabel()
-        self.text.setForegroundRole(QPalette.ColorRole.ToolTipText)
-        self.text.setTextFormat(Qt.TextFormat.RichText)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(2)
-        layout.addWidget(self.image)
-        layout.addWidget(self.text)
-        self.point_id: int | None = None
-        self.hide()
-
-    def show_at(self, pos: QPoint, point_id: int, text: str, pixmap: QPixmap | None) -> None:
-        """Show ``text`` (and ``pixmap``) next to ``pos`` (parent coordinates), kept inside it."""
-        self.point_id = point_id
-        self.text.setText(text)
-        self.set_pixmap(pixmap)
-        self.adjustSize()
-        parent = self.parentWidget()
-        x, y = pos.x() + 16, pos.y() + 16
-        if parent is not None:
-            x = min(x, max(0, parent.width() - self.width() - 2))
-            y = min(y, max(0, parent.height() - self.height() - 2))
-            if x <= pos.x() < x + self.width() and y <= pos.y() < y + self.height():
-                y = max(0, pos.y() - self.height() - 12)  # never under the cursor
-        self.move(x, y)
-        self.show()
-        self.raise_()
-
-    def set_pixmap(self, pixmap: QPixmap | None) -> None:
-        """Set (or clear) the thumbnail."""
-        if pixmap is None or pixmap.isNull():
-            self.image.clear()
-            self.image.hide()
-        else:
-            self.image.setPixmap(
-                pixmap.scaled(
-                    QSize(160, 120),
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
-            self.image.show()
-        self.adjustSize()
 
 
 # ------------------------------------------------------------------------------ the panel
@@ -745,7 +502,7 @@ class MapPanel(QWidget):
             inside = index.inside(polygon)
         else:  # a map streamed while it converges has no index yet
             inside = points_in_polygon(self.coords, polygon)
-        clip_ids = self._clips_of_rows(np.flatnonzero(inside)).tolist()  # ints: a faster frozenset
+        clip_ids = self._clips_of_rows(np.flatnonzero(inside))  # sorted int64: taken as is
         if additive:
             self.models.selection.add(clip_ids, PANEL_ID)
         else:
@@ -763,7 +520,7 @@ class MapPanel(QWidget):
         self.axes_error.clear()
         self._select_method_in_combo("axes")
         task = self.models.tasks.start(
-            PANEL_ID, "Placing clips on semantic axes", _compute_axes, space, self.of, tuple(words)
+            PANEL_ID, "Placing clips on semantic axes", compute_axes, space, self.of, tuple(words)
         )
         self._watch(task, axes=True)
 
@@ -846,7 +603,7 @@ class MapPanel(QWidget):
             return
         self._fill_colour_combo()
         anomaly_task = self.models.tasks.start(
-            ANOMALY_TASK, "Reading anomaly scores", _load_anomaly_scores, ws, run_id, quiet=True
+            ANOMALY_TASK, "Reading anomaly scores", load_anomaly_scores, ws, run_id, quiet=True
         )
         anomaly_task.finished.connect(self._on_anomaly_scores)
         phrases = sorted(
@@ -858,7 +615,7 @@ class MapPanel(QWidget):
         self.find_edit.setCompleter(completer)
         self._show_message("Loading the map…")
         task = self.models.tasks.start(
-            PANEL_ID, "Loading the map", _load_first_map, ws, run_id, self.of, quiet=True
+            PANEL_ID, "Loading the map", load_first_map, ws, run_id, self.of, self._space(), quiet=True
         )
         self._watch(task)
 
@@ -871,7 +628,7 @@ class MapPanel(QWidget):
             return
         title = f"Computing the {METHOD_NAMES.get(method, method)} map of the {self.of}"
         task = self.models.tasks.start(
-            PANEL_ID, title, _load_or_compute, ws, run_id, method, self.of, quiet=method == "pca"
+            PANEL_ID, title, load_or_compute, ws, run_id, method, self.of, quiet=method == "pca"
         )
         self._watch(task)
 
@@ -899,11 +656,16 @@ class MapPanel(QWidget):
             if self.map is not None:
                 self._update_info()
 
-    def _on_partial(self, partial: tuple[np.ndarray, np.ndarray]) -> None:
+    def _on_partial(self, partial: PreparedMap | tuple[np.ndarray, np.ndarray]) -> None:
+        if isinstance(partial, PreparedMap):  # the map, ready to draw (its index follows)
+            self._on_map(partial)
+            return
         ids, coords = partial
         self._set_points(np.asarray(ids), np.asarray(coords), self.of, fit=True)
 
     def _on_map(self, prepared: PreparedMap) -> None:
+        if prepared is self._prepared and prepared.map is self.map:
+            return  # the map drawn from the partial result, now with its point index
         result = prepared.map
         self.map = result
         self._select_method_in_combo(result.method)
@@ -1130,10 +892,10 @@ class MapPanel(QWidget):
         return _distinct(rows[rows >= 0], len(self.ids))
 
     def _selected_rows(self) -> np.ndarray:
-        selected = self.models.selection.clip_ids
-        if not selected or not len(self.ids):
+        selected = self.models.selection.ids  # a sorted int64 array: no Python int per clip
+        if not len(selected) or not len(self.ids):
             return np.zeros(0, dtype=np.int64)
-        return self._clip_rows(np.fromiter(selected, dtype=np.int64, count=len(selected)))
+        return self._clip_rows(selected)
 
     # ------------------------------------------------------------ colouring
     def _fill_colour_combo(self) -> None:
@@ -1161,64 +923,38 @@ class MapPanel(QWidget):
             brush = self._brushes[key] = QBrush(colour)
         return brush
 
-    def _categorical_groups(self, key: str) -> tuple[list[ColourGroup], np.ndarray]:
-        """Legend groups and each point's group, as arrays (one label per class, not per point)."""
-        from desktop_app.workspace.catalog import ROLE_CODES
-
+    def _categorical_groups(self, key: str) -> tuple[list[ColourGroup], np.ndarray] | None:
+        """Legend groups and each point's group, as arrays (one label per class, not per point);
+        ``None`` while a split's roles are being read (a task recolours when they arrive)."""
         if key.startswith("split:"):
             split = key.split(":", 1)[1]
-            prepared = self._prepared
-            codes = prepared.split_codes.get(split) if prepared is not None else None
+            codes = self._split_codes(split)
             if codes is None:
-                codes = self.models.workspace.split_role_codes(split)
-            if self._clips_of_class is None:
-                known = (self.ids >= 0) & (self.ids < len(codes))
-                point_codes = np.zeros(len(self.ids), dtype=np.int64)
-                point_codes[known] = codes[self.ids[known]]
-                point_labels = np.asarray(ROLE_CODES, dtype=object)[point_codes]
-            else:
-                found = []
-                for c in self.ids.tolist():
-                    clips = self._clips_of_class.get(int(c), np.zeros(0, dtype=np.int64))
-                    roles = {ROLE_CODES[int(r)] for r in np.unique(codes[clips[clips < len(codes)]])}
-                    found.append(roles.pop() if len(roles) == 1 else ("mixed" if roles else "none"))
-                point_labels = np.asarray(found, dtype=object)
-            names = sorted(set(point_labels.tolist()), key=str.lower)
-            index_of = {name: i for i, name in enumerate(names)}
-            group_of_point = np.array([index_of[label] for label in point_labels.tolist()], dtype=np.int64)
-            operands: dict[str, dict[str, Any] | None] = {}
-        else:
-            classes = self.models.workspace.classes()
-            class_ids = np.unique(self._point_classes)
-            labels: list[str] = []
-            operands = {}
-            for class_id in class_ids.tolist():
-                cls = classes.get(class_id)
-                if cls is None:
-                    label = "unlabelled"
-                elif key == "class":
-                    label = cls.phrase or cls.name
-                    operands[label] = {"kind": "class", "id": cls.id, "label": label}
-                else:
-                    label = (cls.verb if key == "verb" else cls.noun) or "—"
-                    if label != "—":
-                        operands[label] = {"kind": "word", "text": label, "label": label}
-                labels.append(label)
-            names = sorted(set(labels), key=str.lower)
-            index_of = {name: i for i, name in enumerate(names)}
-            group_of_class = np.array([index_of[label] for label in labels], dtype=np.int64)
-            # The points' classes are among class_ids (sorted): one searchsorted maps them all.
-            group_of_point = group_of_class[np.searchsorted(class_ids, self._point_classes)]
-        counts = (
-            np.bincount(group_of_point, minlength=len(names))
-            if len(group_of_point)
-            else np.zeros(len(names), int)
-        )
-        groups = [
-            ColourGroup(name, categorical_colour(i), int(counts[i]), operands.get(name))
-            for i, name in enumerate(names)
-        ]
-        return groups, group_of_point
+                return None
+            return split_groups(self.ids, codes, self._clips_of_class)
+        return class_groups(key, self._point_classes, self.models.workspace.classes())
+
+    def _split_codes(self, split: str) -> np.ndarray | None:
+        """``split``'s role codes by clip id, or ``None`` after starting the task that reads
+        them (a second at a million clips: never on the GUI thread)."""
+        prepared = self._prepared
+        if prepared is None:  # a streamed layout before its map: the model's cache, read once
+            return self.models.workspace.split_role_codes(split)
+        codes = prepared.split_codes.get(split)
+        if codes is None:
+            running = self.models.tasks.task(SPLIT_TASK)
+            if running is None or running.title != split:
+                task = self.models.tasks.start(
+                    SPLIT_TASK, split, read_split_codes, prepared, split, quiet=True
+                )
+                task.finished.connect(lambda _codes, p=prepared: self._on_split_codes(p))
+            self.info_label.setText(f"{self._describe_map()} · <i>reading the roles of split {split}…</i>")
+        return codes
+
+    def _on_split_codes(self, prepared: PreparedMap) -> None:
+        if prepared is self._prepared and (self.colour_combo.currentData() or "").startswith("split:"):
+            self._recolour()
+            self._update_info()
 
     def _query_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The query's scored clip ids and their scores, as arrays."""
@@ -1252,7 +988,7 @@ class MapPanel(QWidget):
         return point_scores
 
     def _score_groups(self) -> tuple[list[ColourGroup], np.ndarray]:
-        return self._level_groups(self._point_scores_of(*self._query_arrays()), "score", "viridis", ".3f")
+        return level_groups(self._point_scores_of(*self._query_arrays()), "score", "viridis", ".3f")
 
     def _on_anomaly_scores(self, scores: Any) -> None:
         if self.models.workspace.run_id is None:
@@ -1273,86 +1009,33 @@ class MapPanel(QWidget):
         known = ~np.isnan(values)
         return self._point_scores_of(clip_ids[known], values[known])
 
-    def _level_groups(
-        self, point_scores: np.ndarray, label: str, colour_map_name: str, fmt: str
-    ) -> tuple[list[ColourGroup], np.ndarray]:
-        """Continuous scores as :data:`SCORE_LEVELS` colour groups of a colour map (+ "no score")."""
-        colour_map = pg.colormap.get(colour_map_name)
-        known = ~np.isnan(point_scores)
-        groups: list[ColourGroup] = []
-        group_of_point = np.full(len(self.ids), SCORE_LEVELS, dtype=np.int64)
-        if known.any():
-            lo, hi = float(np.nanmin(point_scores)), float(np.nanmax(point_scores))
-            span = hi - lo or 1.0
-            levels = np.clip(
-                ((point_scores[known] - lo) / span * (SCORE_LEVELS - 1)).round(), 0, SCORE_LEVELS - 1
-            )
-            group_of_point[known] = levels.astype(np.int64)
-            counts = np.bincount(group_of_point, minlength=SCORE_LEVELS + 1)
-            for level in range(SCORE_LEVELS):
-                value = lo + span * level / (SCORE_LEVELS - 1)
-                colour = colour_map.map(level / (SCORE_LEVELS - 1), mode="qcolor")
-                groups.append(ColourGroup(f"{label} {value:{fmt}}", QColor(colour), int(counts[level]), None))
-        group_of_point[~known] = len(groups)
-        groups.append(ColourGroup("no score", QColor(150, 150, 150, 120), int((~known).sum()), None))
-        return groups, group_of_point
-
     def _recolour(self) -> None:
         key = self.colour_combo.currentData() or "class"
         if key == "score":
             self._groups, self._group_of_point = self._score_groups()
         elif key == "anomaly":
-            self._groups, self._group_of_point = self._level_groups(
+            self._groups, self._group_of_point = level_groups(
                 self._anomaly_point_scores(), "anomaly", "inferno", ".4g"
             )
         else:
-            self._groups, self._group_of_point = self._categorical_groups(key)
+            groups = self._categorical_groups(key)
+            if groups is None:  # a split's roles are being read: the colours stay until then
+                return
+            self._groups, self._group_of_point = groups
         self._legend_group = None
         self._fill_legend(key)
         self._compute_emphasis()
         self._draw_points()
 
     def _fill_legend(self, key: str) -> None:
-        self.legend.clear()
-        ratio = self.devicePixelRatioF()
-        gradient = key in ("score", "anomaly")
-        if gradient:
-            # A gradient legend: a few sample levels from best to worst, plus "no score".
-            levels = list(enumerate(self._groups[:-1]))[::-1]
-            no_score = (len(self._groups) - 1, self._groups[-1])
-            have = bool(self.models.query.scores) if key == "score" else len(levels) > 0
-            entries = [*levels[:: max(1, len(levels) // 6)], no_score] if have else [no_score]
-        else:
-            entries = list(enumerate(self._groups))
-        for index, group in entries:
-            swatch = QPixmap(int(12 * ratio), int(12 * ratio))
-            swatch.setDevicePixelRatio(ratio)
-            swatch.fill(group.colour)
-            text = group.label if gradient else f"{group.label} ({group.count})"
-            item = QListWidgetItem(QIcon(swatch), text)
-            item.setData(LEGEND_ROLE, index)
-            item.setData(OPERAND_ROLE, group.operand)
-            tip = f"{group.count} points"
-            if group.operand is not None:
-                tip += "; click to highlight, double-click to select, drag to the Analogy panel"
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
-            else:
-                tip += "; click to highlight, double-click to select"
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDragEnabled)
-            item.setToolTip(tip)
-            self.legend.addItem(item)
-        if key == "score" and not self.models.query.scores:
-            self.legend.insertItem(0, "Type a query in the Query panel to colour by its scores.")
-        if key == "anomaly" and self._anomaly is not None:
-            title = QListWidgetItem(
-                f"Anomaly score ({self._anomaly.run_id}): reconstruction error, high = unusual"
-            )
-            title.setToolTip(
-                "Seed 003 §VII: an autoencoder trained on the embeddings of "
-                f"{self._anomaly.source_run}; a clip it reconstructs badly is unlike the clips it learned from"
-            )
-            title.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            self.legend.insertItem(0, title)
+        fill_legend(
+            self.legend,
+            self._groups,
+            key,
+            self.devicePixelRatioF(),
+            bool(self.models.query.scores),
+            self._anomaly,
+        )
         self._fit_legend()
 
     def _fit_legend(self) -> None:
@@ -1390,7 +1073,7 @@ class MapPanel(QWidget):
             [(g.colour.red(), g.colour.green(), g.colour.blue()) for g in self._groups], dtype=np.float64
         ).reshape(-1, 3)
         self._full_brushes = [self._brush(g.colour) for g in self._groups]
-        self._dim_brushes = [self._brush(_dimmed(g.colour)) for g in self._groups]
+        self._dim_brushes = [self._brush(dimmed(g.colour)) for g in self._groups]
         self.lod.set_style(self._group_of_point, rgb, self._emphasis)
         self._update_outline()
         self._update_marker()
@@ -1549,7 +1232,7 @@ class MapPanel(QWidget):
         task = self.models.tasks.start(
             TRACK_TASK,
             "Placing the track",
-            _place_track,
+            place_track,
             space,
             self.of,
             self.ids,
@@ -1644,7 +1327,7 @@ class MapPanel(QWidget):
         if row is None:
             return []
         selected = self._selected_rows()
-        rows = selected.tolist() if row in set(selected.tolist()) else [row]
+        rows = selected.tolist() if bool(np.isin(row, selected)) else [row]
         if self.of == "classes":
             by_id = self.models.workspace.classes()
             return [
@@ -1676,7 +1359,7 @@ class MapPanel(QWidget):
         clip_ids = self._clips_of_rows([row])
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             current = self.models.selection.clip_ids
-            if {int(c) for c in clip_ids} <= current:
+            if bool(np.all(current.contains(clip_ids))):
                 self.models.selection.remove(clip_ids, PANEL_ID)
             else:
                 self.models.selection.add(clip_ids, PANEL_ID)
@@ -1780,12 +1463,6 @@ def _distinct(values: np.ndarray, size: int) -> np.ndarray:
     mask = np.zeros(size, dtype=bool)
     mask[values] = True
     return np.flatnonzero(mask)
-
-
-def _dimmed(colour: QColor) -> QColor:
-    dim = QColor(colour)
-    dim.setAlpha(45)
-    return dim
 
 
 if __name__ == "__main__":  # preview: python -m desktop_app.gui.panels.map WORKSPACE

@@ -238,12 +238,18 @@ def write_map_csv(
 class PreparedMap:
     """A map with what the panel needs to draw and link it at any size, computed in its task.
 
+    The task hands it to the panel twice (issue 12): first without its :attr:`index`, as soon as
+    the map and the per-point columns are ready (the panel draws it), then, once
+    :meth:`build_index` has run, the same object again (the lasso and hover use the index from
+    then on; before, they scan the points). Split role codes are read on first use
+    (:meth:`read_split_codes`, from the panel's task), not for every split when the map loads.
+
     Attributes
     ----------
     map
         The :class:`~desktop_app.analysis.maps.Map2D`.
     index
-        The :class:`PointIndex` of its points.
+        The :class:`PointIndex` of its points, or ``None`` until :meth:`build_index`.
     class_of_point
         int64 per point: its class (the clip's class, or the class itself on a class-means map;
         -1 for a clip without one).
@@ -254,14 +260,16 @@ class PreparedMap:
     clip_class
         int64 by clip id: each clip's class (-1: none), the catalog's column.
     split_codes
-        Each split's role codes by clip id (:meth:`Catalog.split_role_codes`).
+        The role codes by clip id (:meth:`Catalog.split_role_codes`) of the splits read so far.
     """
 
-    def __init__(self, map2d: Any, space: Any, ws: Any) -> None:
+    def __init__(self, map2d: Any, space: Any, ws: Any, index: bool = True) -> None:
         self.map = map2d
+        self._ws = ws
         ids = np.asarray(map2d.ids, dtype=np.int64)
-        self.index = PointIndex(map2d.coords)
-        clip_class = np.asarray(ws.catalog.clip_columns().class_id, dtype=np.int64)
+        self.index: PointIndex | None = None
+        # The space's column: the app's space holds the one the workspace model read at open.
+        clip_class = np.asarray(space.clip_class_ids, dtype=np.int64)
         self.clip_class = clip_class
         self.clips_of_class: dict[int, np.ndarray] | None = None
         if map2d.of == "clips":
@@ -281,7 +289,21 @@ class PreparedMap:
                 int(c): embedded[order[lo:hi]] for c, lo, hi in zip(ids.tolist(), bounds, ends, strict=True)
             }
             self.embedded = int(len(space.class_ids))
-        size = len(clip_class)
-        self.split_codes = {
-            split: ws.catalog.split_role_codes(split, size=size) for split in ws.catalog.split_names()
-        }
+        self.split_codes: dict[str, np.ndarray] = {}
+        if index:
+            self.build_index()
+
+    def build_index(self) -> PointIndex:
+        """Build (once) and return the :class:`PointIndex` of the map's points."""
+        if self.index is None:
+            self.index = PointIndex(self.map.coords)
+        return self.index
+
+    def read_split_codes(self, split: str) -> np.ndarray:
+        """``split``'s role codes by clip id, read from the catalog once (a second at a million
+        clips: call it from a task)."""
+        codes = self.split_codes.get(split)
+        if codes is None:
+            codes = self._ws.catalog.split_role_codes(split, size=len(self.clip_class))
+            self.split_codes[split] = codes
+        return codes
