@@ -24,7 +24,7 @@ def main() -> None:
 
     from desktop_app.analysis import new_clips
     from desktop_app.analysis.retrieval import Retriever
-    from desktop_app.data.demo import get_preset, render_clip, write_video
+    from desktop_app.data.demo_scenes import get_preset, render_clip, write_video
     from desktop_app.evaluation.embed import embed_workspace
     from desktop_app.progress import NullProgress
     from desktop_app.workspace import Workspace

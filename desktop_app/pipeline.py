@@ -44,7 +44,8 @@ class DemoBuild:
 
 
 def _stage_generate(build: DemoBuild, progress: Progress) -> None:
-    from desktop_app.data.demo import DemoPreset, generate_demo_dataset, get_preset
+    from desktop_app.data.demo import generate_demo_dataset
+    from desktop_app.data.demo_scenes import DemoPreset, get_preset
 
     preset: str | DemoPreset = build.preset
     if build.stories:  # the preset's classes and clips, with this many stories

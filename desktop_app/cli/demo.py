@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _story_count(args: argparse.Namespace) -> int:
     """``--stories`` alone: the preset's number of stories; ``--stories N``: N (at least 2)."""
-    from desktop_app.data.demo import get_preset
+    from desktop_app.data.demo_scenes import get_preset
     from desktop_app.errors import ActionLensError
 
     if args.stories == -1:

@@ -10,7 +10,7 @@ from desktop_app.cli.common import TerminalProgress, add_json_arg, print_json
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``generate-demo-data`` subcommand."""
-    from desktop_app.data.demo import DEMO_PRESETS
+    from desktop_app.data.demo_scenes import DEMO_PRESETS
 
     p = subparsers.add_parser(
         "generate-demo-data",

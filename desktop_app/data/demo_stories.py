@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from desktop_app.atomic import write_json
-from desktop_app.data.demo import (
+from desktop_app.data.demo_scenes import (
     DEMO_VERBS,
     DemoPreset,
     ObjectStyle,

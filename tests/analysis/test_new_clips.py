@@ -13,7 +13,7 @@ from desktop_app.analysis.maps import cached_maps, load_map, load_or_compute_map
 from desktop_app.analysis.new_clips import add_clips, query_clip_file
 from desktop_app.analysis.space import EmbeddingSpace
 from desktop_app.cli import main
-from desktop_app.data.demo import render_clip, write_video
+from desktop_app.data.demo_scenes import render_clip, write_video
 from desktop_app.errors import TaskCancelled
 from desktop_app.features.store import FeatureStore
 from desktop_app.pipeline import build_demo_workspace

@@ -11,15 +11,14 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop_app.data.demo import (
+from desktop_app.data.demo import generate_demo_dataset, read_demo_index
+from desktop_app.data.demo_scenes import (
     DEMO_NOUNS,
     DEMO_PRESETS,
     DEMO_VERBS,
     Trajectory,
     demo_classes,
-    generate_demo_dataset,
     motion_trajectory,
-    read_demo_index,
     render_clip,
 )
 from desktop_app.data.demo_stories import plan_story

@@ -8,16 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.data.demo import (
+from desktop_app.data.demo import generate_demo_dataset, plan_anomalies, plan_clips
+from desktop_app.data.demo_scenes import (
     ANOMALY_KINDS,
     DEMO_NOUNS,
     DEMO_VERBS,
     Anomaly,
     apply_anomaly,
     clip_objects,
-    generate_demo_dataset,
-    plan_anomalies,
-    plan_clips,
 )
 from desktop_app.errors import ActionLensError
 

@@ -13,7 +13,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import cross_val_score
 
-from desktop_app.data.demo import DEMO_PRESETS, POSE_COLUMNS, clip_objects, pose_table
+from desktop_app.data.demo_scenes import DEMO_PRESETS, POSE_COLUMNS, clip_objects, pose_table
 
 CLIPS_PER_VERB = 600
 

@@ -276,7 +276,7 @@ def test_search_videos_ranks_by_the_text_embedding(captioned):
 def test_activitynet_with_precomputed_features_end_to_end(tmp_path, monkeypatch, capsys):
     """Import a tiny ActivityNet Captions folder, read precomputed arrays, train, evaluate, query."""
     from desktop_app.cli import main
-    from desktop_app.data.demo import write_video
+    from desktop_app.data.demo_scenes import write_video
 
     monkeypatch.setenv("ACTIONLENS_CACHE", str(tmp_path / "cache"))
     src, feats = tmp_path / "anet", tmp_path / "feats"

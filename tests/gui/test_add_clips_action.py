@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop_app.data.demo import render_clip, write_video
+from desktop_app.data.demo_scenes import render_clip, write_video
 from desktop_app.gui.main_window import MainWindow
 
 
