@@ -89,7 +89,7 @@ def unit_class_means(
     clip_ids: np.ndarray,
     clip_classes: np.ndarray,
     class_ids: np.ndarray,
-    chunk: int = 65_536,
+    chunk: int = 8_192,
 ) -> np.ndarray:
     """Class vectors on the unit scale: the mean of each class's unit clip embeddings, re-normalised.
 
@@ -101,7 +101,8 @@ def unit_class_means(
     Parameters
     ----------
     clip_embeddings
-        ``(num_clips, D)``, indexed by clip id (a memory map is read ``chunk`` rows at a time).
+        ``(num_clips, D)``, indexed by clip id (a memory map is read ``chunk`` rows at a time;
+        a few MB of float64 per step, which stay in the cache: faster than larger steps).
     clip_ids, clip_classes
         The clips to average and the class id of each.
     class_ids
@@ -130,15 +131,21 @@ def unit_class_means(
     for start in range(0, len(clip_ids), chunk):
         part = slice(start, start + chunk)
         keep = known[part]
-        unit = to_unit(np.asarray(clip_embeddings[clip_ids[part][keep]]))
-        finite = np.isfinite(unit).all(axis=1)
+        # to_unit's scaling with the norms by einsum (a row's norm is finite iff the row is):
+        # linalg.norm and isfinite(...).all(axis=1) reduce 50-wide rows three times slower.
+        raw = np.asarray(clip_embeddings[clip_ids[part][keep]], dtype=np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", raw, raw))
+        finite = np.isfinite(norms)
         rows = rows_of[part][keep][finite]
         if not len(rows):
             continue
+        unit = raw[finite] / np.where(norms[finite] > 0, norms[finite], 1.0)[:, None]
         # Sorted by class, each class's clips are one run of rows: one reduceat per chunk
-        # (np.add.at, one row at a time, is far slower on a large workspace).
-        by_row = np.argsort(rows, kind="stable")
-        rows, unit = rows[by_row], unit[finite][by_row]
+        # (np.add.at, one row at a time, is far slower on a large workspace); clips listed
+        # class by class (the usual catalog order) need no sort.
+        if np.any(rows[1:] < rows[:-1]):
+            by_row = np.argsort(rows, kind="stable")
+            rows, unit = rows[by_row], unit[by_row]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         sums[rows[starts]] += np.add.reduceat(unit, starts, axis=0)
         counts += np.bincount(rows, minlength=len(class_ids))

@@ -89,14 +89,15 @@ def run(args: argparse.Namespace) -> int:
         raise ActionLensError("give query words, e.g. `actionlens query --workspace WS basketball`")
     with open_workspace(args, readonly=True) as ws:
         space = EmbeddingSpace.load(ws, args.run)
-        retriever = Retriever(space, _cli_method(args.method))
+        retriever = Retriever(space, _cli_method(args.method), one_shot=True)
         result = retriever.search(
             " ".join(args.words), args.k, split=args.split, role=args.role, class_names=args.classes
         )
     if args.json:
         print_json({"run": space.run_id, **result.to_json()})
         return 0
-    print(f"query {result.query!r} in run {space.run_id} ({result.method} search)")
+    how = f"{result.method} search" + ("" if result.exact else ", approximate")
+    print(f"query {result.query!r} in run {space.run_id} ({how})")
     print("clips:")
     for rank, hit in enumerate(result.clips, 1):
         print(f"  {rank:>3}. {hit.score:+.3f}  clip {hit.clip_id:<6} {hit.class_name or '-':<24} {hit.name}")
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _cli_method(method: str) -> SearchMethod:
     """``auto`` means exact numpy search in a one-shot command: at a million clips a FAISS IVF
-    index takes seconds to build and an exact scan answers a query in tens of milliseconds."""
+    index takes seconds to build and an exact scan of the embedding file (:class:`ClipScan`)
+    answers a query in a tenth of a second."""
     return cast("SearchMethod", "numpy" if method == "auto" else method)
 
 
@@ -214,7 +216,11 @@ def _run_table(args: argparse.Namespace) -> int:
     with open_workspace(args, readonly=True) as ws:
         space = EmbeddingSpace.load(ws, args.run)
         table = demo_query_table(
-            Retriever(space, _cli_method(args.method)), queries, args.k, split=args.split, role=role
+            Retriever(space, _cli_method(args.method), one_shot=True),
+            queries,
+            args.k,
+            split=args.split,
+            role=role,
         )
     if args.json:
         print_json({"run": space.run_id, "k": args.k, "rows": table})

@@ -8,10 +8,12 @@ import pytest
 from desktop_app.analysis.retrieval import (
     DEMO_QUERIES,
     ClipIndex,
+    ClipScan,
     Retriever,
     demo_query_table,
     nearest_words,
     nearest_words_by_pos,
+    unit_rows,
 )
 from desktop_app.errors import ActionLensError, UnknownWordError
 from desktop_app.words import pos as pos_module
@@ -71,6 +73,52 @@ def test_filter_keeps_only_allowed_ids(database: tuple[np.ndarray, np.ndarray]) 
     assert sorted(found.tolist()) == sorted(allowed.tolist())  # k larger than the subset: all of it
     expected = allowed[brute_force(x[allowed], queries[0], 4)]
     np.testing.assert_array_equal(found, expected)
+
+
+def test_scan_ranks_exactly_as_the_numpy_index(database: tuple[np.ndarray, np.ndarray]) -> None:
+    # The CLI's one-shot scan (chunks of the embedding file, nothing built) and the app's
+    # index give the same ids and the same scores, with and without a filter.
+    x, queries = database
+    x = np.concatenate([x] * 7)  # 21 000 rows: several scan chunks
+    x[11] = np.nan  # a clip without an embedding is not among the rows searched
+    ids = np.flatnonzero(~np.isnan(x[:, 0]))
+    index, scan = ClipIndex(x, ids, "numpy", rows=ids), ClipScan(x, ids)
+    for q in queries:
+        for subset in (None, np.arange(0, len(x), 3)):
+            a_ids, a_scores = index.search(q, 15, subset)
+            b_ids, b_scores = scan.search(q, 15, subset)
+            np.testing.assert_array_equal(a_ids, b_ids)
+            np.testing.assert_array_equal(a_scores, b_scores)
+    assert 11 not in scan.search(x[11 + 3000], 50)[0] and len(scan.search(queries[0], 10, [11, 12])[0]) == 1
+
+
+def test_unit_rows_in_chunks_are_the_rows_scaled_alone(database: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = database
+    x = x.copy()
+    x[4] = 0.0
+    whole = x / np.where((n := np.linalg.norm(x, axis=1, keepdims=True)) > 0, n, 1.0)
+    np.testing.assert_array_equal(unit_rows(x, chunk=7), whole)
+    rows = np.array([9, 4, 2000])
+    np.testing.assert_array_equal(unit_rows(x, rows, chunk=2), whole[rows])
+    assert not unit_rows(x)[4].any()
+
+
+def test_one_shot_retriever_answers_as_the_indexed_one(perfect_space) -> None:
+    indexed, one_shot = Retriever(perfect_space, "numpy"), Retriever(perfect_space, "numpy", one_shot=True)
+    assert isinstance(one_shot.clip_index, ClipScan)
+    for query in ("roll coin", "class:roll coin - word:coin + word:ball"):
+        for split, role in ((None, None), ("1", "test")):
+            a = indexed.search(query, 5, split=split, role=role).to_json()
+            b = one_shot.search(query, 5, split=split, role=role).to_json()
+            assert a == b and a["exact"] is True
+
+
+def test_approximate_search_says_so(database: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = database
+    ivf = ClipIndex(x, method="ivf")
+    assert not ivf.exact_for(None) and not ivf.exact_for(60_000)
+    assert ivf.exact_for(100)  # a small filtered subset is scanned exactly
+    assert ClipIndex(x, method="numpy").exact_for(None) and ClipIndex(x, method="faiss").exact_for(None)
 
 
 def test_word_query_ranks_clips_classes_and_words(perfect_space) -> None:

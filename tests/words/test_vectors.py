@@ -288,3 +288,17 @@ def test_missing_and_unreadable_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(ActionLensError, match=r"truncated\.bin"):
         WordVectors.load(truncated, cache_dir=tmp_path / "cache")
     assert not [n for n in cache_entries(tmp_path / "cache") if n.startswith(".")]
+
+
+def test_lookups_before_and_after_the_word_index_agree() -> None:
+    # The first look-ups scan the word list; later ones use the word -> row dict: same rows,
+    # the first of a repeated word, case folded first.
+    words = ["the", "Ball", "ball", "spin", "ball"]
+    vectors = np.arange(len(words) * 2, dtype=np.float32).reshape(len(words), 2)
+    wv = WordVectors.from_arrays(words, vectors)
+    seen = [wv.vector(w).tolist() for w in ("ball", "BALL", "Ball", "spin")]
+    for _ in range(20):
+        assert "spin" in wv and "nothing" not in wv
+    assert [wv.vector(w).tolist() for w in ("ball", "BALL", "Ball", "spin")] == seen
+    assert seen == [[4.0, 5.0], [4.0, 5.0], [4.0, 5.0], [6.0, 7.0]]
+    assert wv.key_to_index["ball"] == 2 and wv.key_to_index["Ball"] == 1
