@@ -261,6 +261,27 @@ def _unit_rows(matrix: np.ndarray, owned: bool = False) -> np.ndarray:
     return out
 
 
+class UnitRows:
+    """Rows ``ids`` of an embedding matrix scaled to unit length, read only where indexed.
+
+    What :func:`map_inputs` returns, without its copy: PCA reads its fit sample and then every
+    row in blocks, the quality figure its samples, so the 1 M × D float32 copy (200 MB at
+    D = 50, a second of page faults) is never made. Indexing with an integer array or a slice
+    returns a fresh float32 block (each row divided by its norm, as :func:`_unit_rows` does).
+    """
+
+    def __init__(self, matrix: np.ndarray, ids: np.ndarray) -> None:
+        self.matrix = matrix
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.shape = (len(self.ids), int(matrix.shape[1]))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        return _unit_rows(np.asarray(self.matrix[self.ids[rows]]), owned=True)
+
+
 def map_inputs(space: EmbeddingSpace, of: str) -> tuple[np.ndarray, np.ndarray]:
     """The ids and unit-normalised vectors that a map of ``of`` places (only embedded clips)."""
     if of not in OF_CHOICES:
@@ -330,6 +351,7 @@ def compute_map(
     progress: Progress | None = None,
     on_partial: OnPartial | None = None,
     word_vectors: WordVectors | None = None,
+    measure: bool = True,
 ) -> Map2D:
     """Compute a 2-D map of a run's clips or class means (not cached; see :func:`load_or_compute_map`).
 
@@ -352,13 +374,23 @@ def compute_map(
         is not fitted on a sample; see :func:`~desktop_app.analysis.layouts.tsne_fit_place`).
     word_vectors
         For ``"axes"``: the vectors the words are looked up in (default: the run's).
+    measure
+        Measure the map's quality figure (:func:`map_quality`); ``False`` leaves it to
+        :func:`measure_map` (the map is shown first, the figure follows).
     """
     progress = progress or NullProgress()
     if method == "imported":
         raise ActionLensError("imported maps are not computed; use import_layout(ws, run_id, path)")
     params = normalize_params(method, params)
     started = time.perf_counter()
-    ids, vectors = map_inputs(space, of)
+    if method == "pca" and of == "clips":
+        # Blocks read from the memory map as PCA walks them: no copy of every embedding.
+        ids = np.asarray(space.embedded_clip_ids, dtype=np.int64)
+        if len(ids) == 0:
+            raise ActionLensError(f"run {space.run_id!r} has no embedded {of} to place on a map")
+        vectors: Any = UnitRows(space.clip_embeddings, ids)
+    else:
+        ids, vectors = map_inputs(space, of)
     extra: dict[str, Any] = {}
     placement: Placement | None = None
     layout_progress = SubProgress(progress, 0.0, 0.9, method.upper())
@@ -374,8 +406,10 @@ def compute_map(
         coords, axes_info = semantic_axes_layout(vectors, word_vectors or space.word_vectors, params["axes"])
         extra.update(axes_info)
     progress.check_cancelled()
-    progress.set_progress(0.9, "measuring the map's quality")
-    quality = {**map_quality(vectors, coords), **extra}
+    quality = dict(extra)
+    if measure:
+        progress.set_progress(0.9, "measuring the map's quality")
+        quality = {**map_quality(vectors, coords), **extra}
     progress.set_progress(1.0, "done")
     params_out = dict(params)
     if method == "umap" and params_out["n_epochs"] is None:
@@ -393,6 +427,23 @@ def compute_map(
         elapsed=round(time.perf_counter() - started, 3),
         created=_now(),
     )
+
+
+def measure_map(space: EmbeddingSpace, result: Map2D, progress: Progress | None = None) -> Map2D:
+    """Add the quality figure (:func:`map_quality`) to a map computed with ``measure=False``,
+    in place (the figure first, then the map's own figures, as :func:`compute_map` orders them);
+    returns ``result``. Reads only the sampled rows of the embeddings."""
+    progress = progress or NullProgress()
+    started = time.perf_counter()
+    progress.set_progress(0.9, "measuring the map's quality")
+    if result.of == "clips":
+        vectors: Any = UnitRows(space.clip_embeddings, result.ids)
+    else:
+        vectors = map_inputs(space, "classes")[1]  # a class-means map's rows, in their order
+    result.quality = {**map_quality(vectors, result.coords), **result.quality}
+    result.elapsed = round(result.elapsed + time.perf_counter() - started, 3)
+    progress.set_progress(1.0, "done")
+    return result
 
 
 def semantic_axes_map(
@@ -551,13 +602,16 @@ def load_or_compute_map(
     on_partial: OnPartial | None = None,
     force: bool = False,
     space: EmbeddingSpace | None = None,
+    on_unmeasured: Callable[[Map2D], None] | None = None,
 ) -> Map2D:
     """The cached map for (run, method, of, params) if it is current, else compute and cache it.
 
     Reading a cached map costs a JSON read, a small ``.npy`` read and a fingerprint of the
     embeddings file (a few MiB read). ``force`` recomputes. ``run_id`` defaults to the
     workspace's default run; ``space`` is its embedding space where the caller holds it
-    (loaded here otherwise).
+    (loaded here otherwise). ``on_unmeasured``, where a map is computed, is called with it
+    before its quality figure is measured (a view draws it meanwhile); the map is cached once
+    measured, and returned (the same object, its ``quality`` filled in).
     """
     from desktop_app.analysis.space import EmbeddingSpace, default_run
 
@@ -576,13 +630,20 @@ def load_or_compute_map(
         raise ActionLensError(f"no imported map {key} in {ws.maps_dir}; import the layout again")
     if space is None or space.run_id != run_id:
         space = EmbeddingSpace.load(ws, run_id)
-    result = compute_map(space, method, of, normalized, progress, on_partial)
+    result = compute_map(space, method, of, normalized, progress, on_partial, measure=on_unmeasured is None)
+    if on_unmeasured is not None:
+        on_unmeasured(result)
+        measure_map(space, result, progress)
     save_map(ws, result)
     return result
 
 
 def first_map(
-    ws: Workspace, run_id: str | None = None, of: str = "clips", space: EmbeddingSpace | None = None
+    ws: Workspace,
+    run_id: str | None = None,
+    of: str = "clips",
+    space: EmbeddingSpace | None = None,
+    on_unmeasured: Callable[[Map2D], None] | None = None,
 ) -> Map2D:
     """The map to show the moment a workspace opens: the newest current cached map of the run
     that has every embedded clip on it, else a PCA map (computed and cached: about a second for
@@ -590,7 +651,8 @@ def first_map(
 
     A map cached before map version 2 with only a subsample on it (``subsampled``) is passed
     over: it would leave clips off the first map. A view shows the result at once and may then
-    start UMAP or t-SNE in the background.
+    start UMAP or t-SNE in the background. ``space`` and ``on_unmeasured``: as for
+    :func:`load_or_compute_map` (a computed PCA map is handed over before its quality figure).
     """
     from desktop_app.analysis.space import default_run
 
@@ -601,7 +663,7 @@ def first_map(
                 return load_map(ws, info.key)
             except ActionLensError:
                 continue
-    return load_or_compute_map(ws, run_id, "pca", of, space=space)
+    return load_or_compute_map(ws, run_id, "pca", of, space=space, on_unmeasured=on_unmeasured)
 
 
 # ------------------------------------------------------------------------------ import

@@ -664,8 +664,12 @@ class MapPanel(QWidget):
         self._set_points(np.asarray(ids), np.asarray(coords), self.of, fit=True)
 
     def _on_map(self, prepared: PreparedMap) -> None:
-        if prepared is self._prepared and prepared.map is self.map:
-            return  # the map drawn from the partial result, now with its point index
+        if prepared is self._prepared:
+            # The map drawn from a partial result, again: now with its point index (the lasso
+            # and hover use it), or its quality figure (the info line shows it).
+            self.map = prepared.map
+            self._refresh_info()
+            return
         result = prepared.map
         self.map = result
         self._select_method_in_combo(result.method)
@@ -673,7 +677,7 @@ class MapPanel(QWidget):
         self.of_combo.setCurrentIndex(of_index)
         self._set_points(result.ids, result.coords, result.of, prepared, fit=True)
         self._set_axis_labels(result)
-        self._update_info()
+        self._refresh_info()
         self._update_track()
         self.axes_row.setVisible(result.method == "axes" or self.method_combo.currentData() == "axes")
 
@@ -757,6 +761,15 @@ class MapPanel(QWidget):
 
     def _update_info(self) -> None:
         self.info_label.setText(self._describe_map())
+
+    def _refresh_info(self) -> None:
+        """The map's description, marked busy while its task still runs (its index or quality
+        figure to come)."""
+        task = self.models.tasks.task(PANEL_ID)
+        if task is not None:
+            self._set_info_busy(task.title)
+        else:
+            self._update_info()
 
     def _set_axis_labels(self, result: Any) -> None:
         if result.method == "axes":

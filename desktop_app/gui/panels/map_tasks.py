@@ -18,8 +18,9 @@ from desktop_app.gui.panels.map_colours import _palette, warm_palette
 from desktop_app.gui.panels.map_points import PreparedMap
 
 
-def _prepare(ws: Any, run_id: str, result: Any, space: Any, progress: Any) -> PreparedMap:
-    """The map with its per-point columns, handed over to be drawn, then its point index."""
+def _hand_over(ws: Any, run_id: str, result: Any, space: Any, progress: Any) -> PreparedMap:
+    """The map with its per-point columns, handed to the panel to draw, then its point index
+    built (and handed over again: the same object, the lasso and hover now use the index)."""
     from desktop_app.analysis.space import EmbeddingSpace
 
     prepared = PreparedMap(
@@ -29,6 +30,8 @@ def _prepare(ws: Any, run_id: str, result: Any, space: Any, progress: Any) -> Pr
     progress.check_cancelled()
     progress.set_partial_result(prepared)  # drawn now; the lasso and hover scan until the index
     prepared.build_index()
+    progress.check_cancelled()
+    progress.set_partial_result(prepared)
     return prepared
 
 
@@ -46,7 +49,17 @@ def load_first_map(ws: Any, run_id: str, of: str, space: Any, progress: Any) -> 
 
     warm_palette()
     progress.set_progress(0.0, "reading the map")
-    return _prepare(ws, run_id, first_map(ws, run_id, of, space=space), space, progress)
+    handed: list[PreparedMap] = []
+
+    def drawable(result: Any) -> None:  # a computed map, before its quality figure is measured
+        handed.append(_hand_over(ws, run_id, result, space, progress))
+
+    result = first_map(ws, run_id, of, space=space, on_unmeasured=drawable)
+    if not handed:  # read from the cache, quality and all
+        return _hand_over(ws, run_id, result, space, progress)
+    prepared = handed[0]
+    prepared.map = result  # the same Map2D, its quality measured now
+    return prepared
 
 
 def load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) -> PreparedMap:
@@ -66,7 +79,7 @@ def load_or_compute(ws: Any, run_id: str, method: str, of: str, progress: Any) -
                 progress.set_partial_result((ids, coords))
 
     result = load_or_compute_map(ws, run_id, method, of, None, progress, on_partial)
-    return _prepare(ws, run_id, result, None, progress)
+    return _hand_over(ws, run_id, result, None, progress)
 
 
 def read_split_codes(prepared: PreparedMap, split: str, progress: Any) -> np.ndarray:
@@ -87,4 +100,4 @@ def compute_axes(space: Any, of: str, axes: Sequence[str], progress: Any) -> Pre
 
     progress.set_progress(0.0, "loading the word vectors")
     result = compute_map(space, "axes", of, {"axes": list(axes)}, progress)
-    return _prepare(space.ws, space.run_id, result, space, progress)
+    return _hand_over(space.ws, space.run_id, result, space, progress)
