@@ -27,13 +27,16 @@ with ``desktop_app/resources/wordnet/lexnames`` added where missing, into
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -163,6 +166,19 @@ class WordNet:
             When no WordNet is found (the message says how to install it), or it cannot be
             copied or read.
         """
+        # Importing NLTK and building its reader makes ~330 k long-lived objects: no full
+        # garbage collection while that runs, and none walks them later.
+        with _without_full_collections():
+            return cls._find(search_dirs, default_paths, cache_dir, senses)
+
+    @classmethod
+    def _find(
+        cls,
+        search_dirs: Sequence[str | os.PathLike[str]] | None,
+        default_paths: bool,
+        cache_dir: str | os.PathLike[str] | None,
+        senses: SenseChoice,
+    ) -> WordNet:
         import nltk
 
         cache_root = (Path(cache_dir) if cache_dir is not None else user_cache_dir()) / "nltk_data"
@@ -361,6 +377,34 @@ class WordNet:
 
 
 # ---------------------------------------------------------------------- NLTK plumbing
+
+_gc_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_full_collections() -> Iterator[None]:
+    """Build long-lived objects without the cyclic garbage collector's full passes, and keep
+    them out of every later pass.
+
+    NLTK's reader builds its lemma index in pure Python: about 330 000 dicts and lists that live
+    as long as the process. Building them triggers full (generation-2) collections, each walking
+    every tracked object of the process while holding the GIL — three of 230–330 ms in a process
+    that has imported torch and scikit-learn, and longer in an app holding a workspace. On a
+    worker thread that freezes the GUI thread for as long. So the collector is paused while the
+    reader is built, and :func:`gc.freeze` then moves everything alive into the permanent
+    generation, which later collections skip (objects that die later are still freed by
+    reference counting; only cycles already garbage now are kept). ``gc.freeze`` is the
+    standard library's tool for exactly this; there is no per-object alternative.
+    """
+    with _gc_lock:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
 
 
 def _open_reader(data_root: Path, resource: str) -> WordNetCorpusReader:

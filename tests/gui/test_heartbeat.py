@@ -31,10 +31,13 @@ for; it does not time how fast any computation is.
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -65,10 +68,18 @@ DEMO_RUN = "ste-small-rec-s1"
 KNOWN_SLOW_CEILING_MS = 160.0
 
 
+#: With ``HEARTBEAT_FREEZE_DUMP=FILE`` set, every thread's Python stack is written to FILE each
+#: :data:`FREEZE_DUMP_MS` the GUI thread goes without a beat during a measured step (faulthandler's
+#: watchdog is a C thread, so it sees a GUI thread stuck in C or waiting for the GIL): what
+#: blocks a step. A diagnosis aid; the test's result does not depend on it.
+FREEZE_DUMP_ENV = "HEARTBEAT_FREEZE_DUMP"
+FREEZE_DUMP_MS = 30
+
+
 class Heartbeat(QObject):
     """A GUI-thread timer that records the longest gaps between its beats, per labelled step."""
 
-    def __init__(self, interval_ms: int = BEAT_MS) -> None:
+    def __init__(self, interval_ms: int = BEAT_MS, dump: TextIO | None = None) -> None:
         super().__init__()
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -77,22 +88,35 @@ class Heartbeat(QObject):
         self.label = ""
         self.last = 0.0
         self.longest: dict[str, float] = {}
+        self.dump = dump
 
     def start(self, label: str) -> None:
         self.label = label
         self.longest.setdefault(label, 0.0)
         self.last = time.perf_counter()
+        if self.dump is not None:
+            self.dump.write(f"=== step {label}\n")
+            self.dump.flush()
+            faulthandler.dump_traceback_later(FREEZE_DUMP_MS / 1000.0, repeat=True, file=self.dump)
         self.timer.start()
 
     def stop(self) -> None:
         self._beat()
         self.timer.stop()
+        if self.dump is not None:
+            faulthandler.cancel_dump_traceback_later()
 
     def _beat(self) -> None:
         now = time.perf_counter()
         gap_ms = (now - self.last) * 1000.0
         self.longest[self.label] = max(self.longest[self.label], gap_ms)
         self.last = now
+        if self.dump is not None:
+            if gap_ms > FREEZE_DUMP_MS:
+                self.dump.write(f"=== gap {gap_ms:.0f} ms in {self.label}\n")
+                self.dump.flush()
+            # Re-armed at each beat: a dump comes only when the next beat is late.
+            faulthandler.dump_traceback_later(FREEZE_DUMP_MS / 1000.0, repeat=True, file=self.dump)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +146,9 @@ def test_no_panel_blocks_the_gui_thread_for_more_than_100_ms(qtbot, settings, tw
     window.show()
     qtbot.waitExposed(window)
     models = window.models
-    heartbeat = Heartbeat()
+    dump_path = os.environ.get(FREEZE_DUMP_ENV)
+    dump = open(dump_path, "w", encoding="utf-8") if dump_path else None
+    heartbeat = Heartbeat(dump=dump)
 
     def idle_since() -> Callable[[], bool]:
         quiet_from = [time.perf_counter()]
@@ -244,6 +270,8 @@ def test_no_panel_blocks_the_gui_thread_for_more_than_100_ms(qtbot, settings, tw
         lambda: evaluation.recognition_table.rowCount() > 0 and evaluation.analogy_table.rowCount() > 0,
     )
 
+    if dump is not None:
+        dump.close()
     report = "\n".join(f"{label:32s} {gap:7.1f} ms" for label, gap in heartbeat.longest.items())
     print(
         f"\nlongest GUI-thread gap per step (beat {BEAT_MS} ms, limit {LIMIT_MS:.0f} ms, "

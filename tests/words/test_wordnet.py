@@ -304,3 +304,31 @@ def test_sense_weights_without_index_sense_count_senses(plain_wordnet_dir: Path,
     (plain_wordnet_dir / "index.sense").unlink()
     wn = WordNet.load([plain_wordnet_dir], default_paths=False, cache_dir=tmp_path / "cache")
     assert wn.sense_weights("v")["swing"] == len(wn.reader.synsets("swing", pos="v"))
+
+
+def test_loading_wordnet_runs_no_full_garbage_collection(tmp_path: Path) -> None:
+    """NLTK's reader builds ~330 k long-lived dicts and lists; the full (generation-2) collections
+    they would trigger each hold the GIL for a quarter of a second or more, freezing the GUI
+    thread while a worker loads WordNet. The load runs none, and the reader it built is not
+    walked by later collections (the app's next full pass stays short)."""
+    import gc
+
+    full_passes: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_passes.append(1)
+
+    # Enough long-lived objects that an unguarded load triggers full passes (as in the app).
+    ballast = [[i] for i in range(300_000)]
+    gc.callbacks.append(record)
+    try:
+        loaded = WordNet.load(cache_dir=tmp_path)
+    finally:
+        gc.callbacks.remove(record)
+    assert not full_passes
+    assert gc.isenabled()
+    assert loaded.wup("walk", "run") is not None
+    # The reader's index is out of the collector's reach: far fewer tracked objects than it holds.
+    assert len(gc.get_objects()) < len(loaded.reader._lemma_pos_offset_map)
+    del ballast

@@ -9,6 +9,11 @@ taking ``(models, parent=None)`` and add one line below, e.g.::
               shortcut="Ctrl+3", tab_with="player", tooltip="The 2-D map of clips")
 
 Optional hooks a panel widget may define: ``shutdown()`` (the window is closing: stop threads).
+
+A panel whose work is costly (loading WordNet, an evaluation, a second map) does it only while it
+is on screen: :func:`on_screen` and :class:`ScreenWatch`. ``isVisible()`` does not tell: a dock
+tabbed behind another stays "visible" (Qt moves it off the window), so every tabbed panel would
+compute at open and at every run switch.
 """
 
 from __future__ import annotations
@@ -18,12 +23,79 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QWidget
 
 from desktop_app.gui.models import AppModels
 
 PanelFactory = Callable[[AppModels], QWidget]
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Whether any of ``widget`` can be seen: shown, and not in a dock tabbed behind another.
+
+    A tabbed-away dock keeps ``isVisible()`` true (Qt moves it off the window); its visible
+    region is empty.
+    """
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+class ScreenWatch(QObject):
+    """Calls ``callback`` (from the event loop) each time ``widget`` comes on screen.
+
+    "On screen" is :func:`on_screen`: the widget is shown (its window too) and, in a dock, that
+    dock is not tabbed behind another. The widget's own show events and its dock's
+    ``visibilityChanged`` (a tab chosen, the dock floated or docked) are watched; the call is
+    queued and made only if the widget is still on screen then, so the main window re-placing
+    its docks (each shown for a moment, then tabbed away) starts nothing.
+
+    Parameters
+    ----------
+    widget
+        The panel (the watch is its child and ends with it).
+    callback
+        Called with no arguments.
+    """
+
+    def __init__(self, widget: QWidget, callback: Callable[[], object]) -> None:
+        super().__init__(widget)
+        self.widget = widget
+        self.callback = callback
+        self._docks: list[QDockWidget] = []
+        self._queued = False
+        widget.installEventFilter(self)
+        self._watch_dock()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget:
+            if event.type() == QEvent.Type.ParentChange:
+                self._watch_dock()
+            elif event.type() == QEvent.Type.Show:
+                self._watch_dock()
+                self._queue()
+        return False
+
+    def _watch_dock(self) -> None:
+        parent = self.widget.parentWidget()
+        while parent is not None and not isinstance(parent, QDockWidget):
+            parent = parent.parentWidget()
+        if parent is not None and parent not in self._docks:
+            self._docks.append(parent)
+            parent.visibilityChanged.connect(self._on_dock_visibility)
+
+    def _on_dock_visibility(self, visible: bool) -> None:
+        if visible:
+            self._queue()
+
+    def _queue(self) -> None:
+        if not self._queued:
+            self._queued = True
+            QTimer.singleShot(0, self, self._fire)
+
+    def _fire(self) -> None:
+        self._queued = False
+        if on_screen(self.widget):
+            self.callback()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ included, labelled so), over which a run scores what it fitted.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
 from desktop_app.analysis.compare import default_report_split
 from desktop_app.errors import ActionLensError
 from desktop_app.gui.models import AppModels
+from desktop_app.gui.panels import ScreenWatch, on_screen
 from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "compare"
@@ -107,6 +109,15 @@ def _compare(ws: Any, run_a: str, run_b: str, split: str | None, progress: Any) 
         "error": error,
         "note": note,
     }
+
+
+def selected_id_array(clip_ids: Set[int]) -> np.ndarray:
+    """The ids of a selection as a sorted ``int64`` array: a ``ClipIdSet``'s own ``.ids``, else
+    (a plain set of ids) sorted once."""
+    ids = getattr(clip_ids, "ids", None)
+    if isinstance(ids, np.ndarray):
+        return ids
+    return np.sort(np.fromiter(clip_ids, dtype=np.int64, count=len(clip_ids)))
 
 
 class ComparisonTableModel(QAbstractTableModel):
@@ -208,8 +219,10 @@ class CompareMap(QWidget):
         self._ring_pen = pg.mkPen(QColor(230, 30, 30), width=2.5)
         self.ids = np.zeros(0, dtype=np.int64)
         self.coords = np.zeros((0, 2), dtype=np.float32)
-        self._row_of: dict[int, int] = {}
-        self.outlined: list[int] = []
+        # Clip id -> row by binary search in the sorted ids (no dict of a million entries).
+        self._id_order = np.zeros(0, dtype=np.int64)
+        self._sorted_ids = np.zeros(0, dtype=np.int64)
+        self._outlined_rows = np.zeros(0, dtype=np.int64)
         self.ringed: int | None = None
         self.scatter.sigClicked.connect(self._on_clicked)
         self._hover_proxy = pg.SignalProxy(
@@ -225,7 +238,9 @@ class CompareMap(QWidget):
         self.title.setText(title)
         self.ids = np.asarray(ids, dtype=np.int64)
         self.coords = np.asarray(coords, dtype=np.float32)
-        self._row_of = {int(c): i for i, c in enumerate(self.ids.tolist())}
+        self._id_order = np.argsort(self.ids, kind="stable")
+        self._sorted_ids = self.ids[self._id_order]
+        self._outlined_rows = np.zeros(0, dtype=np.int64)
         classes, codes = np.unique(np.asarray(class_ids, dtype=np.int64), return_inverse=True)
         # One brush object per class (pyqtgraph's symbol atlas caches by identity), picked per
         # point by an array lookup.
@@ -237,21 +252,41 @@ class CompareMap(QWidget):
         if len(self.ids):
             self.view_box.autoRange()
 
-    def show_selection(self, clip_ids: frozenset[int]) -> None:
-        """Outline the selected clips that are on this map."""
-        rows = [self._row_of[c] for c in sorted(clip_ids) if c in self._row_of]
-        self.outlined = [int(self.ids[r]) for r in rows]
-        self.outline.setData(pos=self.coords[rows] if rows else np.zeros((0, 2)), pen=self._selection_pen)
+    def rows_of(self, clip_ids: np.ndarray) -> np.ndarray:
+        """The map rows of those of ``clip_ids`` (sorted, unique) that are on the map, in id order."""
+        clip_ids = np.asarray(clip_ids, dtype=np.int64)
+        if not len(clip_ids) or not len(self._sorted_ids):
+            return np.zeros(0, dtype=np.int64)
+        at = np.searchsorted(self._sorted_ids, clip_ids)
+        found = at < len(self._sorted_ids)
+        found[found] = self._sorted_ids[at[found]] == clip_ids[found]
+        return self._id_order[at[found]]
+
+    @property
+    def outlined(self) -> list[int]:
+        """The clip ids outlined as selected, in increasing order."""
+        return [int(i) for i in self.ids[self._outlined_rows]]
+
+    def show_selection(self, clip_ids: Set[int]) -> None:
+        """Outline the selected clips that are on this map (a ``ClipIdSet`` or any set of ids)."""
+        rows = self.rows_of(selected_id_array(clip_ids))
+        self._outlined_rows = rows
+        self.outline.setData(
+            pos=self.coords[rows] if len(rows) else np.zeros((0, 2)), pen=self._selection_pen
+        )
 
     def show_hover(self, clip_id: int | None) -> None:
         """Ring ``clip_id`` (``None``: no ring)."""
-        row = self._row_of.get(clip_id) if clip_id is not None else None
-        self.ringed = clip_id if row is not None else None
-        self.ring.setData(pos=self.coords[[row]] if row is not None else np.zeros((0, 2)), pen=self._ring_pen)
+        rows = self.rows_of(np.array([clip_id])) if clip_id is not None else ()
+        self.ringed = clip_id if len(rows) else None
+        self.ring.setData(pos=self.coords[rows[:1]] if len(rows) else np.zeros((0, 2)), pen=self._ring_pen)
 
     def view_position(self, clip_id: int) -> QPointF:
-        """Where a clip is, in scene coordinates (for tests and hover)."""
-        x, y = self.coords[self._row_of[clip_id]]
+        """Where a clip is, in scene coordinates (for tests and hover); ``KeyError`` when not on the map."""
+        rows = self.rows_of(np.array([clip_id]))
+        if not len(rows):
+            raise KeyError(clip_id)
+        x, y = self.coords[rows[0]]
         return self.view_box.mapViewToScene(QPointF(float(x), float(y)))
 
     def _nearest(self, scene_pos: QPointF, radius_px: float = 8.0) -> int | None:
@@ -288,6 +323,7 @@ class ComparePanel(QWidget):
         self._task: Any = None
         self._pending = False
         self._start_queued = False  # a comparison is to start from the event loop
+        self._selection_stale = False  # the selection changed while the panel was off screen
 
         self.combo_a, self.combo_b = QComboBox(), QComboBox()
         for combo, tip in ((self.combo_a, "Run A (left map)"), (self.combo_b, "Run B (right map)")):
@@ -371,6 +407,9 @@ class ComparePanel(QWidget):
         models.workspace.workspaceChanged.connect(lambda _ws: self._fill_runs())
         models.workspace.runChanged.connect(self._on_active_run)
         models.selection.changed.connect(self._on_selection)
+        # Nothing is computed or drawn for a dock tabbed behind another: coming on screen starts
+        # the pending comparison and outlines the selection made meanwhile.
+        self._screen_watch = ScreenWatch(self, self._on_shown)
         self._fill_runs()
 
     # ------------------------------------------------------------ public
@@ -393,8 +432,9 @@ class ComparePanel(QWidget):
         """The class ids of the table's rows, in the order shown."""
         return [int(self.proxy.index(r, 0).data(CLASS_ROLE)) for r in range(self.proxy.rowCount())]
 
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
+    def _on_shown(self) -> None:
+        if self._selection_stale:
+            self._on_selection(self.models.selection.clip_ids, "")
         if self._pending:
             self._on_runs_chosen()
 
@@ -476,7 +516,7 @@ class ComparePanel(QWidget):
             split,
         ):
             return
-        if not self.isVisible():
+        if not on_screen(self):
             # A hidden (tabbed-away) dock computes nothing; showing it starts the comparison.
             self._pending = True
             return
@@ -546,7 +586,12 @@ class ComparePanel(QWidget):
         self.summary.setText(" ".join(parts) + " Click a class to select its clips.")
 
     # ------------------------------------------------------------ linking
-    def _on_selection(self, clip_ids: frozenset[int], _source: str) -> None:
+    def _on_selection(self, clip_ids: Set[int], _source: str) -> None:
+        if not on_screen(self):
+            # A lasso of half a million clips is outlined only when someone can see it.
+            self._selection_stale = True
+            return
+        self._selection_stale = False
         self.map_a.show_selection(clip_ids)
         self.map_b.show_selection(clip_ids)
 
@@ -573,7 +618,7 @@ class ComparePanel(QWidget):
         table = self.table_model.comparison
         class_id = index.data(CLASS_ROLE)
         if table is not None and class_id is not None:
-            self.models.selection.set(table.clips_of(int(class_id)).tolist(), PANEL_ID)
+            self.models.selection.set(table.clips_of(int(class_id)), PANEL_ID)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.errors import ActionLensError
 from desktop_app.gui.models import AppModels
-from desktop_app.gui.panels import preview_panel
+from desktop_app.gui.panels import ScreenWatch, on_screen, preview_panel
 
 PANEL_ID = "evaluation"
 #: Task owners of the panel's other workers (a new start cancels only the same owner's task).
@@ -235,6 +235,10 @@ class EvaluationPanel(QWidget):
         self.confusion_table.cellClicked.connect(self._on_confusion_cell)
         models.workspace.workspaceChanged.connect(lambda _ws: self._on_workspace())
         models.workspace.runChanged.connect(self._on_active_run)
+        # The tables (the analogy test loads the word vectors and every run's class means) and
+        # the model list (it imports every model module, torch with them) are read only once the
+        # panel is on screen, not for a dock tabbed behind another.
+        self._screen_watch = ScreenWatch(self, self._on_shown)
         self._on_workspace()
 
     # ------------------------------------------------------------ public
@@ -448,7 +452,7 @@ class EvaluationPanel(QWidget):
         self.run_status.setText(message)
         # The runs on disk changed: read every table again (the Recognition tab lists new runs).
         self._dirty = True
-        if self.isVisible():
+        if on_screen(self):
             self.refresh()
 
     # ------------------------------------------------------------ confusion
@@ -527,7 +531,7 @@ class EvaluationPanel(QWidget):
         if self.confusion is None:
             return
         clip_ids = self.confusion.cell_clip_ids(row, column)
-        self.models.selection.set(clip_ids.tolist(), PANEL_ID)
+        self.models.selection.set(clip_ids, PANEL_ID)
         true, assigned = self.confusion.class_names[row], self.confusion.class_names[column]
         self.status.setText(
             f"Selected {len(clip_ids)} clip{'s' if len(clip_ids) != 1 else ''} of {true} assigned {assigned}"
@@ -575,8 +579,7 @@ class EvaluationPanel(QWidget):
             self._sync_run_combo()
 
     # ------------------------------------------------------------ tables
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
+    def _on_shown(self) -> None:
         self._load_model_choices()
         if self._dirty:
             self.refresh()
@@ -603,7 +606,7 @@ class EvaluationPanel(QWidget):
             return
         self._dirty = True
         # The analogy test loads the word vectors: done only once the panel is on screen.
-        if self.isVisible():
+        if on_screen(self):
             self.refresh()
 
     def _note(self, key: str, text: str | None) -> None:

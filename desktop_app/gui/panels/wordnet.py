@@ -35,7 +35,7 @@ from typing import Any, cast
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, QSizeF, Qt, QTimer
-from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPen, QResizeEvent, QShowEvent
+from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsRectItem,
@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.models import AppModels
-from desktop_app.gui.panels import preview_panel
+from desktop_app.gui.panels import ScreenWatch, on_screen, preview_panel
 from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "wordnet"
@@ -413,6 +413,9 @@ class WordNetPanel(QWidget):
         self.senses_combo.currentIndexChanged.connect(lambda _i: self._invalidate())
         models.workspace.workspaceChanged.connect(lambda _ws: self._invalidate())
         models.workspace.runChanged.connect(lambda _run: self._invalidate())
+        # WordNet is loaded (seconds of pure Python at first use) only once the panel is on
+        # screen, not for a dock tabbed behind another: not at open, not at a run switch.
+        self._screen_watch = ScreenWatch(self, self._compute_if_dirty)
         self._invalidate()
 
     # ------------------------------------------------------------ public
@@ -480,7 +483,7 @@ class WordNetPanel(QWidget):
         class_ids = {self.view.class_ids[int(self.order[row])], self.view.class_ids[int(self.order[col])]}
         clip_class = self.models.workspace.clip_columns().class_id
         clip_ids = np.flatnonzero(np.isin(clip_class, list(class_ids)))
-        self.models.selection.set(clip_ids.tolist(), PANEL_ID)
+        self.models.selection.set(clip_ids, PANEL_ID)
 
     def cell_operands(self, row: int, col: int) -> list[dict[str, Any]]:
         """The analogy operands a displayed cell carries: its row's class, then its column's.
@@ -518,11 +521,6 @@ class WordNetPanel(QWidget):
                 combo.setCurrentIndex(index)
 
     # ------------------------------------------------------------ computing
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._dirty:
-            self._compute()
-
     def _invalidate(self) -> None:
         self._dirty = True
         self.view = None
@@ -540,14 +538,14 @@ class WordNetPanel(QWidget):
             )
             self._dirty = False
             return
-        # Computed only when the panel is on screen: WordNet is not loaded for a hidden tab.
+        # Computed only when the panel is on screen: WordNet is not loaded for a tabbed-away dock.
         self._show_message("Loading WordNet and computing the similarity matrices…")
-        if self.isVisible():
+        if on_screen(self):
             # Started from the event loop, not inside the run switch's fan-out to every panel.
             QTimer.singleShot(0, self, self._compute_if_dirty)
 
     def _compute_if_dirty(self) -> None:
-        if self._dirty and self.isVisible():
+        if self._dirty and on_screen(self):
             self._compute()
 
     def _compute(self) -> None:
