@@ -372,6 +372,16 @@ class WorkspaceModel(QObject):
             self._role_codes[split] = self._workspace.catalog.split_role_codes(split, size=self._num_clips)
         return self._role_codes[split]
 
+    def cached_split_role_codes(self, split: str) -> np.ndarray | None:
+        """:meth:`split_role_codes` of ``split`` where they are read already, else ``None``
+        (a worker then reads them, and hands them to :meth:`remember_split_role_codes`)."""
+        return self._role_codes.get(split)
+
+    def remember_split_role_codes(self, split: str, codes: np.ndarray) -> None:
+        """Keep role codes of ``split`` a worker read from the open workspace's catalog."""
+        if self._workspace is not None and len(codes) == self._num_clips:
+            self._role_codes.setdefault(split, codes)
+
     def split_counts(self) -> dict[str, dict[str, int]]:
         """``{split: {role: number of clips}}``, read with the columns (empty until
         ``columnsReady``: counting a million memberships is not for the GUI thread)."""

@@ -7,6 +7,7 @@ Clip ids are dense integers from 0, so that a clip's id is its row in every per-
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -255,6 +256,25 @@ class Catalog:
         """A context manager that commits on success and rolls back on error."""
         return self._con
 
+    @contextlib.contextmanager
+    def _bulk_reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection of its own for one workspace-sized read (a column of every
+        clip, every membership of a split), closed when the read ends.
+
+        The shared connection is serialised by SQLite: while a worker's ``group_concat`` over a
+        million rows runs on it (one ``sqlite3_step``, about a second), the GUI thread's
+        look-ups of a few rows (the classes, the runs, the split names) waited for it — the
+        1.0-1.4 s freezes of opening a million-clip workspace (issue 12). A connection per
+        bulk read lets them run side by side (the file is read concurrently; the catalog's
+        writes are committed before anything reads columns). Opening one costs well under a
+        millisecond, nothing beside the read it serves.
+        """
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            yield con
+        finally:
+            con.close()
+
     # ----------------------------------------------------------------- writing
     def add_classes(self, classes: Iterable[ClassRecord]) -> dict[str, int]:
         """Insert classes that are not there yet (by name); return ``{name: id}`` for all classes."""
@@ -414,19 +434,20 @@ class Catalog:
 
     def clip_columns(self) -> ClipColumns:
         """Every clip's class, status and audio presence as arrays indexed by clip id."""
-        n = self.num_ids()
-        table = self._int_columns(
-            "COALESCE(class_id, -1) || ',' || (status = 'ok') || ',' || has_audio", 3, n
-        )
-        if table is None:  # ids with gaps (never written by ActionLens): row by row
-            rows = self._con.execute(
-                "SELECT id, COALESCE(class_id, -1), status = 'ok', has_audio FROM clips ORDER BY id"
-            ).fetchall()
-            table = np.zeros((n, 3), dtype=np.int64)
-            table[:, 0] = -1
-            if rows:
-                found = np.array(rows, dtype=np.int64)
-                table[found[:, 0]] = found[:, 1:]
+        with self._bulk_reader() as con:
+            n = _num_ids(con)
+            table = _int_columns(
+                con, "COALESCE(class_id, -1) || ',' || (status = 'ok') || ',' || has_audio", 3, n
+            )
+            if table is None:  # ids with gaps (never written by ActionLens): row by row
+                rows = con.execute(
+                    "SELECT id, COALESCE(class_id, -1), status = 'ok', has_audio FROM clips ORDER BY id"
+                ).fetchall()
+                table = np.zeros((n, 3), dtype=np.int64)
+                table[:, 0] = -1
+                if rows:
+                    found = np.array(rows, dtype=np.int64)
+                    table[found[:, 0]] = found[:, 1:]
         return ClipColumns(
             class_id=np.ascontiguousarray(table[:, 0]),
             ok=table[:, 1].astype(bool),
@@ -436,40 +457,26 @@ class Catalog:
     def clip_class_column(self) -> np.ndarray:
         """``int64`` class of every clip by clip id (-1: none); :meth:`clip_columns`' first
         column alone (what a query needs)."""
-        n = self.num_ids()
-        table = self._int_columns("COALESCE(class_id, -1)", 1, n)
+        with self._bulk_reader() as con:
+            table = _int_columns(con, "COALESCE(class_id, -1)", 1, _num_ids(con))
         return np.ascontiguousarray(table[:, 0]) if table is not None else self.clip_columns().class_id
-
-    def _int_columns(self, expression: str, width: int, n: int) -> np.ndarray | None:
-        """``(n, width)`` ``int64``: ``expression`` (``width`` integers joined by commas) of
-        every clip by id, or ``None`` when the ids are not ``0 … n-1`` (fewer values than
-        ``n`` rows' worth: no ``COUNT(*)``, which reads every row of a million).
-
-        SQLite joins the values into one string and numpy parses it, both in C: a Python object
-        per value would cost seconds at a million clips.
-        """
-        if n == 0:
-            return np.zeros((0, width), dtype=np.int64)
-        text = self._con.execute(
-            f"SELECT group_concat(v, ',') FROM (SELECT {expression} AS v FROM clips ORDER BY id)"
-        ).fetchone()[0]
-        values = np.fromstring(text, dtype=np.int64, sep=",")  # text mode: not the deprecated one
-        return values.reshape(n, width) if values.size == n * width else None
 
     def split_role_codes(self, split: str, size: int | None = None) -> np.ndarray:
         """``int8`` by clip id: each clip's role in ``split`` as an index of :data:`ROLE_CODES`
         (0 = not in the split); ``size`` defaults to the number of clip ids."""
-        n = int(size if size is not None else self.num_ids())
+        # One joined string parsed by numpy (through the split/role index, on a connection of
+        # its own), not a Python tuple per membership: a million of them took half a second.
+        with self._bulk_reader() as con:
+            n = int(size if size is not None else _num_ids(con))
+            text = con.execute(
+                "SELECT group_concat(clip_id || ',' || CASE role WHEN 'train' THEN 1"
+                " WHEN 'val' THEN 2 ELSE 3 END, ',') FROM clip_splits WHERE split = ?",
+                (split,),
+            ).fetchone()[0]
+        table = _parse_ints(text).reshape(-1, 2)
+        inside = (table[:, 0] >= 0) & (table[:, 0] < n)
         codes = np.zeros(n, dtype=np.int8)
-        rows = self._con.execute(
-            "SELECT clip_id, CASE role WHEN 'train' THEN 1 WHEN 'val' THEN 2 ELSE 3 END"
-            " FROM clip_splits WHERE split = ?",
-            (split,),
-        ).fetchall()
-        if rows:
-            table = np.array(rows, dtype=np.int64)
-            inside = table[:, 0] < n
-            codes[table[inside, 0]] = table[inside, 1]
+        codes[table[inside, 0]] = table[inside, 1]
         return codes
 
     def clip_names(self, clip_ids: Iterable[int]) -> list[str]:
@@ -518,11 +525,12 @@ class Catalog:
         """
         import pyarrow as pa
 
-        n = self.num_ids()
-        if n:
-            text, rows = self._con.execute(  # the count comes with the same scan
+        with self._bulk_reader() as con:
+            n = _num_ids(con)
+            text, rows = con.execute(  # the count comes with the same scan
                 "SELECT group_concat(name, char(31)), COUNT(*) FROM (SELECT name FROM clips ORDER BY id)"
             ).fetchone()
+        if n:
             data = np.frombuffer(str(text).encode("utf-8"), dtype=np.uint8)
             separators = np.flatnonzero(data == 31)
             if rows == n and len(separators) == n - 1:
@@ -533,7 +541,8 @@ class Catalog:
                     return pa.StringArray.from_buffers(n, offsets, buffer)
                 offsets = pa.py_buffer(np.concatenate(([0], ends)).astype(np.int64))
                 return pa.LargeStringArray.from_buffers(n, offsets, buffer)
-        rows = self._con.execute("SELECT id, name FROM clips ORDER BY id").fetchall()
+        with self._bulk_reader() as con:
+            rows = con.execute("SELECT id, name FROM clips ORDER BY id").fetchall()
         names = [""] * n
         for clip_id, name in rows:
             names[int(clip_id)] = name
@@ -556,11 +565,13 @@ class Catalog:
 
     def num_ids(self) -> int:
         """One more than the largest clip id: the length of every per-clip array."""
-        return int(self._con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0])
+        return _num_ids(self._con)
 
     def num_clips(self) -> int:
-        """Number of catalogued clips (bad ones included)."""
-        return int(self._con.execute("SELECT COUNT(*) FROM clips").fetchone()[0])
+        """Number of catalogued clips (bad ones included); counts every row, so it reads on a
+        connection of its own (see :meth:`_bulk_reader`)."""
+        with self._bulk_reader() as con:
+            return int(con.execute("SELECT COUNT(*) FROM clips").fetchone()[0])
 
     def split_names(self) -> list[str]:
         """The names of the splits that clips belong to (``"1"``, ``"2"`` … for UCF101).
@@ -598,13 +609,12 @@ class Catalog:
 
     def split_clip_ids(self, split: str, role: str | None = None) -> np.ndarray:
         """``int64`` ids of the clips in ``split`` (of ``role`` only, when given), sorted."""
-        if role is None:
-            rows = self._con.execute("SELECT clip_id FROM clip_splits WHERE split = ?", (split,))
-        else:
-            rows = self._con.execute(
-                "SELECT clip_id FROM clip_splits WHERE split = ? AND role = ?", (split, role)
-            )
-        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64))
+        where, args = ("split = ?", (split,)) if role is None else ("split = ? AND role = ?", (split, role))
+        with self._bulk_reader() as con:  # one joined string, as for split_role_codes
+            text = con.execute(
+                f"SELECT group_concat(clip_id, ',') FROM clip_splits WHERE {where}", args
+            ).fetchone()[0]
+        return np.sort(_parse_ints(text))
 
     def split(self, split: str) -> dict[int, str]:
         """``{clip_id: role}`` for one split."""
@@ -613,9 +623,11 @@ class Catalog:
     def split_counts(self) -> dict[str, dict[str, int]]:
         """``{split: {role: number of clips}}``."""
         counts: dict[str, dict[str, int]] = {}
-        for split, role, n in self._con.execute(
-            "SELECT split, role, COUNT(*) FROM clip_splits GROUP BY split, role ORDER BY split, role"
-        ):
+        with self._bulk_reader() as con:  # counts every membership: a second at a million
+            rows = con.execute(
+                "SELECT split, role, COUNT(*) FROM clip_splits GROUP BY split, role ORDER BY split, role"
+            ).fetchall()
+        for split, role, n in rows:
             counts.setdefault(split, {})[role] = n
         return counts
 
@@ -639,6 +651,36 @@ class Catalog:
             {"id": r[0], "model": r[1], "created": r[2], "status": r[3], "metrics": json.loads(r[4])}
             for r in rows
         ]
+
+
+def _num_ids(con: sqlite3.Connection) -> int:
+    """One more than the largest clip id (an index seek on the primary key)."""
+    return int(con.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM clips").fetchone()[0])
+
+
+def _int_columns(con: sqlite3.Connection, expression: str, width: int, n: int) -> np.ndarray | None:
+    """``(n, width)`` ``int64``: ``expression`` (``width`` integers joined by commas) of every
+    clip by id, or ``None`` when the ids are not ``0 … n-1`` (fewer values than ``n`` rows'
+    worth: no ``COUNT(*)``, which reads every row of a million).
+
+    SQLite joins the values into one string and numpy parses it, both in C: a Python object per
+    value would cost seconds at a million clips.
+    """
+    if n == 0:
+        return np.zeros((0, width), dtype=np.int64)
+    text = con.execute(
+        f"SELECT group_concat(v, ',') FROM (SELECT {expression} AS v FROM clips ORDER BY id)"
+    ).fetchone()[0]
+    values = _parse_ints(text)
+    return values.reshape(n, width) if values.size == n * width else None
+
+
+def _parse_ints(text: str | None) -> np.ndarray:
+    """``int64`` values of SQLite's ``group_concat(…, ',')`` (``None``: no rows), parsed by
+    numpy in C (text mode of ``fromstring``, not its deprecated binary one)."""
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
 
 
 class ClipPaths(Mapping[int, str]):

@@ -150,12 +150,12 @@ def filter_mask(
         else:
             mask &= np.asarray(role_codes[:n]) == ROLE_CODES.index(role)
     if spec.selected_only:
-        ids = np.fromiter((int(i) for i in selected), dtype=np.int64)
+        ids = id_array(selected)
         chosen = np.zeros(n, dtype=bool)
         chosen[ids[(ids >= 0) & (ids < n)]] = True
         mask &= chosen
     if spec.anomaly_min is not None or spec.anomaly_top is not None:
-        scores = anomaly if anomaly is not None else np.full(n, np.nan)
+        scores = anomaly if anomaly is not None and len(anomaly) == n else np.full(n, np.nan)
         cut = anomaly_cut(scores, spec.anomaly_min, spec.anomaly_top)
         with np.errstate(invalid="ignore"):
             mask &= ~np.isnan(scores) & (scores >= cut)
@@ -169,3 +169,98 @@ def anomaly_order(rows: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
     scores = anomaly[rows] if len(anomaly) else np.full(len(rows), np.nan)
     missing = np.isnan(scores)
     return rows[np.lexsort((rows, -np.where(missing, 0.0, scores), missing))]
+
+
+def is_open(spec: ClipFilter) -> bool:
+    """Whether ``spec`` lets every clip through (no filter on)."""
+    return (
+        spec.class_id is None
+        and spec.verb is None
+        and spec.noun is None
+        and spec.split_role is None
+        and not spec.words
+        and not spec.selected_only
+        and spec.anomaly_min is None
+        and spec.anomaly_top is None
+    )
+
+
+def narrows(new: ClipFilter, old: ClipFilter) -> bool:
+    """Whether every clip passing ``new`` passes ``old``, as seen from the specs alone: only the
+    words differ, and each old word is part of a new one (typing on: ``sp`` → ``spi``).
+
+    Then ``new`` need only be tested on ``old``'s rows (:func:`filter_rows`' ``within``). Not
+    with "selected only" (the selection may have changed in between).
+    """
+    if new.selected_only or not new.words:
+        return False
+    same = all(
+        getattr(new, name) == getattr(old, name)
+        for name in ClipFilter.__dataclass_fields__
+        if name != "words"
+    )
+    return same and all(any(word in w for w in new.words) for word in old.words)
+
+
+def id_array(clip_ids: Iterable[int]) -> np.ndarray:
+    """Clip ids as an ``int64`` array: a numpy array or a ``ClipIdSet``'s ``.ids`` as they are
+    (no copy), anything else (a ``frozenset``) read once."""
+    if isinstance(clip_ids, np.ndarray):
+        return clip_ids.astype(np.int64, copy=False)
+    ids = getattr(clip_ids, "ids", None)
+    if isinstance(ids, np.ndarray):
+        return ids.astype(np.int64, copy=False)
+    items = clip_ids if isinstance(clip_ids, Sequence | set | frozenset) else list(clip_ids)
+    return np.fromiter((int(i) for i in items), dtype=np.int64, count=len(items))
+
+
+def filter_rows(
+    spec: ClipFilter,
+    *,
+    class_id: np.ndarray,
+    names_lower: Any,
+    classes: Mapping[int, ClassRow],
+    role_codes: np.ndarray | None = None,
+    selected: Iterable[int] = (),
+    anomaly: np.ndarray | None = None,
+    by_anomaly: bool = False,
+    within: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The clip ids passing ``spec``, in the order the Library lists them (``int64``), or
+    ``None`` when every clip passes in catalog order (no array of a million ids is made).
+
+    The arguments are :func:`filter_mask`'s; ``by_anomaly`` lists the most anomalous first
+    (:func:`anomaly_order`); ``within`` is the rows of an earlier spec that ``spec``
+    :func:`narrows`, so only those are tested against the words (``sp`` → ``spi`` reads the
+    names of the clips ``sp`` kept, not all of them). Qt-free: the Library runs it in a worker
+    for a large workspace.
+    """
+    n = len(class_id)
+    scores = anomaly
+    if scores is not None and len(scores) != n:  # no scores read (yet): NaN, none passes a cut
+        padded = np.full(n, np.nan)
+        padded[: min(n, len(scores))] = scores[:n]
+        scores = padded
+    if within is not None:
+        import pyarrow as pa
+
+        base = np.sort(np.asarray(within, dtype=np.int64))
+        base = base[(base >= 0) & (base < n)]
+        hit = text_mask(spec.words, names_lower.take(pa.array(base)), class_id[base], classes)
+        rows = base[hit]
+    elif is_open(spec) and not by_anomaly:
+        return None
+    else:
+        mask = filter_mask(
+            spec,
+            class_id=class_id,
+            names_lower=names_lower,
+            classes=classes,
+            role_codes=role_codes,
+            selected=selected,
+            anomaly=scores,
+        )
+        rows = np.flatnonzero(mask).astype(np.int64)
+    if by_anomaly:
+        rows = anomaly_order(rows, scores if scores is not None else np.zeros(0))
+    return rows

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import numpy as np
 import pyarrow as pa
 
 from desktop_app.data.records import ClassRecord, ClipRecord
 from desktop_app.workspace import Workspace
-from desktop_app.workspace.catalog import Catalog, create_catalog, ensure_indexes
+from desktop_app.workspace.catalog import ROLE_CODES, Catalog, create_catalog, ensure_indexes
 
 
 def _catalog(tmp_path) -> tuple[Catalog, dict[str, int]]:
@@ -100,3 +101,68 @@ def test_columns_read_in_one_string_match_the_rows_with_unicode_separators_and_g
     assert not gapped.ok[1] and not gapped.ok[4] and gapped.ok[0]
     assert catalog.clip_name_column().to_pylist() == ["a", "", "c", *odd]
     assert catalog.clip_class_column().tolist() == gapped.class_id.tolist()
+
+
+def test_split_role_codes_and_members_read_in_one_string_match_the_memberships(tmp_path):
+    catalog, _ = _catalog(tmp_path)
+    for split in ("1", "2", "3", "none such"):
+        members = catalog.split(split)
+        codes = catalog.split_role_codes(split)
+        assert codes.dtype == np.int8 and len(codes) == 3
+        assert codes.tolist() == [ROLE_CODES.index(members.get(i, "none")) for i in range(3)]
+        assert catalog.split_clip_ids(split).tolist() == sorted(members)
+        for role in ("train", "val", "test"):
+            assert catalog.split_clip_ids(split, role).tolist() == sorted(
+                i for i, r in members.items() if r == role
+            )
+    # a size below the largest id leaves the ids past it out; above it pads with "none"
+    assert catalog.split_role_codes("1", size=2).tolist() == [1, 0]
+    assert catalog.split_role_codes("1", size=5).tolist() == [1, 0, 3, 0, 0]
+    assert catalog.split_counts() == {
+        "1": {"test": 1, "train": 1},
+        "2": {"test": 1, "train": 1},
+        "3": {"val": 1},
+    }
+    assert catalog.num_clips() == 3
+
+
+def test_workspace_sized_reads_do_not_wait_for_a_statement_on_the_shared_connection(tmp_path):
+    """A worker's column read and the GUI thread's look-ups of a few rows share one catalog:
+    the long reads (a column of every clip, every membership of a split) run on connections of
+    their own, so they neither wait for a statement the shared connection is busy with nor
+    hold it up (SQLite serialises the statements of one connection)."""
+    catalog, _ = _catalog(tmp_path)
+    running, release = threading.Event(), threading.Event()
+
+    def hold(_: object) -> int:  # a statement on the shared connection that runs until released
+        running.set()
+        release.wait(30)
+        return 1
+
+    con = catalog.transaction()
+    con.create_function("hold", 1, hold)
+    busy = threading.Thread(target=lambda: con.execute("SELECT hold(id) FROM clips LIMIT 1").fetchall())
+    busy.start()
+    try:
+        assert running.wait(10)
+        read: dict[str, object] = {}
+
+        def bulk_reads() -> None:
+            read["columns"] = catalog.clip_columns().class_id.tolist()
+            read["names"] = catalog.clip_name_column().to_pylist()
+            read["codes"] = catalog.split_role_codes("1").tolist()
+            read["members"] = catalog.split_clip_ids("2").tolist()
+            read["counts"] = catalog.split_counts()
+            read["clips"] = catalog.num_clips()
+
+        reader = threading.Thread(target=bulk_reads)
+        reader.start()
+        reader.join(20)
+        finished_while_busy = not reader.is_alive()
+    finally:
+        release.set()
+        busy.join(20)
+    assert finished_while_busy
+    assert read["names"] == ["a", "b", "c"] and read["codes"] == [1, 0, 3] and read["members"] == [0, 1]
+    assert read["clips"] == 3 and read["columns"][1] == -1
+    catalog.close()

@@ -16,7 +16,11 @@ Enter) plays a clip; clips dragged out carry analogy operands
 
 from __future__ import annotations
 
+import copy
+import sys
 from collections import OrderedDict
+from collections.abc import Set
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +34,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QTimer,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
@@ -48,12 +53,14 @@ from PySide6.QtWidgets import (
 
 from desktop_app.gui.dnd import operands_mime_data
 from desktop_app.gui.models import AppModels
-from desktop_app.workspace import Workspace
-from desktop_app.workspace.clip_filter import ClipFilter, anomaly_order, filter_mask
+from desktop_app.workspace import ClassRow, Workspace
+from desktop_app.workspace.clip_filter import ClipFilter, filter_rows, id_array, is_open, narrows
 
 PANEL_ID = "library"
 #: The task owner that reads anomaly scores for the active run.
 ANOMALY_TASK = "library:anomaly"
+#: The task owner that filters a large workspace's clips.
+FILTER_TASK = "library:filter"
 #: The data role holding a row's clip id.
 CLIP_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ICON_SIZE = QSize(128, 96)
@@ -65,7 +72,12 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 #: From this many clips, typed filter text is applied once typing pauses
 #: (:data:`FILTER_DEBOUNCE_MS`) rather than on every keystroke.
 DEBOUNCE_MIN_CLIPS = 20_000
-FILTER_DEBOUNCE_MS = 150
+#: The pause: the pass itself runs in a worker, so this only saves passes a faster typist
+#: would throw away (it is part of every keystroke's wait for its rows).
+FILTER_DEBOUNCE_MS = 100
+#: From this many clips a filter pass runs in a worker, not on the GUI thread (60-100 ms at a
+#: million clips alone, several times that beside the other panels' first tasks).
+ASYNC_FILTER_MIN_CLIPS = 20_000
 #: A shared selection that falls into more runs of shown rows than this is shown by tinting its
 #: rows (a data role read only for the rows on screen) instead of as the view's own selection:
 #: Qt's ``QItemSelectionModel.select`` asks the model's ``rowCount`` about thirty times per range,
@@ -82,6 +94,9 @@ class ClipListModel(QAbstractListModel):
     the catalog.
     """
 
+    #: The anomaly scores beside the rows changed (:attr:`anomaly`).
+    scoresChanged = Signal()
+
     def __init__(self, models: AppModels, parent: Any = None) -> None:
         super().__init__(parent)
         self._models = models
@@ -93,27 +108,30 @@ class ClipListModel(QAbstractListModel):
         self._icons: OrderedDict[int, QPixmap] = OrderedDict()
         self._placeholder = _placeholder_pixmap(ICON_SIZE, loading=True)
         self._missing = _placeholder_pixmap(ICON_SIZE, loading=False)
-        #: Per row (= clip id): the anomaly score (NaN: none).
+        #: Per row (= clip id): the anomaly score (NaN: none); empty while there are no scores
+        #: (no array of a million NaNs on the GUI thread).
         self.anomaly = np.zeros(0, dtype=np.float64)
         self.anomaly_run: str | None = None
         self._scores: Any = None
         self._marks: dict[int, str] = {}
         models.thumbnails.ready.connect(self._on_thumbnail)
 
-    def set_anomaly_scores(self, scores: Any) -> None:
-        """Show ``AnomalyScores`` (or ``None``) beside the rows: one array op, not one per clip."""
-        self._scores = scores
-        self._apply_scores()
-        if self._n:
-            self.dataChanged.emit(self.index(0), self.index(self._n - 1), [Qt.ItemDataRole.ToolTipRole])
+    def set_anomaly_scores(self, scores: Any, per_clip: np.ndarray | None = None) -> None:
+        """Show ``AnomalyScores`` (or ``None``) beside the rows: one array op, not one per clip.
 
-    def _apply_scores(self) -> None:
-        ids = np.arange(self._n, dtype=np.int64)
-        scores = self._scores
-        self.anomaly = (
-            np.asarray(scores.of(ids), dtype=np.float64) if scores is not None else np.full(self._n, np.nan)
-        )
+        ``per_clip`` is ``scores.of`` every clip id, when a worker has made it already (it is
+        made here otherwise). Tooltips, the only place a row shows its score, are read on
+        hover, so no ``dataChanged`` goes out over every row.
+        """
+        self._scores = scores
+        if scores is None:
+            self.anomaly = np.zeros(0, dtype=np.float64)
+        elif per_clip is not None:
+            self.anomaly = np.asarray(per_clip, dtype=np.float64)
+        else:
+            self.anomaly = np.asarray(scores.of(np.arange(self._n, dtype=np.int64)), dtype=np.float64)
         self.anomaly_run = scores.run_id if scores is not None else None
+        self.scoresChanged.emit()
 
     def reload(self) -> None:
         """Show the clips of the open workspace (none until its columns are read)."""
@@ -128,7 +146,8 @@ class ClipListModel(QAbstractListModel):
             self._n, self._names = 0, None
             self._class_id, self._ok = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
         self._class_text = {cid: c.phrase or c.name for cid, c in wm.classes().items()}
-        self._apply_scores()
+        if len(self.anomaly) != self._n:  # scores of another workspace (the task reads them anew)
+            self.anomaly = np.zeros(0, dtype=np.float64)
         marked_ids, kinds = ws.catalog.anomaly_marks() if ws is not None else (np.zeros(0, np.int64), [])
         self._marks = dict(zip(marked_ids.tolist(), kinds, strict=True))
         self._icons.clear()
@@ -228,19 +247,42 @@ class ClipListModel(QAbstractListModel):
 class ClipFilterProxy(QAbstractListModel):
     """The clips the filters let through, in order: a list model over an array of clip ids.
 
-    Filtering is one vectorised pass (:func:`~desktop_app.workspace.clip_filter.filter_mask`)
+    Filtering is one vectorised pass (:func:`~desktop_app.workspace.clip_filter.filter_rows`)
     and a model reset, not a Python ``filterAcceptsRow`` per clip as ``QSortFilterProxyModel``
-    would make it; rows map to and from the source by two arrays.
+    would make it; rows map to and from the source through the array of shown ids (a binary
+    search where they are in catalog order). With no filter on, the rows *are* the source's:
+    no array at all, so showing a million clips costs nothing on the GUI thread.
+
+    From :data:`ASYNC_FILTER_MIN_CLIPS` clips the pass runs in a task (one slot,
+    :data:`FILTER_TASK`: a newer change cancels an older one) and the view keeps the rows it
+    shows until the new ones are swapped in; ``filtered`` says they are.
+
+    Signals
+    -------
+    filtered()
+        New rows are shown (after every filter change, at once or from the worker), or a
+        pass ended without them (:attr:`pending` is false again).
     """
+
+    filtered = Signal()
 
     def __init__(self, models: AppModels, parent: Any = None) -> None:
         super().__init__(parent)
         self._models = models
         self.spec = ClipFilter()
         self._source: ClipListModel | None = None
-        self._rows = np.zeros(0, dtype=np.int64)  # proxy row → clip id
-        self._pos = np.zeros(0, dtype=np.int64)  # clip id → proxy row, -1 where filtered out
+        self._n = 0  # the source's rows
+        self._rows: np.ndarray | None = None  # proxy row → clip id; None: every clip, in order
+        self._pos: np.ndarray | None = None  # clip id → proxy row (-1: out), for a non-sorted order
+        self._all_ids: np.ndarray | None = None  # arange(n), made only when someone asks
         self._by_anomaly = False
+        #: (spec, by_anomaly, source generation) of the rows shown, to narrow the next pass.
+        self._shown_for: tuple[ClipFilter, bool, int] | None = None
+        self._generation = 0  # bumped when the source's rows or scores change
+        self._task: Any = None  # the filter pass running in a worker, if any
+        #: True while new rows are being swapped in (the view's selection empties then; that is
+        #: not the user deselecting).
+        self.applying = False
         self._tinted: np.ndarray | None = None  # bool by clip id: a large outside selection
         self._tint = QBrush()
 
@@ -255,36 +297,62 @@ class ClipFilterProxy(QAbstractListModel):
     def setSourceModel(self, source: ClipListModel) -> None:
         """Filter ``source``; a reset of it re-filters, a changed row is passed on."""
         self._source = source
-        source.modelReset.connect(self.refilter)
+        source.modelReset.connect(self._on_source_reset)
         source.dataChanged.connect(self._on_source_data)
+        source.scoresChanged.connect(self._on_source_reset)
         self.refilter()
 
     def sourceModel(self) -> ClipListModel | None:
         return self._source
 
+    def _on_source_reset(self) -> None:
+        self._generation += 1
+        self.refilter()
+
     def mapFromSource(self, index: ModelIndex) -> QModelIndex:
         """The proxy index of a source index (invalid where the row is filtered out)."""
         row = index.row() if index.isValid() else -1
-        if not 0 <= row < len(self._pos) or self._pos[row] < 0:
+        if not 0 <= row < self._n:
             return QModelIndex()
-        return self.index(int(self._pos[row]))
+        found = self.rows_of(np.array([row], dtype=np.int64))
+        return self.index(int(found[0])) if len(found) else QModelIndex()
 
     def mapToSource(self, index: ModelIndex) -> QModelIndex:
         """The source index of a proxy index."""
-        if self._source is None or not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if self._source is None or not index.isValid() or not 0 <= index.row() < self.rowCount():
             return QModelIndex()
-        return self._source.index(int(self._rows[index.row()]))
+        return self._source.index(self._clip_id(index.row()))
+
+    def _clip_id(self, row: int) -> int:
+        return row if self._rows is None else int(self._rows[row])
 
     def clip_ids(self) -> np.ndarray:
         """The clip ids shown, in order (``int64``)."""
-        return self._rows
+        if self._rows is not None:
+            return self._rows
+        if self._all_ids is None or len(self._all_ids) != self._n:
+            self._all_ids = np.arange(self._n, dtype=np.int64)
+        return self._all_ids
+
+    def clip_ids_at(self, rows: np.ndarray) -> np.ndarray:
+        """The clip ids of proxy ``rows`` (rows past the end are left out)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[(rows >= 0) & (rows < self.rowCount())]
+        return rows if self._rows is None else self._rows[rows]
 
     def rows_of(self, clip_ids: Any) -> np.ndarray:
         """The proxy rows of ``clip_ids`` that are shown, sorted."""
         ids = np.asarray(clip_ids, dtype=np.int64).reshape(-1)
-        ids = ids[(ids >= 0) & (ids < len(self._pos))]
-        rows = self._pos[ids]
-        return np.sort(rows[rows >= 0])
+        ids = ids[(ids >= 0) & (ids < self._n)]
+        if self._rows is None:  # every clip, row = id
+            return _sorted_unique(ids)
+        if self._pos is not None:
+            rows = self._pos[ids]
+            return np.sort(rows[rows >= 0])
+        at = np.searchsorted(self._rows, ids)
+        hit = at < len(self._rows)
+        hit[hit] = self._rows[at[hit]] == ids[hit]
+        return _sorted_unique(at[hit])
 
     # ------------------------------------------------------------ filtering
     def set_filters(self, **changes: Any) -> None:
@@ -303,41 +371,109 @@ class ClipFilterProxy(QAbstractListModel):
         self._by_anomaly = column == 0
         self.refilter()
 
+    @property
+    def pending(self) -> bool:
+        """Whether a filter pass is running in a worker (the rows shown are the previous ones)."""
+        return self._task is not None
+
     def refilter(self) -> None:
-        """Apply the filters to the source's rows (one pass over the column arrays)."""
+        """Apply the filters to the source's rows: at once in a small workspace, in a worker
+        in a large one (the rows shown stay until the new ones are ready)."""
         source = self._source
         wm = self._models.workspace
         n = source.rowCount() if source is not None else 0
-        if n == 0 or source is None:
-            rows = np.zeros(0, dtype=np.int64)
-        else:
-            table = wm.clip_table()
-            split_role = self.spec.split_role
-            mask = filter_mask(
-                self.spec,
-                class_id=table.columns.class_id[:n],
-                names_lower=table.names_lower[:n],
-                classes=wm.classes(),
-                role_codes=wm.split_role_codes(split_role[0]) if split_role is not None else None,
-                selected=self._models.selection.clip_ids,
-                anomaly=source.anomaly,
-            )
-            rows = np.flatnonzero(mask).astype(np.int64)
-            if self._by_anomaly:
-                rows = anomaly_order(rows, source.anomaly)
-        pos = np.full(n, -1, dtype=np.int64)
-        pos[rows] = np.arange(len(rows), dtype=np.int64)
-        self.beginResetModel()
-        self._rows, self._pos = rows, pos
-        self.endResetModel()
+        if wm.workspace is not None and not wm.columns_loaded:
+            n = 0  # a workspace just opened: nothing to show until its columns are read
+        spec, by_anomaly, generation = copy.deepcopy(self.spec), self._by_anomaly, self._generation
+        tasks = self._models.tasks
+        tasks.cancel(FILTER_TASK)
+        self._task = None
+        if n == 0 or source is None or (is_open(spec) and not by_anomaly):
+            self._show(None if n else np.zeros(0, dtype=np.int64), n, spec, by_anomaly, generation)
+            return
+        table = wm.clip_table()
+        split = spec.split_role[0] if spec.split_role is not None else None
+        role_codes = wm.cached_split_role_codes(split) if split is not None else None
+        within = None
+        shown_for = self._shown_for
+        if (
+            shown_for is not None
+            and shown_for[1:] == (by_anomaly, generation)
+            and narrows(spec, shown_for[0])
+        ):
+            within = self.clip_ids()
+        inputs = _FilterInputs(
+            spec=spec,
+            class_id=table.columns.class_id[:n],
+            names_lower=table.names_lower[:n],
+            classes=wm.classes(),
+            catalog=wm.workspace.catalog if wm.workspace is not None else None,
+            split=split,
+            role_codes=role_codes,
+            selected=self._models.selection.clip_ids,
+            anomaly=source.anomaly,
+            by_anomaly=by_anomaly,
+            within=within,
+        )
+        if n < ASYNC_FILTER_MIN_CLIPS:
+            rows, codes = _run_filter(inputs)
+            if codes is not None and split is not None:
+                wm.remember_split_role_codes(split, codes)
+            self._show(rows, n, spec, by_anomaly, generation)
+            return
+        workspace = wm.workspace
+        task = tasks.start(FILTER_TASK, f"Filtering {n:,} clips", _filter_task, inputs, quiet=True)
+        self._task = task
+
+        def finished(result: Any) -> None:
+            if self._task is not task or wm.workspace is not workspace:
+                return
+            self._task = None
+            rows, codes = result
+            if codes is not None and split is not None:
+                wm.remember_split_role_codes(split, codes)
+            if generation == self._generation and n == source.rowCount():
+                self._show(rows, n, spec, by_anomaly, generation)
+            else:
+                self.filtered.emit()
+
+        def done() -> None:  # failed (a bug): the last rows stay, the traceback goes to stderr
+            if self._task is task:
+                self._task = None
+                if task.state == "failed":
+                    print(f"the Library's filter failed:\n{task.traceback_text}", file=sys.stderr)
+                self.filtered.emit()
+
+        task.finished.connect(finished)
+        task.done.connect(done)
+
+    def _show(
+        self, rows: np.ndarray | None, n: int, spec: ClipFilter, by_anomaly: bool, generation: int
+    ) -> None:
+        """Swap in new rows (a reset: the view asks again only for the rows on screen)."""
+        pos = None
+        if rows is not None and len(rows) > 1 and (np.diff(rows) < 0).any():  # not in id order
+            pos = np.full(n, -1, dtype=np.int64)
+            pos[rows] = np.arange(len(rows), dtype=np.int64)
+        self.applying = True
+        try:
+            self.beginResetModel()
+            self._rows, self._pos, self._n = rows, pos, n
+            self._shown_for = (spec, by_anomaly, generation)
+            self.endResetModel()
+        finally:
+            self.applying = False
+        self.filtered.emit()
 
     # ------------------------------------------------------------ the list
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._rows)
+        if parent.isValid():
+            return 0
+        return self._n if self._rows is None else len(self._rows)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.BackgroundRole and self._tinted is not None and index.isValid():
-            clip_id = int(self._rows[index.row()])
+            clip_id = self._clip_id(index.row())
             return self._tint if clip_id < len(self._tinted) and self._tinted[clip_id] else None
         source = self.mapToSource(index)
         return self._source.data(source, role) if self._source is not None and source.isValid() else None
@@ -351,7 +487,7 @@ class ClipFilterProxy(QAbstractListModel):
                 return
             self._tinted = None
         else:
-            size = max(len(self._pos), int(clip_ids.max()) + 1 if len(clip_ids) else 0)
+            size = max(self._n, int(clip_ids.max()) + 1 if len(clip_ids) else 0)
             tinted = np.zeros(size, dtype=bool)
             tinted[clip_ids] = True
             self._tinted = tinted
@@ -384,8 +520,61 @@ class ClipFilterProxy(QAbstractListModel):
             index = self.mapFromSource(top)
             if index.isValid():
                 self.dataChanged.emit(index, index, roles)
-        elif len(self._rows):
-            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), roles)
+        elif self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1), roles)
+
+
+@dataclass(frozen=True)
+class _FilterInputs:
+    """What one filter pass reads: immutable column arrays and a copy of the spec, so that a
+    worker can run it while the GUI thread goes on."""
+
+    spec: ClipFilter
+    class_id: np.ndarray
+    names_lower: Any
+    classes: dict[int, ClassRow]
+    catalog: Any
+    split: str | None
+    role_codes: np.ndarray | None
+    selected: Any
+    anomaly: np.ndarray
+    by_anomaly: bool
+    within: np.ndarray | None
+
+
+def _run_filter(inputs: _FilterInputs) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(rows, role codes read here or None)``: one pass of
+    :func:`~desktop_app.workspace.clip_filter.filter_rows` (and the split's role codes, read
+    from the catalog when the workspace model had none cached)."""
+    codes, read = inputs.role_codes, None
+    if inputs.split is not None and codes is None and inputs.catalog is not None:
+        codes = read = inputs.catalog.split_role_codes(inputs.split, size=len(inputs.class_id))
+    rows = filter_rows(
+        inputs.spec,
+        class_id=inputs.class_id,
+        names_lower=inputs.names_lower,
+        classes=inputs.classes,
+        role_codes=codes,
+        selected=inputs.selected,
+        anomaly=inputs.anomaly,
+        by_anomaly=inputs.by_anomaly,
+        within=inputs.within,
+    )
+    return rows, read
+
+
+def _filter_task(inputs: _FilterInputs, progress: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """:func:`_run_filter` as a task (a worker's job for a large workspace)."""
+    progress.check_cancelled()
+    return _run_filter(inputs)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted without repeats; as they are when they already are (a selection's
+    ids: one comparison pass instead of a sort)."""
+    if len(values) < 2 or bool((values[1:] > values[:-1]).all()):
+        return values
+    return np.unique(values)
 
 
 def row_runs(rows: np.ndarray) -> list[tuple[int, int]]:
@@ -512,6 +701,7 @@ class LibraryPanel(QWidget):
             lambda v: self._set_filters(anomaly_min=None if v <= self.anomaly_min.minimum() else v)
         )
         models.workspace.runChanged.connect(self._request_anomaly_scores)
+        self.proxy.filtered.connect(self._on_filtered)
         sel_model = self.view.selectionModel()
         sel_model.selectionChanged.connect(self._on_view_selection)
         self.view.activated.connect(self._play)
@@ -530,13 +720,15 @@ class LibraryPanel(QWidget):
         ws, run_id = self.models.workspace.workspace, self.models.workspace.run_id
         if ws is None or run_id is None:
             return
+        n = self.models.workspace.num_clips
         task = self.models.tasks.start(
-            ANOMALY_TASK, "Reading anomaly scores", _load_anomaly_scores, ws, run_id, quiet=True
+            ANOMALY_TASK, "Reading anomaly scores", _load_anomaly_scores, ws, run_id, n, quiet=True
         )
-        task.finished.connect(self._show_anomaly_scores)
+        task.finished.connect(lambda found: self._show_anomaly_scores(*(found or (None, None))))
 
-    def _show_anomaly_scores(self, scores: Any) -> None:
-        self.model.set_anomaly_scores(scores)
+    def _show_anomaly_scores(self, scores: Any, per_clip: np.ndarray | None = None) -> None:
+        self.model.set_anomaly_scores(scores, per_clip)
+        self.view.viewport().update()  # tooltips and the order may change
         has = scores is not None
         if not has:
             # back to no anomaly order or filter, without a signal per control
@@ -550,7 +742,8 @@ class LibraryPanel(QWidget):
             self.proxy.sort(-1)
             self._set_filters(anomaly_top=None, anomaly_min=None)
         else:
-            known = self.model.anomaly[~np.isnan(self.model.anomaly)]
+            known = np.asarray(scores.scores, dtype=np.float64)
+            known = known[~np.isnan(known)]
             self.anomaly_label.setText(f"anomaly scores of {scores.run_id}")
             self.anomaly_label.setToolTip(
                 f"Reconstruction error of an autoencoder over the embeddings of {scores.source_run} "
@@ -566,7 +759,6 @@ class LibraryPanel(QWidget):
             self.proxy.sort(0, Qt.SortOrder.DescendingOrder)
         else:
             self.proxy.sort(-1)  # back to catalog order
-        self._select_in_view(self.models.selection.clip_ids)
 
     # ------------------------------------------------------------ public, for users of the panel
     def visible_clip_ids(self) -> list[int]:
@@ -636,18 +828,20 @@ class LibraryPanel(QWidget):
         self.selected_only.setChecked(False)
         self.selected_only.blockSignals(False)
         self.proxy.spec = ClipFilter()
+        self._request_anomaly_scores()  # clears the last workspace's scores and order first
         self._on_columns()
-        self._request_anomaly_scores()
 
     def _on_columns(self) -> None:
-        """Show the clips once the workspace's columns are read (at once when it is small)."""
+        """Show the clips once the workspace's columns are read (at once when it is small).
+
+        Every clip passes the cleared filters, so the rows are the model's own: no array is
+        made and no pass runs here; the view asks only for the rows on screen.
+        """
         self._syncing = True
         try:
-            self.model.reload()
+            self.model.reload()  # the proxy re-filters on the reset: ``_on_filtered`` follows
         finally:
             self._syncing = False
-        self._select_in_view(self.models.selection.clip_ids)
-        self._update_count()
 
     # ------------------------------------------------------------ filtering
     def _on_text(self, text: str) -> None:
@@ -664,12 +858,17 @@ class LibraryPanel(QWidget):
             self._text_timer.stop()
             changes.setdefault("text", self.search.text())
         # Rows leaving the view drop out of the view's selection; that is not the user
-        # deselecting them, so the shared selection is restored, not shrunk.
+        # deselecting them, so the shared selection is restored, not shrunk (_on_filtered,
+        # at once or when a worker's pass is swapped in).
         self._syncing = True
         try:
             self.proxy.set_filters(**changes)
         finally:
             self._syncing = False
+        self._update_count()
+
+    def _on_filtered(self) -> None:
+        """New rows are shown: select the shared selection's among them, count them."""
         self._select_in_view(self.models.selection.clip_ids)
         self._update_count()
 
@@ -679,13 +878,15 @@ class LibraryPanel(QWidget):
             self.count_label.setText(f"reading {wm.num_clips:,} clips…")
             return
         text = f"{self.proxy.rowCount()} of {self.model.rowCount()} clips"
+        if self.proxy.pending:
+            text += " · filtering…"
         if self.proxy.tinted_count:
             text += f" · {self.proxy.tinted_count:,} selected elsewhere (tinted)"
         self.count_label.setText(text)
 
     # ------------------------------------------------------------ selection, both ways
     def _on_view_selection(self, *_: object) -> None:
-        if self._syncing:
+        if self._syncing or self.proxy.applying:
             return
         # The view's selection as row ranges (one per shift-click or Ctrl+A), mapped by array.
         if self.proxy.tinted_count:  # a selection made here replaces a tinted one
@@ -694,19 +895,18 @@ class LibraryPanel(QWidget):
         ranges = self.view.selectionModel().selection()
         spans = [np.arange(ranges.at(i).top(), ranges.at(i).bottom() + 1) for i in range(ranges.count())]
         rows = np.unique(np.concatenate(spans)) if spans else np.zeros(0, dtype=np.int64)
-        shown = self.proxy.clip_ids()
-        self.models.selection.set(shown[rows[rows < len(shown)]].tolist(), PANEL_ID)
+        self.models.selection.set(self.proxy.clip_ids_at(rows), PANEL_ID)
 
-    def _on_shared_selection(self, clip_ids: frozenset[int], source: str) -> None:
+    def _on_shared_selection(self, clip_ids: Set[int], source: str) -> None:
         if self.proxy.selected_only:
             self._set_filters()  # the set of rows shown depends on the selection
         elif source != PANEL_ID:
             self._select_in_view(clip_ids)
             self._update_count()
 
-    def _select_in_view(self, clip_ids: frozenset[int]) -> None:
+    def _select_in_view(self, clip_ids: Set[int]) -> None:
         """Select the shown rows of ``clip_ids`` in the view: one range per run of rows."""
-        ids = np.fromiter(clip_ids, dtype=np.int64, count=len(clip_ids))
+        ids = id_array(clip_ids)
         rows = self.proxy.rows_of(ids)
         runs = row_runs(rows)
         selection = QItemSelection()
@@ -741,11 +941,15 @@ class LibraryPanel(QWidget):
                 self.view.scrollTo(index)
 
 
-def _load_anomaly_scores(ws: Any, run_id: str, progress: Any) -> Any:
-    """The anomaly scores to show beside ``run_id`` (a worker's job), or ``None``."""
+def _load_anomaly_scores(ws: Any, run_id: str, n: int, progress: Any) -> Any:
+    """``(scores, score of every clip id below n)`` to show beside ``run_id``, or ``None``
+    (a worker's job: the per-clip array is a sort and a search over every clip)."""
     from desktop_app.training.anomaly import scores_for_run
 
-    return scores_for_run(ws, run_id)
+    scores = scores_for_run(ws, run_id)
+    if scores is None:
+        return None
+    return scores, np.asarray(scores.of(np.arange(n, dtype=np.int64)), dtype=np.float64)
 
 
 def _placeholder_pixmap(size: QSize, loading: bool) -> QPixmap:
