@@ -14,7 +14,7 @@ clips:
   (FAISS ``IndexFlatIP``, also exact with identical top-k, is there as ``method="faiss"``; on
   one query at a time it measured slower than numpy: 3.2 vs 2.0 ms at 100 000 clips, 45 vs
   25 ms at 1 000 000);
-* from :data:`APPROXIMATE_MIN_CLIPS` clips, FAISS IVF-Flat over about √N lists probing
+* from :data:`APPROXIMATE_MIN_CLIPS` clips, FAISS IVF-Flat over about √N / 4 lists probing
   :data:`IVF_NPROBE` of them (approximate; recall@10 measured in
   ``benchmarks/bench_retrieval.py``). HNSW is available as ``method="hnsw"`` but builds too
   slowly on a small machine (73 s for 100 000 × 300 on 2 cores) to be the default.
@@ -45,10 +45,18 @@ FREQUENT_VOCABULARY = 50_000
 APPROXIMATE_MIN_CLIPS = 500_000
 #: A filtered subset smaller than this is searched exactly with numpy even under a FAISS index.
 FAISS_MIN_CLIPS = 50_000
+#: IVF lists probed per query (of about √N / 4 lists: 250 at a million clips, an eighth of them
+#: scanned); recall@10 measured in ``benchmarks/bench_retrieval.py`` and ``docs/query_speed.md``.
+IVF_NPROBE = 32
+#: √N divided by this is the number of IVF lists. √N lists (1 000 at a million clips) took 8.5 s
+#: of CPU to train and fill on 2 busy cores, √N / 4 takes 0.6 s (k-means and assignment cost
+#: grow with the lists); a query scans 4× more rows of each probed list: 1–3 ms instead of 0.5.
+IVF_LIST_DIVISOR = 4
+#: k-means iterations of the IVF training (FAISS' default is 25; 10 changed recall@10 by nothing
+#: measurable on the scale workspace and trains 2.5× faster).
+IVF_TRAIN_ITERATIONS = 10
 #: HNSW settings: links per node, construction and search beam widths (recall@10 ≥ 0.95 in the
 #: benchmark at 1 000 000 clips).
-#: IVF lists probed per query (of about √N lists); recall@10 measured in the benchmark.
-IVF_NPROBE = 32
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
@@ -322,6 +330,12 @@ class ClipScan:
 
 
 def _build_faiss(unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_search: int) -> Any:
+    """The FAISS index over ``unit``, built on one thread in steps of :data:`ROW_CHUNK` rows.
+
+    One thread: the index is built in the background of an app whose other workers (the first
+    map) need the second core; FAISS gives the GIL back during each call, so the GUI thread
+    runs meanwhile.
+    """
     import faiss
 
     index: Any  # faiss' stubs type each index class apart
@@ -332,14 +346,22 @@ def _build_faiss(unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = hnsw_ef_search
-    else:  # ivf: about √N lists, trained on a sample of 64 points per list
-        nlist = max(1, min(int(np.sqrt(n)), n // 39))
+    else:  # ivf: about √N / 4 lists, trained on a sample of 64 points per list
+        nlist = max(1, min(int(np.sqrt(n) / IVF_LIST_DIVISOR), n // 64))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = unit[np.random.default_rng(0).choice(n, min(n, nlist * 64), replace=False)]
-        index.train(sample)
-        index.nprobe = min(nlist, ivf_nprobe or IVF_NPROBE)
-    index.add(unit)
+        index.cp.niter = IVF_TRAIN_ITERATIONS
+        sample = unit[np.sort(np.random.default_rng(0).choice(n, min(n, nlist * 64), replace=False))]
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        if method == "ivf":
+            index.train(sample)
+            index.nprobe = min(nlist, ivf_nprobe or IVF_NPROBE)
+        for start in range(0, n, ROW_CHUNK):
+            index.add(unit[start : start + ROW_CHUNK])
+    finally:
+        faiss.omp_set_num_threads(threads)
     return index
 
 

@@ -264,7 +264,7 @@ def test_nearest_verbs_and_nouns_stand_beside_the_nearest_words(query_panel, mod
     # Each list is WordNet's verbs (nouns) of the vocabulary, in cosine order.
     space = models.workspace.space()
     word_pos = pos_module.word_pos_of(space.word_vectors)
-    index = space.word_vectors.keyed_vectors.key_to_index
+    index = space.word_vectors.key_to_index
     assert all(word_pos.mask("verb")[index[w]] for w in verbs)
     assert all(word_pos.mask("noun")[index[w]] for w in nouns)
     for table in (results.verbs, results.nouns):
@@ -338,3 +338,42 @@ def test_a_saved_history_is_read_capped_and_without_repeats(qtbot, models, tiny_
     settings.sync()
     one = _make_panel(qtbot, models, QSettings(settings.fileName(), QSettings.Format.IniFormat))
     assert one.history_items() == ["spin ball"]
+
+
+def test_an_answer_from_an_approximate_index_says_so(models, qtbot, tiny_workspace, settings, monkeypatch):
+    # At a million clips the panel's index is FAISS IVF; here the threshold is lowered so the
+    # tiny workspace gets one, and the answer says it is approximate (an exact one does not).
+    from desktop_app.analysis import retrieval
+
+    models.workspace.open(tiny_workspace)
+    exact_panel = _make_panel(qtbot, models, settings)
+    _search(qtbot, exact_panel, "spin ball")
+    qtbot.waitUntil(lambda: "best cosine" in exact_panel.message.text(), timeout=WAIT_MS)
+    assert "approximate" not in exact_panel.message.text()
+
+    monkeypatch.setattr(retrieval, "APPROXIMATE_MIN_CLIPS", 1)
+    panel = _make_panel(qtbot, models, settings)
+    _search(qtbot, panel, "spin ball")
+    qtbot.waitUntil(lambda: "best cosine" in panel.message.text(), timeout=WAIT_MS)
+    assert "approximate search (FAISS IVF index)" in panel.message.text()
+    # One IVF list probed whole: the same clips as the exact search.
+    assert _column(panel.results.clips, 2) == _column(exact_panel.results.clips, 2)
+
+
+def test_the_clip_index_is_built_in_a_low_priority_thread():
+    import os
+    import sys
+    import threading
+
+    from desktop_app.gui.panels.query import at_low_priority
+
+    def niceness() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    _, before = niceness()
+    name, nice = at_low_priority(niceness)
+    if sys.platform.startswith("linux"):
+        assert name == "actionlens-query-index" and nice == 19
+        assert niceness()[1] == before  # the caller keeps its own priority
+    with pytest.raises(ZeroDivisionError):
+        at_low_priority(lambda: 1 / 0)
