@@ -22,7 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Aggregate", "Raster", "aggregate", "pixel_of_points", "shade"]
+__all__ = [
+    "Aggregate",
+    "Raster",
+    "aggregate",
+    "pixel_of_points",
+    "render_highlight",
+    "render_layers",
+    "shade",
+]
 
 
 @dataclass(frozen=True)
@@ -226,3 +234,35 @@ def shade(
     alpha = np.float32(min_alpha) + np.float32(max_alpha - min_alpha) * fraction
     image[..., 3] = np.where(occupied, alpha, 0)
     return image
+
+
+def render_layers(
+    coords: np.ndarray,
+    raster: Raster,
+    group_of_point: np.ndarray,
+    group_rgb: np.ndarray,
+    emphasis: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """The RGBA image of the map's aggregate level of detail over ``raster``.
+
+    Every point (or only ``rows``) in its group's colour; with an ``emphasis`` mask the others
+    form a faint layer (alpha 25–60) and the emphasised ones are drawn over it at full strength.
+    What the Map panel's worker computes for the view (``docs/map_render.md``).
+    """
+    if emphasis is None:
+        return shade(aggregate(coords, raster, group_of_point, group_rgb, rows=rows))
+    image = shade(aggregate(coords, raster, group_of_point, group_rgb, rows=rows), min_alpha=25, max_alpha=60)
+    strong_rows = np.flatnonzero(emphasis) if rows is None else rows[emphasis[rows]]
+    strong = shade(aggregate(coords, raster, group_of_point, group_rgb, rows=strong_rows))
+    over = strong[..., 3] > 0
+    image[over] = strong[over]
+    return image
+
+
+def render_highlight(
+    coords: np.ndarray, raster: Raster, rows: np.ndarray, rgb: tuple[int, int, int]
+) -> np.ndarray:
+    """A translucent RGBA tint in ``rgb`` over the pixels of the points ``rows`` (the selection
+    drawn as an image over the aggregate)."""
+    return shade(aggregate(coords, raster, rows=rows), spread=1, min_alpha=110, max_alpha=170, rgb=rgb)

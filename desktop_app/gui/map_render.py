@@ -14,17 +14,25 @@ timer, so a burst of mouse moves causes one re-render, not one per move.
 
 Colours come in as arrays (a group per point, an RGB per group, an emphasis mask), so recolouring
 a million points is array work, never a list of brushes.
+
+Given a :class:`~desktop_app.gui.tasks.TaskManager`, the images (the aggregate and the selection's
+highlight) are computed by urgent tasks (issue 12: 0.2–1.3 s of the GUI thread at a million
+points while other work ran); the old image stays, moved and scaled with the view, until the new
+one is swapped in, and a newer render cancels an older one still running. Which level of detail
+to show, and the real points and outlines of a zoomed-in view, are decided and drawn at once.
+Without a task manager every image is computed on the spot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
-from desktop_app.analysis.density import Raster, aggregate, shade
+from desktop_app.analysis.density import Raster, render_highlight, render_layers
 
 #: At most this many points in the rendered region are drawn as real points (pyqtgraph markers).
 POINT_LIMIT = 8000
@@ -39,6 +47,27 @@ MARGIN = 0.5
 REFRESH_MS = 40
 #: Weight of a dimmed point in the aggregate (an emphasised one counts 1).
 DIM_WEIGHT = 0.15
+#: Task owners of the two images (a newer render of one cancels the older one still running).
+IMAGE_TASK = "map:render"
+HIGHLIGHT_TASK = "map:highlight"
+
+
+def _layers_job(
+    coords: np.ndarray,
+    raster: Raster,
+    group: np.ndarray,
+    group_rgb: np.ndarray,
+    emphasis: np.ndarray | None,
+    rows: np.ndarray | None,
+    progress: Any,
+) -> np.ndarray:
+    return render_layers(coords, raster, group, group_rgb, emphasis, rows)
+
+
+def _highlight_job(
+    coords: np.ndarray, raster: Raster, rows: np.ndarray, rgb: tuple[int, int, int], progress: Any
+) -> np.ndarray:
+    return render_highlight(coords, raster, rows, rgb)
 
 
 class LevelOfDetail(QObject):
@@ -55,6 +84,9 @@ class LevelOfDetail(QObject):
     draw_outline
         Called with the selected rows in the region to outline point by point (``None``: none,
         the selection is in the overlay image), after every render.
+    tasks
+        The :class:`~desktop_app.gui.tasks.TaskManager` whose urgent lane computes the images
+        (``None``: computed on the calling thread).
 
     Signals
     -------
@@ -70,6 +102,7 @@ class LevelOfDetail(QObject):
         draw_points: Callable[[np.ndarray | None], None],
         draw_outline: Callable[[np.ndarray | None], None],
         highlight_rgb: tuple[int, int, int] = (48, 140, 198),
+        tasks: Any = None,
     ) -> None:
         # A child of the view box: it and its timer go when the view box goes (a refresh queued
         # for a closed map would otherwise ask a deleted view box for its size).
@@ -78,6 +111,8 @@ class LevelOfDetail(QObject):
         self._draw_points = draw_points
         self._draw_outline = draw_outline
         self.highlight_rgb = highlight_rgb
+        self._tasks = tasks
+        self._jobs: dict[str, Any] = {}  # task owner -> the Task computing that image
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-1)
         self.image.hide()
@@ -178,6 +213,12 @@ class LevelOfDetail(QObject):
         scale = max(px / rx, rx / px, py / ry, ry / py)
         return scale > RESCALE or not self.raster.contains(*seen)
 
+    @property
+    def pending(self) -> bool:
+        """Whether an image for the current region is still being computed (the one shown is
+        the previous region's, moved and scaled with the view)."""
+        return any(task.is_running() for task in self._jobs.values())
+
     def _on_range_changed(self, *_: object) -> None:
         if not self._timer.isActive() and self.needs_refresh():
             self._timer.start()
@@ -191,6 +232,8 @@ class LevelOfDetail(QObject):
         if raster is None:
             self.mode = "empty"
             self.region_rows = np.zeros(0, dtype=np.int64)
+            self._cancel(IMAGE_TASK)
+            self._cancel(HIGHLIGHT_TASK)
             self.image.hide()
             self.overlay.hide()
             self._draw_points(self.region_rows)
@@ -198,22 +241,61 @@ class LevelOfDetail(QObject):
             self.rendered.emit(self.mode)
             return
         c = self.coords
-        in_region = (
-            (c[:, 0] >= raster.x0) & (c[:, 0] <= raster.x1) & (c[:, 1] >= raster.y0) & (c[:, 1] <= raster.y1)
-        )
-        count = int(np.count_nonzero(in_region))
+        if self._covers_all(raster):  # zoomed out: every point is in the region, no mask needed
+            in_region = None
+            count = len(c)
+        else:
+            in_region = (
+                (c[:, 0] >= raster.x0)
+                & (c[:, 0] <= raster.x1)
+                & (c[:, 1] >= raster.y0)
+                & (c[:, 1] <= raster.y1)
+            )
+            count = int(np.count_nonzero(in_region))
         if count <= POINT_LIMIT:
             self.mode = "points"
-            self.region_rows = np.flatnonzero(in_region)
+            self.region_rows = np.flatnonzero(in_region) if in_region is not None else np.arange(len(c))
+            self._cancel(IMAGE_TASK)
             self.image.hide()
             self._draw_points(self.region_rows)
         else:
             self.mode = "aggregate"
             self.region_rows = np.zeros(0, dtype=np.int64)
             self._draw_points(None)
-            self._render_aggregate(raster, np.flatnonzero(in_region) if count < len(c) // 2 else None)
+            rows = np.flatnonzero(in_region) if in_region is not None and count < len(c) // 2 else None
+            self._render_aggregate(raster, rows)
         self._render_selection(raster)
         self.rendered.emit(self.mode)
+
+    def _covers_all(self, raster: Raster) -> bool:
+        bx0, by0, bx1, by1 = self.bounds
+        return raster.x0 <= bx0 and raster.y0 <= by0 and bx1 <= raster.x1 and by1 <= raster.y1
+
+    def _cancel(self, owner: str) -> None:
+        task = self._jobs.pop(owner, None)
+        if task is not None:
+            task.cancel()
+
+    def _start(
+        self, owner: str, item: pg.ImageItem, raster: Raster, job: Callable[..., np.ndarray], *args: Any
+    ) -> None:
+        """Compute ``job(*args)`` for ``item`` over ``raster``: in an urgent task (swapped in when it
+        lands, unless a newer one replaced it) or, without a task manager, at once."""
+        if self._tasks is None:
+            self._place(item, job(*args, None), raster)
+            return
+        self._cancel(owner)
+        task = self._tasks.start(owner, "Drawing the map", job, *args, quiet=True, urgent=True)
+        self._jobs[owner] = task
+        task.finished.connect(lambda image, t=task: self._landed(owner, t, item, image, raster))
+
+    def _landed(self, owner: str, task: Any, item: pg.ImageItem, image: np.ndarray, raster: Raster) -> None:
+        if self._jobs.get(owner) is not task:
+            return  # replaced by a newer render
+        del self._jobs[owner]
+        if item is self.image and self.mode != "aggregate":
+            return
+        self._place(item, image, raster)
 
     def _place(self, item: pg.ImageItem, image: np.ndarray, raster: Raster) -> None:
         item.setImage(image, autoLevels=False, levels=None)  # RGBA uint8: no level scaling
@@ -221,42 +303,41 @@ class LevelOfDetail(QObject):
         item.show()
 
     def _render_aggregate(self, raster: Raster, rows: np.ndarray | None) -> None:
-        if self._emphasis is None:
-            image = shade(aggregate(self.coords, raster, self._group, self._group_rgb, rows=rows))
-        else:
-            # Dimmed points as a faint layer, the emphasised ones over it at full strength.
-            image = shade(
-                aggregate(self.coords, raster, self._group, self._group_rgb, rows=rows),
-                min_alpha=25,
-                max_alpha=60,
-            )
-            strong_rows = np.flatnonzero(self._emphasis) if rows is None else rows[self._emphasis[rows]]
-            strong = shade(aggregate(self.coords, raster, self._group, self._group_rgb, rows=strong_rows))
-            over = strong[..., 3] > 0
-            image[over] = strong[over]
-        self._place(self.image, image, raster)
+        # Dimmed points as a faint layer, the emphasised ones over it (density.render_layers).
+        self._start(
+            IMAGE_TASK,
+            self.image,
+            raster,
+            _layers_job,
+            self.coords,
+            raster,
+            self._group,
+            self._group_rgb,
+            self._emphasis,
+            rows,
+        )
 
     def _render_selection(self, raster: Raster) -> None:
         selected = self._selected
         if selected is None:
+            self._cancel(HIGHLIGHT_TASK)
             self.overlay.hide()
             self._draw_outline(None)
             return
         c = self.coords
         rows = np.flatnonzero(selected)
-        rows = rows[
-            (c[rows, 0] >= raster.x0)
-            & (c[rows, 0] <= raster.x1)
-            & (c[rows, 1] >= raster.y0)
-            & (c[rows, 1] <= raster.y1)
-        ]
+        if not self._covers_all(raster):
+            rows = rows[
+                (c[rows, 0] >= raster.x0)
+                & (c[rows, 0] <= raster.x1)
+                & (c[rows, 1] >= raster.y0)
+                & (c[rows, 1] <= raster.y1)
+            ]
         if self.mode == "points" or len(rows) <= OUTLINE_LIMIT:
+            self._cancel(HIGHLIGHT_TASK)
             self.overlay.hide()
             self._draw_outline(rows)
             return
         self._draw_outline(None)
         # A translucent tint of the highlight colour over the selected points' pixels.
-        image = shade(
-            aggregate(c, raster, rows=rows), spread=1, min_alpha=110, max_alpha=170, rgb=self.highlight_rgb
-        )
-        self._place(self.overlay, image, raster)
+        self._start(HIGHLIGHT_TASK, self.overlay, raster, _highlight_job, c, raster, rows, self.highlight_rgb)

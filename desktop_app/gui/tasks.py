@@ -8,6 +8,12 @@ partial results (a map converging, ranked clips arriving), ``progress.set_partia
 ``"map"``): starting a task cancels the owner's previous one, whose late result is dropped.
 Progress, partial results, the result and errors reach the GUI thread over queued signals.
 
+Two pools: background work (an index build, word vectors, a UMAP) shares one; a task started
+with ``urgent=True`` — what the user is looking at and waits for: the first map, the map's
+aggregate image for the view — runs on a worker of its own lane, so it never waits in the queue
+behind background tasks that started before it (issue 12: on two cores, a FAISS build and the
+WordNet load held both workers while the map waited).
+
 Example (in a panel)::
 
     task = models.tasks.start("map", "Computing t-SNE", compute_tsne, space, method)
@@ -156,6 +162,8 @@ class Task(QObject):
 
 #: The interpreter's thread switch interval while a :class:`TaskManager` exists (seconds).
 GUI_SWITCH_INTERVAL_S = 0.001
+#: Workers of the urgent lane (see :meth:`TaskManager.start`).
+URGENT_WORKERS = 2
 
 
 class TaskManager(QObject):
@@ -183,13 +191,22 @@ class TaskManager(QObject):
         if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="actionlens-task")
+        self._urgent = ThreadPoolExecutor(max_workers=URGENT_WORKERS, thread_name_prefix="actionlens-urgent")
         self._ids = itertools.count(1)
         self._by_owner: dict[str, Task] = {}
         self._running: dict[int, Task] = {}
         self._shut_down = False
-        self._held: list[tuple[Task, Callable[[], None]]] | None = None  # see batch()
+        self._held: list[tuple[Task, Callable[[], Future[Any]]]] | None = None  # see batch()
 
-    def start(self, owner: str, title: str, fn: Callable[..., Any], *args: Any, quiet: bool = False) -> Task:
+    def start(
+        self,
+        owner: str,
+        title: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        quiet: bool = False,
+        urgent: bool = False,
+    ) -> Task:
         """Run ``fn(*args, progress)`` on a worker; cancel ``owner``'s previous task.
 
         Parameters
@@ -202,6 +219,10 @@ class TaskManager(QObject):
             The function and its arguments; ``progress`` (a :class:`TaskProgress`) comes last.
         quiet
             Leave it out of the status bar (for short, frequent tasks such as a lookup).
+        urgent
+            Run it on the urgent lane's workers (:data:`URGENT_WORKERS`), not behind the
+            background tasks: for what the user waits on now (the first map, the map's image of
+            the view). Keep such tasks short or rare, or they queue behind each other.
 
         Returns
         -------
@@ -233,10 +254,11 @@ class TaskManager(QObject):
             else:
                 task._completed.emit("finished", result)
 
+        executor = self._urgent if urgent else self._executor
         if self._held is not None:
-            self._held.append((task, work))
+            self._held.append((task, lambda: executor.submit(work)))
         else:
-            task.future = self._executor.submit(work)
+            task.future = executor.submit(work)
         self.taskStarted.emit(task)
         return task
 
@@ -256,13 +278,13 @@ class TaskManager(QObject):
             yield
         finally:
             held, self._held = self._held, None
-            for task, work in held:
+            for task, submit in held:
                 if not task.is_running():
                     continue
                 if self._shut_down or task.progress.is_cancelled():
                     task._completed.emit("cancelled", None)
                 else:
-                    task.future = self._executor.submit(work)
+                    task.future = submit()
 
     def task(self, owner: str) -> Task | None:
         """The owner's running task, if any."""
@@ -304,6 +326,7 @@ class TaskManager(QObject):
                 pass
         stopped = all(f.done() for f in futures)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._urgent.shutdown(wait=False, cancel_futures=True)
         return stopped
 
     def _on_done(self, task: Task) -> None:

@@ -39,6 +39,7 @@ def big_map(qtbot, models, scale_workspace):
     qtbot.waitExposed(panel)
     qtbot.waitUntil(lambda: panel.map is not None, timeout=120000)
     qtbot.waitUntil(lambda: models.tasks.task("map") is None, timeout=120000)
+    qtbot.waitUntil(lambda: not panel.lod.pending, timeout=20000)  # the view's image swapped in
     return panel
 
 
@@ -61,7 +62,10 @@ def _point_phrases(panel: MapPanel, models) -> np.ndarray:
 
 def _zoom_to(panel: MapPanel, qtbot, rect: QRectF, mode: str) -> None:
     panel.view_box.setRange(rect, padding=0)
-    qtbot.waitUntil(lambda: panel.render_mode() == mode and not panel.lod.needs_refresh(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: panel.render_mode() == mode and not panel.lod.needs_refresh() and not panel.lod.pending,
+        timeout=5000,
+    )
 
 
 def test_every_clip_is_on_the_map_and_it_is_drawn_as_an_aggregate(big_map, models):
@@ -148,8 +152,22 @@ def test_zooming_in_switches_to_points_and_back(big_map, models, qtbot):
     assert len(drawn) < N_CLIPS // 10
 
     big_map.fit_view()
-    qtbot.waitUntil(lambda: big_map.render_mode() == "aggregate", timeout=5000)
+    qtbot.waitUntil(lambda: big_map.render_mode() == "aggregate" and not big_map.lod.pending, timeout=5000)
     assert len(big_map.scatter.points()) == 0 and big_map.aggregate_image() is not None
+
+
+def test_the_aggregate_is_drawn_by_a_task_and_swapped_in_with_the_new_colours(big_map, models, qtbot):
+    before = big_map.aggregate_image().copy()
+    big_map.set_colouring("score")  # no query: every point is "no score", one grey
+    assert big_map.render_mode() == "aggregate"
+    qtbot.waitUntil(lambda: not big_map.lod.pending, timeout=20000)
+    image = big_map.aggregate_image()
+    opaque = image[..., 3] > 0
+    assert opaque.sum() > 1000
+    assert (image[opaque][:, :3] == (150, 150, 150)).all()  # the grey of "no score", nothing else
+    was = before[before[..., 3] > 0][:, :3]
+    assert len(np.unique(was, axis=0)) > 10  # the class colours before
+    assert big_map.legend_labels()[-1].startswith("no score")
 
 
 def test_hover_names_the_nearest_clip(big_map, models, qtbot):

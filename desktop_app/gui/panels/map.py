@@ -77,6 +77,7 @@ from desktop_app.gui.panels.map_points import (
     density_image,
     nearest_point,
     points_in_polygon,
+    row_lookup,
     write_map_csv,
 )
 from desktop_app.gui.panels.map_tasks import (
@@ -356,6 +357,7 @@ class MapPanel(QWidget):
             self._draw_scatter,
             self._draw_outline,
             (highlight.red(), highlight.green(), highlight.blue()),
+            self.models.tasks,
         )
 
         self.hover_card = HoverCard(self.plot_widget)
@@ -615,7 +617,15 @@ class MapPanel(QWidget):
         self.find_edit.setCompleter(completer)
         self._show_message("Loading the map…")
         task = self.models.tasks.start(
-            PANEL_ID, "Loading the map", load_first_map, ws, run_id, self.of, self._space(), quiet=True
+            PANEL_ID,
+            "Loading the map",
+            load_first_map,
+            ws,
+            run_id,
+            self.of,
+            self._space(),
+            quiet=True,
+            urgent=True,  # what the user waits for: never behind the other panels' tasks
         )
         self._watch(task)
 
@@ -846,15 +856,13 @@ class MapPanel(QWidget):
     def _index_points(self) -> None:
         """Per point: its class; by point id: its row; on a class-means map, each class's clips."""
         ids = self.ids
-        size = int(ids.max()) + 1 if len(ids) else 0
-        self._row_of_id = np.full(size, -1, dtype=np.int64)
-        self._row_of_id[ids] = np.arange(len(ids))
-        self._ids_sorted = bool(len(ids) < 2 or (ids[1:] > ids[:-1]).all())
         prepared = self._prepared
         if prepared is not None and len(prepared.class_of_point) == len(ids):
+            self._row_of_id, self._ids_sorted = prepared.row_of_id, prepared.ids_sorted
             self._point_classes = prepared.class_of_point
             self._clips_of_class = prepared.clips_of_class
             return
+        self._row_of_id, self._ids_sorted = row_lookup(ids)
         if self.of == "clips":
             class_id = self._clip_class()
             known = (ids >= 0) & (ids < len(class_id))

@@ -134,7 +134,9 @@ def class_groups(
     verb or noun; ``"unlabelled"`` for points without a class, ``"—"`` for a class without that
     word), mapped to the points by one ``searchsorted``. Class and word entries carry the
     operand that dragging them to the Analogy panel hands over."""
-    class_ids = np.unique(point_classes)
+    # The classes present by counting (O(n)), not by np.unique's sort of a million points.
+    shifted = np.asarray(point_classes, dtype=np.int64) + 1  # -1 (no class) counts in bin 0
+    class_ids = np.flatnonzero(np.bincount(shifted)) - 1 if len(shifted) else np.zeros(0, dtype=np.int64)
     labels: list[str] = []
     operands: dict[str, dict[str, Any] | None] = {}
     for class_id in class_ids.tolist():
@@ -151,9 +153,10 @@ def class_groups(
         labels.append(label)
     names = sorted(set(labels), key=str.lower)
     index_of = {name: i for i, name in enumerate(names)}
-    group_of_class = np.array([index_of[label] for label in labels], dtype=np.int64)
-    # The points' classes are among class_ids (sorted): one searchsorted maps them all.
-    return _groups_of(names, group_of_class[np.searchsorted(class_ids, point_classes)], operands)
+    group_of_class = np.zeros(int(class_ids.max(initial=-1)) + 2, dtype=np.int64)
+    group_of_class[class_ids + 1] = [index_of[label] for label in labels]
+    # One look-up per point in a table by class id (+1), not a binary search.
+    return _groups_of(names, group_of_class[shifted], operands)
 
 
 def level_groups(

@@ -235,6 +235,16 @@ def write_map_csv(
     return written
 
 
+def row_lookup(ids: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(row_of_id, ids_sorted)``: int64 by point id, its row (-1: not on the map), and whether
+    the ids increase row by row (then the clips of a set of rows need no sort)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    size = int(ids.max()) + 1 if len(ids) else 0
+    row_of_id = np.full(size, -1, dtype=np.int64)
+    row_of_id[ids] = np.arange(len(ids))
+    return row_of_id, bool(len(ids) < 2 or (ids[1:] > ids[:-1]).all())
+
+
 class PreparedMap:
     """A map with what the panel needs to draw and link it at any size, computed in its task.
 
@@ -259,6 +269,8 @@ class PreparedMap:
         How many clips (classes on a class-means map) have an embedding: the "of M" of "N of M".
     clip_class
         int64 by clip id: each clip's class (-1: none), the catalog's column.
+    row_of_id, ids_sorted
+        :func:`row_lookup` of the map's ids.
     split_codes
         The role codes by clip id (:meth:`Catalog.split_role_codes`) of the splits read so far.
     """
@@ -289,6 +301,7 @@ class PreparedMap:
                 int(c): embedded[order[lo:hi]] for c, lo, hi in zip(ids.tolist(), bounds, ends, strict=True)
             }
             self.embedded = int(len(space.class_ids))
+        self.row_of_id, self.ids_sorted = row_lookup(ids)
         self.split_codes: dict[str, np.ndarray] = {}
         if index:
             self.build_index()
