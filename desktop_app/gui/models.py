@@ -268,8 +268,15 @@ class WorkspaceModel(QObject):
 
     def _start_reading_columns(self, workspace: Workspace) -> None:
         assert self._tasks is not None
+        # urgent: the Library shows nothing until they are read, so they must not queue behind
+        # the background tasks the panels start at open
         task = self._tasks.start(
-            COLUMNS_TASK, f"Reading {self._num_clips:,} clips", read_clip_table, workspace, quiet=True
+            COLUMNS_TASK,
+            f"Reading {self._num_clips:,} clips",
+            read_clip_table,
+            workspace,
+            quiet=True,
+            urgent=True,
         )
         task.finished.connect(lambda table, ws=workspace: self._on_clip_table(ws, table))
 

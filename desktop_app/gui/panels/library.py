@@ -422,7 +422,11 @@ class ClipFilterProxy(QAbstractListModel):
             self._show(rows, n, spec, by_anomaly, generation)
             return
         workspace = wm.workspace
-        task = tasks.start(FILTER_TASK, f"Filtering {n:,} clips", _filter_task, inputs, quiet=True)
+        # urgent: the user waits for these rows, so the pass must not queue behind background
+        # tasks (an index build, word vectors) that hold the shared workers for seconds
+        task = tasks.start(
+            FILTER_TASK, f"Filtering {n:,} clips", _filter_task, inputs, quiet=True, urgent=True
+        )
         self._task = task
 
         def finished(result: Any) -> None:
