@@ -127,6 +127,8 @@ class LevelOfDetail(QObject):
         self._group_rgb = np.zeros((0, 3), dtype=np.float64)
         self._emphasis: np.ndarray | None = None
         self._selected: np.ndarray | None = None  # bool mask over the points, or None
+        self._selected_input: np.ndarray | None = None  # the mask set_selected was given last
+        self._outlined: np.ndarray | None = None  # the rows of the last draw_outline call
         self.raster: Raster | None = None  # the region rendered last
         self.mode = "empty"  # "points", "aggregate" or "empty"
         self.region_rows = np.zeros(0, dtype=np.int64)  # points mode: the rows drawn
@@ -147,7 +149,7 @@ class LevelOfDetail(QObject):
             span = np.maximum(hi - lo, 1e-6)
             lo, hi = lo - 0.01 * span, hi + 0.01 * span  # room for the markers at the edge
             self.bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-        self._selected = None
+        self._selected = self._selected_input = self._outlined = None
         self.raster = None
 
     def data_rect(self) -> QRectF:
@@ -166,7 +168,15 @@ class LevelOfDetail(QObject):
         self.refresh()
 
     def set_selected(self, mask: np.ndarray | None) -> None:
-        """The selected points (a bool mask over them, ``None``: none); redraws the highlight."""
+        """The selected points (a bool mask over them, ``None``: none); redraws the highlight.
+
+        The same mask object as last time keeps the highlight drawn for it (a render follows
+        the view by itself) and only repeats the last outline call, so a caller may re-send the
+        selection with every recolour."""
+        if mask is not None and mask is self._selected_input and self.raster is not None:
+            self._draw_outline(self._outlined)
+            return
+        self._selected_input = mask
         self._selected = None if mask is None or not mask.any() else np.asarray(mask, dtype=bool)
         if self.raster is not None:
             self._render_selection(self.raster)
@@ -237,7 +247,7 @@ class LevelOfDetail(QObject):
             self.image.hide()
             self.overlay.hide()
             self._draw_points(self.region_rows)
-            self._draw_outline(None)
+            self._outline(None)
             self.rendered.emit(self.mode)
             return
         c = self.coords
@@ -266,6 +276,10 @@ class LevelOfDetail(QObject):
             self._render_aggregate(raster, rows)
         self._render_selection(raster)
         self.rendered.emit(self.mode)
+
+    def _outline(self, rows: np.ndarray | None) -> None:
+        self._outlined = rows
+        self._draw_outline(rows)
 
     def _covers_all(self, raster: Raster) -> bool:
         bx0, by0, bx1, by1 = self.bounds
@@ -322,7 +336,7 @@ class LevelOfDetail(QObject):
         if selected is None:
             self._cancel(HIGHLIGHT_TASK)
             self.overlay.hide()
-            self._draw_outline(None)
+            self._outline(None)
             return
         c = self.coords
         rows = np.flatnonzero(selected)
@@ -336,8 +350,8 @@ class LevelOfDetail(QObject):
         if self.mode == "points" or len(rows) <= OUTLINE_LIMIT:
             self._cancel(HIGHLIGHT_TASK)
             self.overlay.hide()
-            self._draw_outline(rows)
+            self._outline(rows)
             return
-        self._draw_outline(None)
+        self._outline(None)
         # A translucent tint of the highlight colour over the selected points' pixels.
         self._start(HIGHLIGHT_TASK, self.overlay, raster, _highlight_job, c, raster, rows, self.highlight_rgb)

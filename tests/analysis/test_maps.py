@@ -294,3 +294,63 @@ def test_numpy_trustworthiness_matches_scikit_learn() -> None:
     assert trustworthiness(high, low, 7) == pytest.approx(
         sklearn_trustworthiness(high, low, n_neighbors=7), abs=1e-9
     )
+
+
+def _trustworthiness_by_full_ranks(high: np.ndarray, low: np.ndarray, k: int) -> float:
+    """The textbook computation (a stable argsort of every row, an n × n rank table): what the
+    rank look-up of :func:`trustworthiness` must give to the integer, ties included."""
+    n = len(high)
+    sq_high = np.einsum("ij,ij->i", high, high)
+    d_high = sq_high[:, None] - 2.0 * high @ high.T + sq_high[None, :]
+    np.fill_diagonal(d_high, np.inf)
+    sq_low = np.einsum("ij,ij->i", low, low)
+    d_low = sq_low[:, None] - 2.0 * low @ low.T + sq_low[None, :]
+    np.fill_diagonal(d_low, np.inf)
+    order = np.argsort(d_high, axis=1, kind="stable")
+    ranks = np.empty((n, n), dtype=np.int64)
+    ranks[np.arange(n)[:, None], order] = np.arange(1, n + 1)[None, :]
+    nn_low = np.argpartition(d_low, k - 1, axis=1)[:, :k]
+    penalty = np.maximum(np.take_along_axis(ranks, nn_low, axis=1) - k, 0).sum()
+    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def test_trustworthiness_ranks_ties_as_a_stable_sort_does() -> None:
+    from desktop_app.analysis.maps import trustworthiness
+
+    rng = np.random.default_rng(5)
+    # Coordinates rounded to a coarse grid: many exactly equal distances in both spaces.
+    high = np.round(rng.normal(size=(400, 3)), 1)
+    low = np.round(high[:, :2] + 0.2 * rng.normal(size=(400, 2)), 1)
+    expected = _trustworthiness_by_full_ranks(high, low, 6)
+    assert trustworthiness(high, low, 6) == expected
+    assert 0.5 < expected < 1.0
+
+
+def test_pca_reads_unit_rows_from_the_memory_map_as_map_inputs_copies_them(ws: Workspace) -> None:
+    from desktop_app.analysis.maps import UnitRows, map_inputs
+
+    space = EmbeddingSpace.load(ws, RUN)
+    ids, vectors = map_inputs(space, "clips")
+    lazy = UnitRows(space.clip_embeddings, ids)
+    assert lazy.shape == vectors.shape and len(lazy) == len(ids)
+    np.testing.assert_array_equal(lazy[np.array([0, 5, len(ids) - 1])], vectors[[0, 5, len(ids) - 1]])
+    np.testing.assert_array_equal(lazy[3:40], vectors[3:40])
+    assert MISSING_CLIP not in ids
+
+
+def test_a_computed_map_is_handed_over_before_its_quality_and_cached_with_it(ws: Workspace) -> None:
+    handed: list[tuple[object, dict]] = []
+    result = first_map(ws, RUN, "clips", on_unmeasured=lambda m: handed.append((m, dict(m.quality))))
+    assert len(handed) == 1
+    early, quality_then = handed[0]
+    assert early is result  # the same map, its quality filled in afterwards
+    assert "trustworthiness" not in quality_then and "explained_variance_ratio" in quality_then
+    assert "trustworthiness" in result.quality and "knn_preservation" in result.quality
+    assert list(result.quality)[:2] == ["trustworthiness", "knn_preservation"]
+    cached = first_map(ws, RUN, "clips", on_unmeasured=lambda m: handed.append((m, {})))
+    assert len(handed) == 1  # read from the cache: nothing computed, nothing handed over early
+    assert cached.quality == result.quality
+    np.testing.assert_array_equal(cached.coords, result.coords)
+    fresh = compute_map(EmbeddingSpace.load(ws, RUN), "pca", "clips")
+    assert fresh.quality == result.quality  # measured later, measured the same
+    np.testing.assert_array_equal(fresh.coords, result.coords)

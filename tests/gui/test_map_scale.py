@@ -196,3 +196,57 @@ def test_a_query_hit_not_on_the_map_gets_a_note(big_map, models):
     assert "1 of the query's 2 best hits are not on this map" in big_map.missing_label.text()
     models.query.clear("query")
     assert not big_map.missing_label.isVisible()
+
+
+def test_colouring_by_split_reads_its_roles_in_a_task_then_shows_them(big_map, models, qtbot):
+    split = models.workspace.workspace.catalog.split_names()[0]
+    assert split not in big_map._prepared.split_codes  # not read when the map loaded
+    big_map.set_colouring(f"split:{split}")
+    qtbot.waitUntil(lambda: split in big_map._prepared.split_codes, timeout=20000)
+    qtbot.waitUntil(
+        lambda: any(label.startswith("train") for label in big_map.legend_labels()), timeout=20000
+    )
+    counts = {
+        label.rsplit(" (", 1)[0]: int(label.rsplit("(", 1)[1].rstrip(")"))
+        for label in big_map.legend_labels()
+    }
+    codes = models.workspace.workspace.catalog.split_role_codes(split)
+    from desktop_app.workspace.catalog import ROLE_CODES
+
+    expected = np.bincount(codes[big_map.ids], minlength=len(ROLE_CODES))
+    assert counts == {ROLE_CODES[c]: int(expected[c]) for c in np.flatnonzero(expected)}
+    assert sum(counts.values()) == N_CLIPS
+
+
+def test_a_large_selection_is_a_highlight_image_that_a_recolour_keeps(big_map, models, qtbot):
+    coords = big_map.coords
+    lo, hi = coords.min(axis=0) - 1.0, coords.max(axis=0) + 1.0
+    polygon = np.array([lo, [hi[0], lo[1]], hi, [lo[0], hi[1]]], dtype=np.float64)  # everything
+    big_map.select_region(polygon)
+    assert len(models.selection) == N_CLIPS
+    qtbot.waitUntil(lambda: not big_map.lod.pending, timeout=20000)
+    assert big_map.lod.overlay.isVisible() and (big_map.lod.overlay.image[..., 3] > 0).sum() > 1000
+    big_map.set_colouring("verb")
+    qtbot.waitUntil(lambda: not big_map.lod.pending, timeout=20000)
+    assert big_map.lod.overlay.isVisible() and (big_map.lod.overlay.image[..., 3] > 0).sum() > 1000
+    assert len(models.selection) == N_CLIPS
+
+
+def test_the_map_task_hands_the_map_over_before_its_point_index(scale_workspace):
+    from desktop_app.analysis.space import default_run
+    from desktop_app.gui.panels.map_tasks import load_first_map
+    from desktop_app.progress import ProgressBase
+    from desktop_app.workspace import Workspace
+
+    seen: list[tuple[object, object]] = []
+
+    class Recording(ProgressBase):
+        def set_partial_result(self, result: object) -> None:
+            seen.append((result, result.index))  # type: ignore[attr-defined]
+
+    ws = Workspace.open(scale_workspace)
+    prepared = load_first_map(ws, default_run(ws), "clips", None, Recording())
+    assert [handed for handed, _ in seen] == [prepared, prepared]
+    assert seen[0][1] is None  # drawable before the index is built…
+    assert seen[1][1] is prepared.index and prepared.index.size == N_CLIPS  # …then with it
+    assert len(prepared.map.ids) == N_CLIPS and prepared.split_codes == {}

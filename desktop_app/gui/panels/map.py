@@ -149,6 +149,7 @@ class MapPanel(QWidget):
         self._emphasis: np.ndarray | None = None  # points drawn at full strength (others dimmed)
         self._legend_group: int | None = None
         self._brushes: dict[tuple[int, int, int, int], QBrush] = {}
+        self._mask_cache: tuple[object, np.ndarray, np.ndarray] | None = None  # see _selected_mask
         #: The active run's anomaly scores (``AnomalyScores``, seed 003 §VII) or ``None``.
         self._anomaly: Any = None
         self._computing = False
@@ -912,6 +913,19 @@ class MapPanel(QWidget):
         rows = self._row_of_id[point_ids]
         return _distinct(rows[rows >= 0], len(self.ids))
 
+    def _selected_mask(self) -> np.ndarray:
+        """A bool mask over the points: those of the selected clips. The same array while
+        neither the selection nor the map changes (a recolour reuses it, and the level of detail
+        then keeps the highlight it drew for it)."""
+        key = (self.models.selection.clip_ids, self.ids)
+        cached = self._mask_cache
+        if cached is not None and cached[0] is key[0] and cached[1] is key[1]:
+            return cached[2]
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self._selected_rows()] = True
+        self._mask_cache = (key[0], key[1], mask)
+        return mask
+
     def _selected_rows(self) -> np.ndarray:
         selected = self.models.selection.ids  # a sorted int64 array: no Python int per clip
         if not len(selected) or not len(self.ids):
@@ -1135,9 +1149,7 @@ class MapPanel(QWidget):
             self.lod.set_selected(None)
             self.outline.clear()
             return
-        selected = self._selected_rows()
-        mask = np.zeros(len(self.ids), dtype=bool)
-        mask[selected] = True
+        mask = self._selected_mask()
         clip_ids, values = self._query_arrays()
         best = clip_ids[np.argsort(-values, kind="stable")[:QUERY_HIGHLIGHT]]
         self._query_rows = self._clip_rows(best)
