@@ -105,6 +105,51 @@ def _split(n: int, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.flatnonzero(others)
 
 
+@dataclass(frozen=True)
+class _FitSample:
+    """What UMAP and t-SNE share before and after their fit: the random fit sample of the rows,
+    the other rows, and how the layout of the fitted rows becomes one of every row."""
+
+    n: int
+    seed: int
+    fit_idx: np.ndarray
+    other_idx: np.ndarray
+    fit_vectors: np.ndarray
+
+    @classmethod
+    def of(cls, vectors: np.ndarray, params: dict[str, Any]) -> _FitSample:
+        """The sample of ``params["max_points"]`` rows (every row when ``None``) by ``params["seed"]``."""
+        n = vectors.shape[0]
+        seed = int(params["seed"])
+        rows = fit_rows(n, params.get("max_points"), seed)
+        fit_idx, other_idx = _split(n, rows)
+        fit_vectors = np.ascontiguousarray(vectors[fit_idx]) if rows is not None else np.asarray(vectors)
+        return cls(n, seed, fit_idx, other_idx, fit_vectors)
+
+    def too_few(self) -> tuple[np.ndarray, Placement] | None:
+        """Below 4 rows neither method runs: the PCA layout of all of them (else ``None``)."""
+        if self.n >= 4:
+            return None
+        return pca_layout(self.fit_vectors)[0], Placement(self.n, self.n, 0, None, self.seed)
+
+    def place_others(
+        self, fitted: np.ndarray, placed_by: str, place: Callable[[np.ndarray, int], np.ndarray]
+    ) -> tuple[np.ndarray, Placement]:
+        """Every row's position: the fitted rows' ``fitted`` layout, the others placed block by
+        block (:data:`TRANSFORM_BLOCK` rows) by ``place(rows, start)``, which returns their
+        ``(len(rows), 2)`` positions (and reports progress, checks for cancel)."""
+        fitted = np.asarray(fitted, dtype=np.float32)
+        if not len(self.other_idx):
+            return fitted, Placement(self.n, self.n, 0, None, self.seed)
+        coords = np.empty((self.n, 2), dtype=np.float32)
+        coords[self.fit_idx] = fitted
+        for start in range(0, len(self.other_idx), TRANSFORM_BLOCK):
+            block = self.other_idx[start : start + TRANSFORM_BLOCK]
+            coords[block] = place(block, start)
+        m = len(self.fit_idx)
+        return coords, Placement(self.n, m, self.n - m, placed_by, self.seed)
+
+
 # ------------------------------------------------------------------------------ neighbours
 class NeighbourIndex:
     """k nearest neighbours (Euclidean) among fixed points, by FAISS.
@@ -322,14 +367,12 @@ def umap_fit_place(
     which also checks for cancel).
     """
     progress = progress or NullProgress()
-    n = vectors.shape[0]
-    seed = int(params["seed"])
-    if n < 4:
-        return pca_layout(vectors)[0], Placement(n, n, 0, None, seed)
-    rows = fit_rows(n, params.get("max_points"), seed)
-    fit_idx, other_idx = _split(n, rows)
-    fit_vectors = np.ascontiguousarray(vectors[fit_idx]) if rows is not None else np.asarray(vectors)
-    m = len(fit_idx)
+    sample = _FitSample.of(vectors, params)
+    tiny = sample.too_few()
+    if tiny is not None:
+        return tiny
+    seed, fit_vectors, other_idx = sample.seed, sample.fit_vectors, sample.other_idx
+    m = len(sample.fit_idx)
     use_persistent_numba_cache()
     n_neighbors = int(min(params["n_neighbors"], m - 1))
     n_epochs = int(params["n_epochs"] or umap_epochs(m))
@@ -357,25 +400,22 @@ def umap_fit_place(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # n_jobs overridden by random_state; index not an NNDescent
         fitted = np.asarray(model.fit_transform(fit_vectors), dtype=np.float32)
-    if not len(other_idx):
-        return fitted, Placement(n, n, 0, None, seed)
-    coords = np.empty((n, 2), dtype=np.float32)
-    coords[fit_idx] = fitted
     # umap-learn's own transform schedule (n_epochs None: 30 epochs for blocks above 10 000
     # points) and its parallel epochs (random_state None), which fit runs single-threaded to be
     # reproducible: the fitted layout stays fixed, so only placed points vary run to run
     model.n_epochs = None
     model.random_state = None
-    place = SubProgress(progress, end_fit, 1.0, "placing the other clips")
-    for start in range(0, len(other_idx), TRANSFORM_BLOCK):
-        block = other_idx[start : start + TRANSFORM_BLOCK]
+    placing = SubProgress(progress, end_fit, 1.0, "placing the other clips")
+
+    def place(block: np.ndarray, start: int) -> np.ndarray:
         done = start / len(other_idx)
         step = len(block) / len(other_idx)
-        model.tqdm_kwds = _tqdm_kwds(_EpochReporter(SubProgress(place, done, done + step, "transform"), 1))
+        model.tqdm_kwds = _tqdm_kwds(_EpochReporter(SubProgress(placing, done, done + step, "transform"), 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            coords[block] = model.transform(np.ascontiguousarray(vectors[block], dtype=np.float32))
-    return coords, Placement(n, m, n - m, "umap transform", seed)
+            return np.asarray(model.transform(np.ascontiguousarray(vectors[block], dtype=np.float32)))
+
+    return sample.place_others(fitted, "umap transform", place)
 
 
 def umap_layout(vectors: np.ndarray, params: dict[str, Any], progress: Progress | None = None) -> np.ndarray:
@@ -399,16 +439,14 @@ def tsne_fit_place(
     iterations 0.15–0.85 (to 1 when every row is fitted), transform of the other rows 0.85–1.
     """
     progress = progress or NullProgress()
-    n = vectors.shape[0]
-    seed = int(params["seed"])
-    if n < 4:
-        return pca_layout(vectors)[0], Placement(n, n, 0, None, seed)
+    sample = _FitSample.of(vectors, params)
+    tiny = sample.too_few()
+    if tiny is not None:
+        return tiny
     from openTSNE import TSNE
 
-    rows = fit_rows(n, params.get("max_points"), seed)
-    fit_idx, other_idx = _split(n, rows)
-    fit_vectors = np.ascontiguousarray(vectors[fit_idx]) if rows is not None else np.asarray(vectors)
-    m = len(fit_idx)
+    seed, fit_vectors, other_idx = sample.seed, sample.fit_vectors, sample.other_idx
+    m = len(sample.fit_idx)
     end_fit = 0.85 if len(other_idx) else 1.0
     every = max(1, int(params["partial_every"]))
     total = int(params["early_exaggeration_iter"]) + int(params["n_iter"])
@@ -446,19 +484,17 @@ def tsne_fit_place(
     progress.check_cancelled()
     embedding = tsne.fit(fit_vectors)
     fitting[0] = False
-    if not len(other_idx):
-        return np.array(embedding, dtype=np.float32), Placement(n, n, 0, None, seed)
-    coords = np.empty((n, 2), dtype=np.float32)
-    coords[fit_idx] = np.asarray(embedding, dtype=np.float32)
-    for start in range(0, len(other_idx), TRANSFORM_BLOCK):
+
+    def place(block: np.ndarray, start: int) -> np.ndarray:
         progress.check_cancelled()
-        block = other_idx[start : start + TRANSFORM_BLOCK]
-        coords[block] = np.asarray(embedding.transform(np.asarray(vectors[block], dtype=np.float32)))
+        placed = np.asarray(embedding.transform(np.asarray(vectors[block], dtype=np.float32)))
         stop = start + len(block)
         progress.set_progress(
             end_fit + (1.0 - end_fit) * stop / len(other_idx), f"placing clips {stop}/{len(other_idx)}"
         )
-    return coords, Placement(n, m, n - m, "tsne transform", seed)
+        return placed
+
+    return sample.place_others(np.array(embedding, dtype=np.float32), "tsne transform", place)
 
 
 def tsne_layout(
