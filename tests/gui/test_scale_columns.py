@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.data.scale import build_scale_workspace
-from desktop_app.gui.panels.library import DEBOUNCE_MIN_CLIPS, LibraryPanel, row_runs
+from desktop_app.gui.panels.library import CLIP_ID_ROLE, DEBOUNCE_MIN_CLIPS, LibraryPanel, row_runs
 from desktop_app.workspace import Workspace
 from desktop_app.workspace.catalog import Catalog
 
@@ -227,3 +227,39 @@ def test_query_panel_on_100k_clips_names_its_hits_and_reads_no_clip_rows(
     with Workspace.open(scale_workspace, readonly=True) as ws:
         names = ws.catalog.clip_names(ids)
     assert ids and all(label.endswith(f" · {name}") for label, name in zip(labels, names, strict=True))
+
+
+def test_the_window_opens_100k_clips_and_its_library_lists_and_filters_them(
+    scale_workspace, qtbot, settings, no_clip_rows
+):
+    """The whole window on 100 k clips: opening shows every panel at once, the Library lists
+    every clip once its columns are read (by a worker), and a filter typed while they are read
+    applies to them when they come."""
+    from desktop_app.gui.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        models = window.models
+        assert window.open_workspace(scale_workspace)
+        library = window.panel("library")
+        assert isinstance(library, LibraryPanel)
+        assert scale_workspace.name in window.windowTitle()
+        assert all(not dock.isHidden() for dock in window.docks.values())
+        assert f"{N_CLIPS} clips" in window.workspace_label.text()
+        if not models.workspace.columns_loaded:  # being read: the Library says so
+            assert library.count_label.text() == f"reading {N_CLIPS:,} clips…"
+        library.search.setText("ball")  # typed at once (most likely before the columns come)
+        qtbot.waitUntil(lambda: models.workspace.columns_loaded, timeout=30_000)
+        reference = _reference_rows(scale_workspace)
+        _shows(qtbot, library, [cid for cid, text, _, _ in reference if "ball" in text])
+        library.search.clear()
+        _shows(qtbot, library, list(range(N_CLIPS)))
+        assert library.count_label.text() == f"{N_CLIPS} of {N_CLIPS} clips"
+        # the view lists them: the first and the last clip have rows
+        assert library.proxy.index(0).data(CLIP_ID_ROLE) == 0
+        assert library.proxy.index(N_CLIPS - 1).data(CLIP_ID_ROLE) == N_CLIPS - 1
+    finally:
+        window.close()
