@@ -187,9 +187,11 @@ class WordVectors:
         """Row of each word, the first one where a word occurs twice (built on first use: a dict
         of 400 000 words takes 0.1–0.4 s)."""
         if self._key_to_index is None:
-            n = len(self.words)
-            # Filled from the end, so that the first of repeated words wins (as list.index finds).
-            self._key_to_index = dict(zip(reversed(self.words), range(n - 1, -1, -1), strict=True))
+            words = self.words
+            # Filled from the end, so that the first of repeated words wins (as list.index finds);
+            # a comprehension, not dict(zip(...)), so that a worker building it gives the GIL
+            # back every few milliseconds.
+            self._key_to_index = {words[i]: i for i in range(len(words) - 1, -1, -1)}
         return self._key_to_index
 
     @property

@@ -377,3 +377,24 @@ def test_the_clip_index_is_built_in_a_low_priority_thread():
         assert niceness()[1] == before  # the caller keeps its own priority
     with pytest.raises(ZeroDivisionError):
         at_low_priority(lambda: 1 / 0)
+
+
+def test_opening_a_workspace_builds_one_clip_index(models, qtbot, tiny_workspace, settings, monkeypatch):
+    # Opening announces a new workspace and a new run; the panel prepares its index for both,
+    # but builds it once (at a million clips a second build cost seconds and 400 MB).
+    from desktop_app.analysis import retrieval
+
+    built: list[object] = []
+    original = retrieval.Retriever.__init__
+
+    def counting(self, space, *args, **kwargs):
+        built.append(space)
+        original(self, space, *args, **kwargs)
+
+    monkeypatch.setattr(retrieval.Retriever, "__init__", counting)
+    panel = _make_panel(qtbot, models, settings)
+    models.workspace.open(tiny_workspace)
+    qtbot.waitUntil(lambda: bool(built) and not models.tasks.running(), timeout=WAIT_MS)
+    _search(qtbot, panel, "spin ball")
+    qtbot.waitUntil(lambda: "best cosine" in panel.message.text(), timeout=WAIT_MS)
+    assert len(built) == 1
