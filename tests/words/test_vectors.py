@@ -302,3 +302,19 @@ def test_lookups_before_and_after_the_word_index_agree() -> None:
     assert [wv.vector(w).tolist() for w in ("ball", "BALL", "Ball", "spin")] == seen
     assert seen == [[4.0, 5.0], [4.0, 5.0], [4.0, 5.0], [6.0, 7.0]]
     assert wv.key_to_index["ball"] == 2 and wv.key_to_index["Ball"] == 1
+
+
+def test_the_vocabulary_is_parsed_in_pieces_as_json_parses_it_whole() -> None:
+    # Pieces keep a worker from holding the GIL for the whole 400 000-word list; quotes,
+    # backslashes and a word that is itself '", "' must come out exactly as json.loads has them.
+    from desktop_app.words.vectors import _parse_word_list
+
+    rng = np.random.default_rng(5)
+    tricky = ['"', "\\", "x\\", ", ", '", "', '\\"', "é", "", ' "', "plain", "word"]
+    for _ in range(200):
+        words = [tricky[i] for i in rng.integers(0, len(tricky), rng.integers(0, 40))]
+        text = json.dumps(words, ensure_ascii=False)
+        for piece_chars in (1, 3, 8, 1 << 18):
+            assert _parse_word_list(text, piece_chars) == words
+    with pytest.raises(ValueError):
+        _parse_word_list('["a", "b"', 1)
