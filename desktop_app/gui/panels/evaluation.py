@@ -3,7 +3,9 @@ whose embeddings every panel shows.
 
 The tables come from :func:`~desktop_app.evaluation.overview.evaluation_overview` in a background
 task: the metrics already in the runs' ``meta.json`` arrive at once (a partial result), the
-systematic analogy test of every embedded run (it loads the word vectors) follows. Every table is
+systematic analogy test of every embedded run (it loads the word vectors) follows. They are
+read, and the model list of the run controls filled, only while the panel is on screen
+(:class:`~desktop_app.gui.panels.ScreenWatch`), not for a dock tabbed behind another. Every table is
 sortable by clicking a column header, except the summary tables, whose chance and oracle rows stay
 under the models. Summary cells are mean ± std over training seeds (each
 seed's value its mean over the reported test folds), shown as ``mean ± std (seeds×folds)``; the

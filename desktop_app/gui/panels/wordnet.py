@@ -5,7 +5,9 @@ means, of the labels' word vectors and of mean-pooled features, all in one row o
 clustered on the Wu-Palmer matrix, so WordNet's groups of related verbs form blocks on the
 diagonal), each titled with its row-wise Spearman correlation with WordNet (seed 001, section
 4.2.1, Table 3). The matrices come from :func:`~desktop_app.analysis.wordnet_view.wordnet_view`
-in a background task (WordNet takes about 1.5 s to load).
+in a background task (WordNet takes about 1.5 s to load), started only while the panel is on
+screen (:class:`~desktop_app.gui.panels.ScreenWatch`: not for a dock tabbed behind another, so
+not at workspace open or a run switch while the user looks at another tab).
 
 Layout. The four heatmaps are laid out in the grid (1 × 4, 2 × 2, 4 × 1 …) that gives their cells
 the most room in the dock (:func:`choose_grid`), so all four are always whole. Each has a colour
