@@ -93,3 +93,22 @@ def test_shutdown_cancels_running_workers_and_waits_for_them(qtbot):
     assert started.wait(5)
     assert tasks.shutdown(timeout=5.0)
     assert task.future is not None and task.future.done()
+
+
+def test_an_urgent_task_runs_while_background_tasks_hold_every_worker(qtbot):
+    tasks = TaskManager(max_workers=2)
+    started = [threading.Event(), threading.Event()]
+    busy = [tasks.start(f"background-{i}", "Busy", _wait_for_cancel, started[i]) for i in range(2)]
+    assert all(event.wait(5) for event in started)  # both background workers are taken
+    queued = tasks.start("background-2", "Queued", lambda progress: "late")
+    urgent = tasks.start("map", "The first map", lambda progress: "now", urgent=True)
+    with qtbot.waitSignal(urgent.finished, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["now"]
+    assert queued.is_running() and all(task.is_running() for task in busy)  # still waiting
+    for task in busy:
+        task.cancel()
+    with qtbot.waitSignal(queued.finished, timeout=5000) as late:
+        pass
+    assert late.args == ["late"]
+    tasks.shutdown()

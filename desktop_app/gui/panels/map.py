@@ -23,6 +23,13 @@ Linking goes only through the shared models: click selects and plays, lasso and 
 the selection and the current query's results are outlined, and the clip being played is marked
 (and the mark follows the Player when another panel changes the clip).
 
+The panel is this module and four beside it, none importing this one: ``map_tasks`` (what runs
+in tasks: load or compute a map and hand it over, read split roles, place the track),
+``map_colours`` (the palette, colour groups and the legend), ``map_widgets`` (the lasso's view
+box, the legend list, the hover card) and ``map_points`` (Qt-free: the point index, the prepared
+map, the CSV). The first map is handed over as soon as it can be drawn, then again with its point
+index and quality figure (``docs/map_render.md``).
+
 The model's view over time (issue 13): the Player's clip's prefix track
 (:class:`~desktop_app.gui.models.TrackModel`) is placed on the current map without recomputing it
 (:func:`~desktop_app.analysis.temporal.track_map_positions`, in a task) and drawn as a line that
