@@ -143,6 +143,9 @@ class ClipIndex:
     rows
         Index only these rows of ``vectors`` (read a chunk at a time, e.g. the embedded rows of
         a memory-mapped embedding file); ``ids`` then names each of them.
+    build_threads
+        FAISS threads for building the index: 1 (default) leaves the other cores to the rest
+        of the app (the first map); 0 uses them all (a command that waits for nothing else).
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class ClipIndex:
         ivf_nprobe: int | None = None,
         hnsw_ef_search: int = HNSW_EF_SEARCH,
         rows: np.ndarray | None = None,
+        build_threads: int = 1,
     ) -> None:
         if method not in SEARCH_METHODS:
             raise ActionLensError(f"unknown search method {method!r}; use one of {', '.join(SEARCH_METHODS)}")
@@ -168,7 +172,7 @@ class ClipIndex:
         self.exact = method in ("numpy", "faiss")
         self._faiss_index: Any = None
         if method != "numpy" and n:
-            self._faiss_index = _build_faiss(self.unit, method, ivf_nprobe, hnsw_ef_search)
+            self._faiss_index = _build_faiss(self.unit, method, ivf_nprobe, hnsw_ef_search, build_threads)
 
     def __len__(self) -> int:
         return int(self.unit.shape[0])
@@ -329,12 +333,15 @@ class ClipScan:
         return _ranked(found, scores, k)
 
 
-def _build_faiss(unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_search: int) -> Any:
-    """The FAISS index over ``unit``, built on one thread in steps of :data:`ROW_CHUNK` rows.
+def _build_faiss(
+    unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_search: int, threads: int = 1
+) -> Any:
+    """The FAISS index over ``unit``, built on ``threads`` threads (0: all) in steps of
+    :data:`ROW_CHUNK` rows.
 
-    One thread: the index is built in the background of an app whose other workers (the first
-    map) need the second core; FAISS gives the GIL back during each call, so the GUI thread
-    runs meanwhile.
+    One thread by default: the app builds its index in the background while its other workers
+    (the first map) need the second core; FAISS gives the GIL back during each call, so the GUI
+    thread runs meanwhile.
     """
     import faiss
 
@@ -352,8 +359,8 @@ def _build_faiss(unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.niter = IVF_TRAIN_ITERATIONS
         sample = unit[np.sort(np.random.default_rng(0).choice(n, min(n, nlist * 64), replace=False))]
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads if threads > 0 else before)
     try:
         if method == "ivf":
             index.train(sample)
@@ -361,7 +368,7 @@ def _build_faiss(unit: np.ndarray, method: str, ivf_nprobe: int | None, hnsw_ef_
         for start in range(0, n, ROW_CHUNK):
             index.add(unit[start : start + ROW_CHUNK])
     finally:
-        faiss.omp_set_num_threads(threads)
+        faiss.omp_set_num_threads(before)
     return index
 
 
@@ -448,7 +455,8 @@ class Retriever:
         if one_shot and method == "numpy":
             self.clip_index = ClipScan(space.clip_embeddings, ids)
         else:
-            self.clip_index = ClipIndex(space.clip_embeddings, ids, method, rows=ids)
+            threads = 0 if one_shot else 1  # a command waits for nothing else: every core
+            self.clip_index = ClipIndex(space.clip_embeddings, ids, method, rows=ids, build_threads=threads)
         # The class vectors analogies use: the mean of unit clip embeddings, re-normalised.
         self.class_unit = unit_rows(space.unit_class_means)
 
