@@ -122,6 +122,22 @@ def _unit_query(query: np.ndarray, dim: int) -> np.ndarray:
     return (q / norm).astype(np.float32)
 
 
+def _rows_of(ids: np.ndarray, ids_sorted: bool, allowed_ids: Iterable[int] | np.ndarray) -> np.ndarray:
+    """Ascending rows of ``ids`` whose id is in ``allowed_ids`` (binary search when ``ids`` is
+    sorted: a 300 000-id filter of a million rows in milliseconds, not a tenth of a second)."""
+    allowed = (
+        np.asarray(allowed_ids, dtype=np.int64)
+        if isinstance(allowed_ids, np.ndarray)
+        else np.fromiter(allowed_ids, dtype=np.int64)
+    )
+    if not ids_sorted or not len(ids):
+        return np.flatnonzero(np.isin(ids, allowed))
+    rows = np.minimum(np.searchsorted(ids, allowed), len(ids) - 1)
+    # Sorted and without repeats; not np.unique, whose hash path took 0.28 s for 500 000 rows.
+    rows = np.sort(rows[ids[rows] == allowed], kind="stable")  # linear on an ascending filter
+    return rows[np.r_[True, rows[1:] != rows[:-1]]] if len(rows) else rows
+
+
 def _ranked(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` by score, ties broken by the smaller id (so every method orders alike)."""
     order = np.lexsort((ids, -scores))[:k]
@@ -166,6 +182,8 @@ class ClipIndex:
         self.ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
         if self.ids.shape != (n,):
             raise ActionLensError(f"{n} embeddings but {self.ids.shape[0]} ids")
+        self._ids_sorted = bool(np.all(self.ids[1:] > self.ids[:-1]))
+        self._last_filter: tuple[Any, np.ndarray, dict[str, Any]] | None = None
         if method == "auto":
             method = "numpy" if n < APPROXIMATE_MIN_CLIPS else "ivf"
         self.method: str = method
@@ -211,7 +229,7 @@ class ClipIndex:
         q = _unit_query(query, self.dim)
         rows: np.ndarray | None = None
         if allowed_ids is not None:
-            rows = np.flatnonzero(np.isin(self.ids, np.fromiter(allowed_ids, dtype=np.int64)))
+            rows = self._filter_rows(allowed_ids)
         n_candidates = len(self) if rows is None else len(rows)
         k = min(int(k), n_candidates)
         if k <= 0:
@@ -227,6 +245,28 @@ class ClipIndex:
         scores = (self.unit[found].astype(np.float64) * q.astype(np.float64)).sum(axis=1)
         found_ids, scores = _ranked(self.ids[found], scores, k)
         return found_ids, scores
+
+    def _filter_rows(self, allowed_ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        # The rows of the last filter array are kept with its FAISS selector: a scope's queries
+        # pass the same array (Retriever keeps one per scope), and at a million clips finding
+        # the rows and building the selector cost 40 ms of each query.
+        last = self._last_filter
+        if last is not None and last[0] is allowed_ids:
+            return last[1]
+        rows = _rows_of(self.ids, self._ids_sorted, allowed_ids)
+        if isinstance(allowed_ids, np.ndarray):
+            self._last_filter = (allowed_ids, rows, {})
+        return rows
+
+    def _selector(self, rows: np.ndarray) -> Any:
+        import faiss
+
+        last = self._last_filter
+        if last is not None and last[1] is rows:
+            if "selector" not in last[2]:
+                last[2]["selector"] = faiss.IDSelectorBatch(rows.astype(np.int64))
+            return last[2]["selector"]
+        return faiss.IDSelectorBatch(rows.astype(np.int64))
 
     def _numpy_rows(self, q: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
         matrix = self.unit if rows is None else self.unit[rows]
@@ -245,7 +285,7 @@ class ClipIndex:
         params: Any = None
         search_params: Any = faiss  # the stubs lack the selector arguments these take
         if rows is not None:
-            selector = faiss.IDSelectorBatch(rows.astype(np.int64))
+            selector = self._selector(rows)
             if self.method == "hnsw":
                 params = search_params.SearchParametersHNSW(
                     sel=selector, efSearch=self._faiss_index.hnsw.efSearch
@@ -290,6 +330,7 @@ class ClipScan:
     def __init__(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         self.vectors = vectors
         self.ids = np.asarray(ids, dtype=np.int64)
+        self._ids_sorted = bool(np.all(self.ids[1:] > self.ids[:-1]))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -310,7 +351,7 @@ class ClipScan:
         q = _unit_query(query, self.dim)
         rows = self.ids
         if allowed_ids is not None:
-            rows = rows[np.isin(rows, np.fromiter(allowed_ids, dtype=np.int64))]
+            rows = rows[_rows_of(rows, self._ids_sorted, allowed_ids)]
         k = min(int(k), len(rows))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -459,6 +500,7 @@ class Retriever:
             self.clip_index = ClipIndex(space.clip_embeddings, ids, method, rows=ids, build_threads=threads)
         # The class vectors analogies use: the mean of unit clip embeddings, re-normalised.
         self.class_unit = unit_rows(space.unit_class_means)
+        self._allowed: dict[tuple[Any, ...], np.ndarray] = {}
 
     def query_vector(self, query: str | Sequence[str]) -> tuple[np.ndarray, set[str], set[int], set[int]]:
         """The vector of a query and the operands it names (to leave out of the results).
@@ -543,9 +585,22 @@ class Retriever:
     def allowed_clip_ids(
         self, split: str | None, role: str | None, class_names: Sequence[str] | None
     ) -> np.ndarray | None:
-        """Ids of the clips the filters let through; ``None`` when there is no filter."""
+        """Ids of the clips the filters let through (ascending); ``None`` when there is no filter.
+
+        Kept per filter, so a second query in the same scope reads no split from the catalog
+        (at a million clips that read and the intersection took 0.2 s of every scoped query).
+        """
         if split is None and role is None and not class_names:
             return None
+        key = (split, role, tuple(sorted(class_names or ())))
+        cached = self._allowed.get(key)
+        if cached is None:
+            cached = self._allowed[key] = self._allowed_clip_ids(split, role, class_names)
+        return cached
+
+    def _allowed_clip_ids(
+        self, split: str | None, role: str | None, class_names: Sequence[str] | None
+    ) -> np.ndarray:
         allowed = self.clip_index.ids
         if role is not None and split is None:
             names = self.space.ws.catalog.split_names()
