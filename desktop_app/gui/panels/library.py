@@ -279,6 +279,7 @@ class ClipFilterProxy(QAbstractListModel):
         #: (spec, by_anomaly, source generation) of the rows shown, to narrow the next pass.
         self._shown_for: tuple[ClipFilter, bool, int] | None = None
         self._generation = 0  # bumped when the source's rows or scores change
+        self._source_reset = False
         self._task: Any = None  # the filter pass running in a worker, if any
         #: True while new rows are being swapped in (the view's selection empties then; that is
         #: not the user deselecting).
@@ -299,7 +300,7 @@ class ClipFilterProxy(QAbstractListModel):
         self._source = source
         source.modelReset.connect(self._on_source_reset)
         source.dataChanged.connect(self._on_source_data)
-        source.scoresChanged.connect(self._on_source_reset)
+        source.scoresChanged.connect(self._on_scores)
         self.refilter()
 
     def sourceModel(self) -> ClipListModel | None:
@@ -307,6 +308,11 @@ class ClipFilterProxy(QAbstractListModel):
 
     def _on_source_reset(self) -> None:
         self._generation += 1
+        self._source_reset = True  # the next rows are swapped in even if equal: indexes changed
+        self.refilter()
+
+    def _on_scores(self) -> None:
+        self._generation += 1  # rows read with the old scores no longer narrow a pass
         self.refilter()
 
     def mapFromSource(self, index: ModelIndex) -> QModelIndex:
@@ -454,11 +460,29 @@ class ClipFilterProxy(QAbstractListModel):
     def _show(
         self, rows: np.ndarray | None, n: int, spec: ClipFilter, by_anomaly: bool, generation: int
     ) -> None:
-        """Swap in new rows (a reset: the view asks again only for the rows on screen)."""
+        """Swap in new rows (a reset: the view asks again only for the rows on screen).
+
+        Rows equal to those shown are left as they are: no reset, no repaint of the grid (a run
+        switch clears the anomaly filters and order three times over, each a reset whose
+        repaint asks ``data`` for every role of every tile on screen, under a GIL the switch's
+        tasks share).
+        """
+        same = (
+            not self._source_reset
+            and n == self._n
+            and (
+                (rows is None and self._rows is None)
+                or (rows is not None and self._rows is not None and np.array_equal(rows, self._rows))
+            )
+        )
+        if same:
+            self._shown_for = (spec, by_anomaly, generation)
+            return
         pos = None
         if rows is not None and len(rows) > 1 and (np.diff(rows) < 0).any():  # not in id order
             pos = np.full(n, -1, dtype=np.int64)
             pos[rows] = np.arange(len(rows), dtype=np.int64)
+        self._source_reset = False
         self.applying = True
         try:
             self.beginResetModel()
@@ -731,8 +755,7 @@ class LibraryPanel(QWidget):
         task.finished.connect(lambda found: self._show_anomaly_scores(*(found or (None, None))))
 
     def _show_anomaly_scores(self, scores: Any, per_clip: np.ndarray | None = None) -> None:
-        self.model.set_anomaly_scores(scores, per_clip)
-        self.view.viewport().update()  # tooltips and the order may change
+        self.model.set_anomaly_scores(scores, per_clip)  # the order follows from the re-filter
         has = scores is not None
         if not has:
             # back to no anomaly order or filter, without a signal per control
@@ -912,9 +935,10 @@ class LibraryPanel(QWidget):
         """Select the shown rows of ``clip_ids`` in the view: one range per run of rows."""
         ids = id_array(clip_ids)
         rows = self.proxy.rows_of(ids)
-        runs = row_runs(rows)
+        # counted first: a lasso's 65 k runs are not made into Python tuples only to be tinted
+        many = len(rows) > 0 and int(np.count_nonzero(np.diff(rows) != 1)) + 1 > MAX_VIEW_RANGES
         selection = QItemSelection()
-        if len(runs) > MAX_VIEW_RANGES:
+        if many:
             highlight = QColor(self.view.palette().color(QPalette.ColorRole.Highlight))
             highlight.setAlpha(110)
             self.proxy.set_tinted(ids, QBrush(highlight))
@@ -922,7 +946,7 @@ class LibraryPanel(QWidget):
         else:
             self.proxy.set_tinted(None)
             self.view.viewport().update()
-            for first, last in runs:
+            for first, last in row_runs(rows):
                 selection.select(self.proxy.index(first), self.proxy.index(last))
         self._syncing = True
         try:
