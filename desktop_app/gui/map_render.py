@@ -87,6 +87,9 @@ class LevelOfDetail(QObject):
     tasks
         The :class:`~desktop_app.gui.tasks.TaskManager` whose urgent lane computes the images
         (``None``: computed on the calling thread).
+    owner
+        The prefix of its two tasks' owners (``<owner>:render``, ``<owner>:highlight``): each
+        map of a window needs its own, or one map's render cancels another's.
 
     Signals
     -------
@@ -103,6 +106,7 @@ class LevelOfDetail(QObject):
         draw_outline: Callable[[np.ndarray | None], None],
         highlight_rgb: tuple[int, int, int] = (48, 140, 198),
         tasks: Any = None,
+        owner: str = "map",
     ) -> None:
         # A child of the view box: it and its timer go when the view box goes (a refresh queued
         # for a closed map would otherwise ask a deleted view box for its size).
@@ -112,6 +116,8 @@ class LevelOfDetail(QObject):
         self._draw_outline = draw_outline
         self.highlight_rgb = highlight_rgb
         self._tasks = tasks
+        self._image_task = IMAGE_TASK if owner == "map" else f"{owner}:render"
+        self._highlight_task = HIGHLIGHT_TASK if owner == "map" else f"{owner}:highlight"
         self._jobs: dict[str, Any] = {}  # task owner -> the Task computing that image
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-1)
@@ -242,8 +248,8 @@ class LevelOfDetail(QObject):
         if raster is None:
             self.mode = "empty"
             self.region_rows = np.zeros(0, dtype=np.int64)
-            self._cancel(IMAGE_TASK)
-            self._cancel(HIGHLIGHT_TASK)
+            self._cancel(self._image_task)
+            self._cancel(self._highlight_task)
             self.image.hide()
             self.overlay.hide()
             self._draw_points(self.region_rows)
@@ -265,7 +271,7 @@ class LevelOfDetail(QObject):
         if count <= POINT_LIMIT:
             self.mode = "points"
             self.region_rows = np.flatnonzero(in_region) if in_region is not None else np.arange(len(c))
-            self._cancel(IMAGE_TASK)
+            self._cancel(self._image_task)
             self.image.hide()
             self._draw_points(self.region_rows)
         else:
@@ -319,7 +325,7 @@ class LevelOfDetail(QObject):
     def _render_aggregate(self, raster: Raster, rows: np.ndarray | None) -> None:
         # Dimmed points as a faint layer, the emphasised ones over it (density.render_layers).
         self._start(
-            IMAGE_TASK,
+            self._image_task,
             self.image,
             raster,
             _layers_job,
@@ -334,7 +340,7 @@ class LevelOfDetail(QObject):
     def _render_selection(self, raster: Raster) -> None:
         selected = self._selected
         if selected is None:
-            self._cancel(HIGHLIGHT_TASK)
+            self._cancel(self._highlight_task)
             self.overlay.hide()
             self._outline(None)
             return
@@ -348,10 +354,12 @@ class LevelOfDetail(QObject):
                 & (c[rows, 1] <= raster.y1)
             ]
         if self.mode == "points" or len(rows) <= OUTLINE_LIMIT:
-            self._cancel(HIGHLIGHT_TASK)
+            self._cancel(self._highlight_task)
             self.overlay.hide()
             self._outline(rows)
             return
         self._outline(None)
         # A translucent tint of the highlight colour over the selected points' pixels.
-        self._start(HIGHLIGHT_TASK, self.overlay, raster, _highlight_job, c, raster, rows, self.highlight_rgb)
+        self._start(
+            self._highlight_task, self.overlay, raster, _highlight_job, c, raster, rows, self.highlight_rgb
+        )

@@ -178,3 +178,34 @@ def test_a_follows_the_active_run(panel, models, qtbot):
     models.workspace.set_run(OTHER_RUN)  # e.g. chosen in the Evaluation panel
     assert (panel.combo_a.currentText(), panel.combo_b.currentText()) == (OTHER_RUN, DEMO_RUN)
     qtbot.waitUntil(lambda: OTHER_RUN in panel.map_a.title.text(), timeout=30000)
+
+
+def test_a_large_compare_map_is_an_image_zoomed_out_and_points_zoomed_in(qtbot):
+    from desktop_app.gui.map_render import POINT_LIMIT
+    from desktop_app.gui.panels.compare import CompareMap
+    from desktop_app.gui.selection import ClipIdSet
+
+    view = CompareMap()  # no task manager: the images are drawn on the spot
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    n = 200_000
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(n).astype(np.int64)  # map rows in no id order
+    coords = rng.normal(size=(n, 2)).astype(np.float32)
+    view.set_map("A", ids, coords, ids % 7)
+    qtbot.waitUntil(lambda: view.lod.mode != "empty", timeout=10_000)
+    assert view.lod.mode == "aggregate" and view.lod.image.isVisible()
+    assert len(view.scatter.data) == 0  # no marker per point
+    view.show_selection(ClipIdSet(np.arange(0, n, 2)))
+    assert len(view.outlined) == n // 2 and view.outlined[:3] == [0, 2, 4]
+    assert view.lod.overlay.isVisible()  # a selection this large is a highlight image
+    # Zoomed in on a corner: real points, coloured by class, clickable.
+    view.view_box.setRange(xRange=(2.5, 3.5), yRange=(2.5, 3.5), padding=0)
+    view.lod.refresh()
+    assert view.lod.mode == "points"
+    shown = view.scatter.data["data"]
+    assert 0 < len(shown) <= POINT_LIMIT
+    inside = (coords[:, 0] > 2.5) & (coords[:, 0] < 3.5) & (coords[:, 1] > 2.5) & (coords[:, 1] < 3.5)
+    assert set(ids[inside].tolist()) <= set(shown.tolist())
