@@ -567,6 +567,42 @@ class Catalog:
         """One more than the largest clip id: the length of every per-clip array."""
         return _num_ids(self._con)
 
+    def clip_sources(
+        self, clip_ids: Any, chunk: int = 1000
+    ) -> Iterator[tuple[int, str, str, bool, str | None]]:
+        """``(id, name, path, has_audio, content_hash)`` of each of ``clip_ids``, in their order
+        (give them sorted for id order), read ``chunk`` ids at a time.
+
+        What extraction needs of a clip, without a :class:`ClipRow` per clip (``iter_clips``
+        builds one for each of a million rows: 8.5 s against 2.5 s for these five columns).
+        Each chunk is one short ``IN`` look-up on the shared connection, closed before the next,
+        so a writer on it (extraction marking a clip bad) never waits behind a long read.
+        """
+        ids = np.asarray(clip_ids, dtype=np.int64).reshape(-1)
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk].tolist()
+            marks = ",".join("?" * len(part))
+            found = {
+                r[0]: r
+                for r in self._con.execute(
+                    f"SELECT id, name, path, has_audio, content_hash FROM clips WHERE id IN ({marks})", part
+                )
+            }
+            for clip_id in part:
+                r = found.get(clip_id)
+                if r is not None:
+                    yield (int(r[0]), str(r[1]), str(r[2]), bool(r[3]), r[4])
+
+    def mean_duration(self) -> float | None:
+        """Mean length in seconds of the good clips whose length is known (the recorded
+        duration, else frames / fps); ``None`` when no good clip has one."""
+        with self._bulk_reader() as con:
+            (mean,) = con.execute(
+                "SELECT AVG(NULLIF(COALESCE(NULLIF(duration, 0), CASE WHEN frame_count <> 0 AND fps <> 0"
+                " THEN frame_count * 1.0 / fps END), 0)) FROM clips WHERE status = 'ok'"
+            ).fetchone()
+        return None if mean is None else float(mean)
+
     def num_clips(self) -> int:
         """Number of catalogued clips (bad ones included); counts every row, so it reads on a
         connection of its own (see :meth:`_bulk_reader`)."""

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pyarrow as pa
 
-from desktop_app.data.records import ClassRecord, ClipRecord
+from desktop_app.data.records import ClassRecord, ClipRecord, VideoInfo
 from desktop_app.workspace import Workspace
 from desktop_app.workspace.catalog import ROLE_CODES, Catalog, create_catalog, ensure_indexes
 
@@ -166,3 +166,34 @@ def test_workspace_sized_reads_do_not_wait_for_a_statement_on_the_shared_connect
     assert read["names"] == ["a", "b", "c"] and read["codes"] == [1, 0, 3] and read["members"] == [0, 1]
     assert read["clips"] == 3 and read["columns"][1] == -1
     catalog.close()
+
+
+def test_clip_sources_and_the_mean_duration_agree_with_the_rows(tmp_path):
+    path = tmp_path / "catalog.sqlite"
+    create_catalog(path)
+    catalog = Catalog(path)
+    probes = [(2.0, 10.0, 20), (0.0, 10.0, 40), (0.0, 0.0, 0), None, (6.0, 25.0, 150), (1.0, 5.0, 5)]
+    records = [
+        ClipRecord(
+            name=f"c{i}",
+            path=f"x/c{i}.mp4",
+            class_name=None,
+            info=None if p is None else VideoInfo(p[1], p[2], 32, 24, p[0], f"h{i}", has_audio=i % 2 == 0),
+        )
+        for i, p in enumerate(probes)
+    ]
+    catalog.add_clips(records, {})
+    catalog.mark_bad(5, "cannot be decoded")  # its 1 s is left out of the mean
+    rows = catalog.clips()
+    wanted = np.array([4, 0, 3, 99, 1])  # any order, and an id that is not there
+    chunked = list(catalog.clip_sources(wanted, chunk=2))
+    assert chunked == [
+        (r.id, r.name, r.path, r.has_audio, r.content_hash) for r in (rows[i] for i in (4, 0, 3, 1))
+    ]
+    assert list(catalog.clip_sources(np.zeros(0, dtype=np.int64))) == []
+    # the good clips' known lengths: 2 s, 40 frames at 10 fps, 6 s (unknown and zero ones left out)
+    assert catalog.mean_duration() == (2.0 + 4.0 + 6.0) / 3
+    catalog.mark_bad(0, "x")
+    catalog.mark_bad(1, "x")
+    catalog.mark_bad(4, "x")
+    assert catalog.mean_duration() is None
