@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import __version__
 from desktop_app.errors import ActionLensError
+from desktop_app.gc_pause import freeze as freeze_long_lived
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels import PANELS, PanelSpec
 from desktop_app.gui.statusbar import TaskStatusWidget
@@ -151,6 +152,10 @@ class MainWindow(QMainWindow):
             for dock in self.docks.values():
                 dock.hide()
         self._on_workspace(self.models.workspace.workspace)
+        # What start-up built and imported lives as long as the window: out of every later full
+        # garbage collection, which a worker's allocations would otherwise make walk it all
+        # while holding the GIL (100-300 ms at a million clips; desktop_app/gc_pause.py).
+        freeze_long_lived()
 
     # ------------------------------------------------------------ panels
     def panel(self, panel_id: str) -> QWidget:

@@ -28,6 +28,7 @@ import contextlib
 import itertools
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -166,6 +167,25 @@ GUI_SWITCH_INTERVAL_S = 0.001
 URGENT_WORKERS = 2
 
 
+def _start_every_thread(executor: ThreadPoolExecutor, workers: int) -> None:
+    """Make ``executor`` start all its threads now, not in a later ``submit``.
+
+    ``ThreadPoolExecutor`` starts a thread in ``submit`` when none is idle, and starting one
+    waits until the new thread runs, which needs the GIL: with a worker holding it, a task
+    started from the GUI thread froze it 100-150 ms at a million clips. ``workers`` tasks that
+    wait for each other keep every thread busy until the last one has started, so each submit
+    here starts one (the stdlib executor has no eager start).
+    """
+    barrier = threading.Barrier(workers)
+
+    def wait() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=10.0)
+
+    for _ in range(workers):
+        executor.submit(wait)
+
+
 class TaskManager(QObject):
     """Runs tasks on a thread pool, one slot per owner.
 
@@ -192,6 +212,8 @@ class TaskManager(QObject):
             sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="actionlens-task")
         self._urgent = ThreadPoolExecutor(max_workers=URGENT_WORKERS, thread_name_prefix="actionlens-urgent")
+        _start_every_thread(self._executor, workers)
+        _start_every_thread(self._urgent, URGENT_WORKERS)
         self._ids = itertools.count(1)
         self._by_owner: dict[str, Task] = {}
         self._running: dict[int, Task] = {}

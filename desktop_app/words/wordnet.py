@@ -27,22 +27,20 @@ with ``desktop_app/resources/wordnet/lexnames`` added where missing, into
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import os
 import re
 import shutil
 import tempfile
-import threading
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from desktop_app.errors import ActionLensError
+from desktop_app.gc_pause import long_lived
 from desktop_app.paths import RESOURCES_DIR, user_cache_dir
 from desktop_app.progress import NullProgress, Progress
 
@@ -167,8 +165,9 @@ class WordNet:
             copied or read.
         """
         # Importing NLTK and building its reader makes ~330 k long-lived objects: no full
-        # garbage collection while that runs, and none walks them later.
-        with _without_full_collections():
+        # garbage collection while that runs (three of 230-330 ms holding the GIL), and none
+        # walks them later (desktop_app/gc_pause.py).
+        with long_lived():
             return cls._find(search_dirs, default_paths, cache_dir, senses)
 
     @classmethod
@@ -377,34 +376,6 @@ class WordNet:
 
 
 # ---------------------------------------------------------------------- NLTK plumbing
-
-_gc_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _without_full_collections() -> Iterator[None]:
-    """Build long-lived objects without the cyclic garbage collector's full passes, and keep
-    them out of every later pass.
-
-    NLTK's reader builds its lemma index in pure Python: about 330 000 dicts and lists that live
-    as long as the process. Building them triggers full (generation-2) collections, each walking
-    every tracked object of the process while holding the GIL — three of 230–330 ms in a process
-    that has imported torch and scikit-learn, and longer in an app holding a workspace. On a
-    worker thread that freezes the GUI thread for as long. So the collector is paused while the
-    reader is built, and :func:`gc.freeze` then moves everything alive into the permanent
-    generation, which later collections skip (objects that die later are still freed by
-    reference counting; only cycles already garbage now are kept). ``gc.freeze`` is the
-    standard library's tool for exactly this; there is no per-object alternative.
-    """
-    with _gc_lock:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            yield
-        finally:
-            gc.freeze()
-            if enabled:
-                gc.enable()
 
 
 def _open_reader(data_root: Path, resource: str) -> WordNetCorpusReader:

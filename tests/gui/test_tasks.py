@@ -112,3 +112,22 @@ def test_an_urgent_task_runs_while_background_tasks_hold_every_worker(qtbot):
         pass
     assert late.args == ["late"]
     tasks.shutdown()
+
+
+def test_starting_a_task_starts_no_thread(qtbot, monkeypatch):
+    # A thread started in submit() waits for the GIL to run; from the GUI thread, with a worker
+    # holding the GIL, that froze the window (issue 12). Every worker runs from the start.
+    manager = TaskManager(max_workers=2)
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(self.name)
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    tasks = [manager.start(f"t{i}", "t", lambda i, progress: i, i, urgent=i % 2 == 0) for i in range(6)]
+    for task in tasks:
+        qtbot.waitUntil(lambda task=task: not task.is_running(), timeout=5000)
+    assert started == []
+    manager.shutdown()

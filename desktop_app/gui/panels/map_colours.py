@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
+from desktop_app.gc_pause import long_lived
 from desktop_app.gui.panels.map_widgets import LEGEND_ROLE, OPERAND_ROLE
 
 #: Score colouring quantises scores to this many colours (one brush each).
@@ -34,7 +35,10 @@ def _palette() -> np.ndarray:
     """colorcet's ``glasbey_category10`` as ``(256, 3)`` uint8 (imported once, lazily)."""
     global _PALETTE
     if _PALETTE is None:
-        import colorcet
+        # colorcet imports matplotlib's colormaps: tens of thousands of lasting objects, built
+        # without full garbage collections holding the GIL (desktop_app/gc_pause.py).
+        with long_lived():
+            import colorcet
 
         _PALETTE = np.round(np.asarray(colorcet.glasbey_category10, dtype=np.float64) * 255).astype(np.uint8)
     return _PALETTE
