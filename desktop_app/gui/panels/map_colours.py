@@ -10,9 +10,11 @@ rows. Categorical colours are colorcet's Glasbey palette, imported off the GUI t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
+from desktop_app.atomic import atomic_path
 from desktop_app.gc_pause import long_lived
 from desktop_app.gui.panels.map_widgets import LEGEND_ROLE, OPERAND_ROLE
+from desktop_app.paths import user_cache_dir
 
 #: Score colouring quantises scores to this many colours (one brush each).
 SCORE_LEVELS = 32
@@ -32,21 +36,55 @@ _WARMING: threading.Thread | None = None
 
 
 def _palette() -> np.ndarray:
-    """colorcet's ``glasbey_category10`` as ``(256, 3)`` uint8 (imported once, lazily)."""
+    """colorcet's ``glasbey_category10`` as ``(256, 3)`` uint8 (read once, lazily)."""
     global _PALETTE
     if _PALETTE is None:
-        # colorcet imports matplotlib's colormaps: tens of thousands of lasting objects, built
-        # without full garbage collections holding the GIL (desktop_app/gc_pause.py).
-        with long_lived():
-            import colorcet
-
-        _PALETTE = np.round(np.asarray(colorcet.glasbey_category10, dtype=np.float64) * 255).astype(np.uint8)
+        _PALETTE = _cached_palette()
     return _PALETTE
 
 
+def _palette_cache() -> Path:
+    """Where the palette is kept, by colorcet's version (a new colorcet is read again)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tag = version("colorcet")
+    except PackageNotFoundError:
+        tag = "unknown"
+    return user_cache_dir() / "palettes" / f"glasbey_category10-{tag}.npy"
+
+
+def _cached_palette() -> np.ndarray:
+    """The palette from the user cache, or from colorcet (then kept in the cache).
+
+    Importing colorcet costs most of a second and imports matplotlib to register ~200
+    colormaps: pure-Python work that, on a worker thread while a workspace opens, made the
+    GUI thread wait 100-250 ms at a time for the GIL (issue 12). The 768 bytes it is needed for
+    are read from the cache after the first time; a missing or damaged entry is made again.
+    """
+    path = _palette_cache()
+    try:
+        cached = np.load(path, allow_pickle=False)
+        if cached.shape == (256, 3) and cached.dtype == np.uint8:
+            return cached
+    except (OSError, ValueError):
+        pass
+    # colorcet imports matplotlib's colormaps: tens of thousands of lasting objects, built
+    # without full garbage collections holding the GIL (desktop_app/gc_pause.py).
+    with long_lived():
+        import colorcet
+
+    palette = np.round(np.asarray(colorcet.glasbey_category10, dtype=np.float64) * 255).astype(np.uint8)
+    with contextlib.suppress(OSError):  # an unwritable cache only costs the import next time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, suffix=".npy") as tmp:
+            np.save(tmp, palette, allow_pickle=False)
+    return palette
+
+
 def warm_palette() -> None:
-    """Start importing colorcet (most of a second, and matplotlib's colormaps with it) on a
-    thread of its own, once, so that the map's task does not wait for it: the task's numpy and
+    """Start reading the palette (from the cache, or the first time by importing colorcet: most
+    of a second, and matplotlib's colormaps with it) on a thread of its own, once, so that the map's task does not wait for it: the task's numpy and
     SQLite work lets go of the interpreter lock, the import runs meanwhile, and :func:`_palette`
     at the task's end finds it done (or waits on the import lock for the rest)."""
     global _WARMING
