@@ -266,9 +266,9 @@ class CompareMap(QWidget):
             -1, 3
         )
         self.lod.set_points(self.coords)
-        self.lod.set_style(self._codes, group_rgb, None)
         if len(self.ids):
             self.view_box.setRange(self.lod.data_rect(), padding=0.02)
+        self.lod.set_style(self._codes, group_rgb, None)  # drawn for the view just set
 
     def _draw_points(self, rows: np.ndarray | None) -> None:
         """The level of detail's real points (a zoomed-in view); ``None``: the image shows them."""
