@@ -567,7 +567,7 @@ class ComparePanel(QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.show()
         self.cancel_button.show()
-        task.progressChanged.connect(lambda f, _m: self.progress_bar.setValue(int(f * 1000)))
+        task.progressChanged.connect(self._on_progress)  # a bound method: dropped with the panel
         task.finished.connect(self._on_result)
         task.failed.connect(lambda exc: self.summary.setText(f"Could not compare the runs: {exc}"))
         task.cancelled.connect(lambda: self.summary.setText("Comparison cancelled."))
@@ -577,6 +577,9 @@ class ComparePanel(QWidget):
         if self.models.tasks.task(PANEL_ID) is None:
             self.progress_bar.hide()
             self.cancel_button.hide()
+
+    def _on_progress(self, fraction: float, _message: str) -> None:
+        self.progress_bar.setValue(int(fraction * 1000))
 
     def _on_result(self, result: dict[str, Any]) -> None:
         self.result = result

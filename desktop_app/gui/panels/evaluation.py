@@ -256,8 +256,16 @@ class EvaluationPanel(QWidget):
         task = self.models.tasks.start(PANEL_ID, "Evaluation tables", evaluation_overview, ws, True)
         task.partialResult.connect(self._show_overview)
         task.finished.connect(self._show_overview)
-        task.progressChanged.connect(lambda _f, message: self.status.setText(f"{message}…"))
-        task.failed.connect(lambda exc: self.status.setText(f"Could not read the evaluation results: {exc}"))
+        # Bound methods, not lambdas: Qt drops a connection to a panel that is gone, so a task
+        # still reporting when the panel closes reaches no deleted label.
+        task.progressChanged.connect(self._overview_progress)
+        task.failed.connect(self._overview_failed)
+
+    def _overview_progress(self, _fraction: float, message: str) -> None:
+        self.status.setText(f"{message}…")
+
+    def _overview_failed(self, exc: BaseException) -> None:
+        self.status.setText(f"Could not read the evaluation results: {exc}")
 
     def run_evaluation(self) -> None:
         """Train and evaluate the chosen zero-shot runs in a worker (missing runs only)."""
