@@ -52,6 +52,7 @@ from desktop_app.gui.map_render import LevelOfDetail
 from desktop_app.gui.models import AppModels
 from desktop_app.gui.panels import ScreenWatch, on_screen
 from desktop_app.gui.panels.map_colours import categorical_colour, warm_palette
+from desktop_app.gui.selection import ClipIdSet
 from desktop_app.gui.widgets import MessageStack
 
 PANEL_ID = "compare"
@@ -111,15 +112,6 @@ def _compare(ws: Any, run_a: str, run_b: str, split: str | None, progress: Any) 
         "error": error,
         "note": note,
     }
-
-
-def selected_id_array(clip_ids: Set[int]) -> np.ndarray:
-    """The ids of a selection as a sorted ``int64`` array: a ``ClipIdSet``'s own ``.ids``, else
-    (a plain set of ids) sorted once."""
-    ids = getattr(clip_ids, "ids", None)
-    if isinstance(ids, np.ndarray):
-        return ids
-    return np.sort(np.fromiter(clip_ids, dtype=np.int64, count=len(clip_ids)))
 
 
 class ComparisonTableModel(QAbstractTableModel):
@@ -303,7 +295,7 @@ class CompareMap(QWidget):
 
     def show_selection(self, clip_ids: Set[int]) -> None:
         """Outline the selected clips that are on this map (a ``ClipIdSet`` or any set of ids)."""
-        rows = self.rows_of(selected_id_array(clip_ids))
+        rows = self.rows_of(ClipIdSet(clip_ids).ids)  # sorted ids, no copy of a ClipIdSet's
         self._outlined_rows = rows
         mask = None
         if len(rows):
