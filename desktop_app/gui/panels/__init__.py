@@ -237,7 +237,7 @@ def panel_spec(panel_id: str) -> PanelSpec:
 
 def preview_panel(panel_class: Callable[[AppModels], QWidget], argv: list[str] | None = None) -> int:
     """Show one panel on its own, on the workspace named on the command line (``__main__`` use)."""
-    from desktop_app.gui.app import create_application
+    from desktop_app.gui.application import create_application
 
     argv = sys.argv if argv is None else argv
     app = create_application(argv)
