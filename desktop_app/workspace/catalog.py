@@ -487,18 +487,26 @@ class Catalog:
         """``(name, class name or None)`` of ``clip_ids``, in their order, by id lookups
         (``KeyError`` for an unknown id): what names the k hits of a query without reading the
         catalog."""
-        ids = [int(i) for i in clip_ids]
-        found: dict[int, tuple[str, str | None]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for clip_id, name, class_name in self._con.execute(
-                f"SELECT c.id, c.name, k.name FROM clips c LEFT JOIN classes k ON k.id = c.class_id"
-                f" WHERE c.id IN ({marks})",
-                chunk,
-            ):
-                found[int(clip_id)] = (str(name), class_name)
-        return [found[i] for i in ids]
+        labels: list[tuple[str, str | None]] = []
+        for part, found in self._rows_by_id(
+            "SELECT c.id, c.name, k.name FROM clips c LEFT JOIN classes k ON k.id = c.class_id"
+            " WHERE c.id IN ({ids})",
+            [int(i) for i in clip_ids],
+            500,
+        ):
+            labels += [(str(found[i][1]), found[i][2]) for i in part]
+        return labels
+
+    def _rows_by_id(
+        self, query: str, ids: list[int] | np.ndarray, chunk: int
+    ) -> Iterator[tuple[list[int], dict[int, tuple[Any, ...]]]]:
+        """``(ids, {id: row})`` for each ``chunk`` of ``ids``: ``query`` (whose first column is
+        the id) run with ``{ids}`` replaced by that many placeholders, one short ``IN`` look-up
+        per chunk on the shared connection (a writer on it never waits behind a long read)."""
+        for start in range(0, len(ids), chunk):
+            part = np.asarray(ids[start : start + chunk], dtype=np.int64).tolist()  # a chunk of ints
+            marks = ",".join("?" * len(part))
+            yield part, {int(r[0]): r for r in self._con.execute(query.format(ids=marks), part)}
 
     def clip_path_of(self, clip_id: int) -> str | None:
         """The catalog path of one clip (``None`` for an unknown id, or once the catalog is
@@ -579,15 +587,8 @@ class Catalog:
         so a writer on it (extraction marking a clip bad) never waits behind a long read.
         """
         ids = np.asarray(clip_ids, dtype=np.int64).reshape(-1)
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk].tolist()
-            marks = ",".join("?" * len(part))
-            found = {
-                r[0]: r
-                for r in self._con.execute(
-                    f"SELECT id, name, path, has_audio, content_hash FROM clips WHERE id IN ({marks})", part
-                )
-            }
+        query = "SELECT id, name, path, has_audio, content_hash FROM clips WHERE id IN ({ids})"
+        for part, found in self._rows_by_id(query, ids, chunk):
             for clip_id in part:
                 r = found.get(clip_id)
                 if r is not None:
